@@ -1,0 +1,35 @@
+"""Errors a user can act on. Their messages are one line and never contain secrets."""
+
+from __future__ import annotations
+
+
+class UnderfootError(Exception):
+    """Base class: the CLI prints ``str(err)`` on one line and exits non-zero."""
+
+    exit_code = 2
+
+
+class BadQuery(UnderfootError):
+    """The query text itself is unusable (empty, too long, control characters)."""
+
+
+class LocationNotFound(UnderfootError):
+    """No location could be found in the query, or it is not a known place."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        if suggestions:
+            message = f"{message} Did you mean: {', '.join(suggestions)}?"
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class ConfigError(UnderfootError):
+    """Settings, a weights file, a region set or an experiment spec is invalid."""
+
+
+class UpstreamError(Exception):
+    """An upstream call failed; ``error_class`` is one of records.ErrorClass."""
+
+    def __init__(self, error_class: str, message: str) -> None:
+        super().__init__(message)
+        self.error_class = error_class

@@ -1,0 +1,26 @@
+"""The sources stage: (ParsedQuery, Place) -> candidates, one upstream per module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from ...records import Candidate, ParsedQuery, Place, SourceType
+from ...registry import Registry
+
+
+class Source(Protocol):
+    """Asks one upstream about a place and normalises its answer into candidates.
+
+    Raises :class:`underfoot_lab.errors.UpstreamError` with an error class on failure; the
+    gatherer turns that (or a deadline) into a :class:`SourceStatus` and keeps the other sources'
+    results.
+    """
+
+    name: str
+    source_type: SourceType
+
+    async def fetch(self, parsed: ParsedQuery, place: Place) -> Sequence[Candidate]: ...
+
+
+SOURCES: Registry[type] = Registry("source")  # type: ignore[type-var]

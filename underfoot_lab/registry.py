@@ -1,0 +1,89 @@
+"""Providers registered by name, as papermill registers engines.
+
+Each stage (parse, geocode, sources, respond) has one :class:`Registry`. A provider class is
+registered under a name; it can say whether it can run with the current settings
+(``availability``) and is built from a :class:`ProviderContext` (settings, the shared HTTP client,
+the clock, the gazetteer). Nothing here imports a provider module eagerly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from .records import Availability
+from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+    from .pipeline.geocode.gazetteer import Gazetteer
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider may use. The HTTP client is passed in (httpx style), never created."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+    clock: Clock
+    gazetteer_loader: Callable[[], Gazetteer]
+    simulated: bool
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        return self.gazetteer_loader()
+
+
+class ProviderClass(Protocol):
+    name: str
+
+    @classmethod
+    def availability(cls, settings: Settings) -> Availability: ...
+
+    @classmethod
+    def create(cls, ctx: ProviderContext) -> Any: ...
+
+
+T = TypeVar("T", bound=ProviderClass)
+
+
+class Registry(Generic[T]):
+    """Name -> provider class; entries may be ``"module:attr"`` strings imported on first use."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self._entries: dict[str, T | str] = {}
+
+    def register(self, name: str, target: T | str) -> None:
+        self._entries[name] = target
+
+    def get(self, name: str) -> T:
+        try:
+            target = self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries))
+            from .errors import ConfigError
+
+            raise ConfigError(f"unknown {self.stage} provider {name!r}; known: {known}") from None
+        if isinstance(target, str):
+            module, _, attr = target.partition(":")
+            target = getattr(importlib.import_module(module), attr)
+            self._entries[name] = target
+        return target  # type: ignore[return-value]
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

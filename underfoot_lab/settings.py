@@ -1,0 +1,140 @@
+"""One source of truth for configuration: :class:`Settings` (pydantic-settings).
+
+API keys come from the standard variables (``OPENAI_API_KEY``, ``SERPAPI_API_KEY``,
+``GEOAPIFY_API_KEY``, ``EVENTBRITE_TOKEN``) as :class:`~pydantic.SecretStr`, so they never show in
+a repr, a log line or a ``model_dump``. Everything else is ``UNDERFOOT_*``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["offline", "live", "auto"]
+
+DEFAULT_SOURCES = ("serpapi_web", "serpapi_local", "serpapi_events", "reddit")
+
+# The real endpoints; a *_BASE_URL setting replaces only their scheme, host and port.
+SERPAPI_DEFAULT = "https://serpapi.com"
+REDDIT_DEFAULT = "https://www.reddit.com"
+GEOAPIFY_DEFAULT = "https://api.geoapify.com"
+EVENTBRITE_DEFAULT = "https://www.eventbriteapi.com"
+OPENAI_DEFAULT = "https://api.openai.com/v1"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Workbench settings, read from the environment (and a git-ignored ``.env``)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    mode: Mode = Field("offline", validation_alias=_env("UNDERFOOT_MODE", "mode"))
+    home: Path = Field(Path(".underfoot"), validation_alias=_env("UNDERFOOT_HOME", "home"))
+    """Where the workbench writes: cache, run store, MLflow store, reports."""
+
+    # --- credentials (never printed) ---------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    serpapi_api_key: SecretStr | None = Field(None, validation_alias=_env("SERPAPI_API_KEY"))
+    geoapify_api_key: SecretStr | None = Field(None, validation_alias=_env("GEOAPIFY_API_KEY"))
+    eventbrite_token: SecretStr | None = Field(None, validation_alias=_env("EVENTBRITE_TOKEN"))
+
+    # --- upstream base URLs ------------------------------------------------------------------
+    openai_base_url: str = Field(OPENAI_DEFAULT, validation_alias=_env("OPENAI_BASE_URL"))
+    serpapi_base_url: str = Field(SERPAPI_DEFAULT, validation_alias=_env("SERPAPI_BASE_URL"))
+    reddit_base_url: str = Field(REDDIT_DEFAULT, validation_alias=_env("REDDIT_BASE_URL"))
+    geoapify_base_url: str = Field(GEOAPIFY_DEFAULT, validation_alias=_env("GEOAPIFY_BASE_URL"))
+    eventbrite_base_url: str = Field(
+        EVENTBRITE_DEFAULT, validation_alias=_env("EVENTBRITE_BASE_URL")
+    )
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("UNDERFOOT_OPENAI_MODEL"))
+    user_agent: str = Field(
+        "python:underfoot-lab:0.1 (research workbench; +https://github.com/underfoot/underfoot_lab)",
+        validation_alias=_env("UNDERFOOT_USER_AGENT"),
+    )
+
+    # --- pipeline ----------------------------------------------------------------------------
+    sources: tuple[str, ...] = Field(DEFAULT_SOURCES, validation_alias=_env("UNDERFOOT_SOURCES"))
+    source_deadline_s: float = Field(8.0, validation_alias=_env("UNDERFOOT_SOURCE_DEADLINE_S"))
+    http_timeout_s: float = Field(6.0, validation_alias=_env("UNDERFOOT_HTTP_TIMEOUT_S"))
+    max_response_bytes: int = Field(
+        5_000_000, validation_alias=_env("UNDERFOOT_MAX_RESPONSE_BYTES")
+    )
+    primary_radius_km: float = Field(25.0, validation_alias=_env("UNDERFOOT_PRIMARY_RADIUS_KM"))
+    search_radius_km: float = Field(80.0, validation_alias=_env("UNDERFOOT_SEARCH_RADIUS_KM"))
+    weights: Path | None = Field(None, validation_alias=_env("UNDERFOOT_WEIGHTS"))
+    """A weights YAML; unset means the seed scorer (the baseline)."""
+
+    # --- cache -------------------------------------------------------------------------------
+    cache_enabled: bool = Field(True, validation_alias=_env("UNDERFOOT_CACHE"))
+    cache_memory_ttl_s: float = Field(900.0, validation_alias=_env("UNDERFOOT_CACHE_MEMORY_TTL_S"))
+    cache_memory_max_items: int = Field(
+        512, validation_alias=_env("UNDERFOOT_CACHE_MEMORY_MAX_ITEMS")
+    )
+    cache_sqlite_ttl_s: float = Field(
+        7 * 24 * 3600.0, validation_alias=_env("UNDERFOOT_CACHE_SQLITE_TTL_S")
+    )
+    cache_path: Path | None = Field(None, validation_alias=_env("UNDERFOOT_CACHE_PATH"))
+
+    # --- offline world -----------------------------------------------------------------------
+    world_seed: int = Field(20261126, validation_alias=_env("UNDERFOOT_WORLD_SEED"))
+    world_clock: datetime = Field(
+        datetime.fromisoformat("2026-06-15T12:00:00+00:00"),
+        validation_alias=_env("UNDERFOOT_WORLD_CLOCK"),
+    )
+    """The offline world's fixed "now": event dates and post ages are relative to it."""
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @property
+    def resolved_cache_path(self) -> Path:
+        return self.cache_path or self.home / "cache.sqlite3"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, for redaction (never log the result)."""
+        out = []
+        for s in (
+            self.openai_api_key,
+            self.serpapi_api_key,
+            self.geoapify_api_key,
+            self.eventbrite_token,
+        ):
+            if s is not None and s.get_secret_value():
+                out.append(s.get_secret_value())
+        return tuple(out)
+
+
+def endpoint(base_url: str, documented: str) -> str:
+    """The documented endpoint URL with scheme, host and port taken from ``base_url``.
+
+    ``endpoint("http://127.0.0.1:8001", "https://serpapi.com/search.json")`` ->
+    ``"http://127.0.0.1:8001/search.json"``. A path on ``base_url`` is ignored on purpose: the
+    override moves the upstream, it does not re-route it.
+    """
+    base = urlsplit(base_url)
+    doc = urlsplit(documented)
+    return urlunsplit(
+        (base.scheme or doc.scheme, base.netloc or doc.netloc, doc.path, doc.query, "")
+    )
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Replace every secret in ``text`` by ``***``."""
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text
