@@ -1,0 +1,58 @@
+"""underfoot_lab: a Jupyter-centric research and evaluation workbench for Underfoot.
+
+The public surface is small; heavy modules (pandas, mlflow, plotly) load only when used::
+
+    from underfoot_lab import Pipeline
+    with Pipeline() as pipe:
+        result = pipe.search("hidden gems in Pikeville KY")
+        result.results_frame()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import BadQuery, ConfigError, LocationNotFound, UnderfootError
+from .records import (
+    Answer,
+    Candidate,
+    ParsedQuery,
+    Place,
+    RankedResult,
+    SearchResult,
+    SourceStatus,
+    StageTrace,
+)
+from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline.run import Pipeline
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "BadQuery",
+    "Candidate",
+    "ConfigError",
+    "LocationNotFound",
+    "ParsedQuery",
+    "Pipeline",
+    "Place",
+    "RankedResult",
+    "SearchResult",
+    "Settings",
+    "SourceStatus",
+    "StageTrace",
+    "UnderfootError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the pipeline pulls in httpx and numpy; keep `import underfoot_lab` light.
+    if name == "Pipeline":
+        from .pipeline.run import Pipeline
+
+        return Pipeline
+    raise AttributeError(f"module 'underfoot_lab' has no attribute {name!r}")

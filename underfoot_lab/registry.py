@@ -77,7 +77,7 @@ class Registry(Generic[T]):
             module, _, attr = target.partition(":")
             target = getattr(importlib.import_module(module), attr)
             self._entries[name] = target
-        return target  # type: ignore[return-value]
+        return target
 
     def names(self) -> list[str]:
         return sorted(self._entries)

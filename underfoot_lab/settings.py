@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Mode = Literal["offline", "live", "auto"]
 
@@ -35,11 +35,15 @@ class Settings(BaseSettings):
     """Workbench settings, read from the environment (and a git-ignored ``.env``)."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="UNDERFOOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
-    mode: Mode = Field("offline", validation_alias=_env("UNDERFOOT_MODE", "mode"))
-    home: Path = Field(Path(".underfoot"), validation_alias=_env("UNDERFOOT_HOME", "home"))
+    mode: Mode = Field("offline")
+    home: Path = Field(Path(".underfoot"))
     """Where the workbench writes: cache, run store, MLflow store, reports."""
 
     # --- credentials (never printed) ---------------------------------------------------------
@@ -56,44 +60,38 @@ class Settings(BaseSettings):
     eventbrite_base_url: str = Field(
         EVENTBRITE_DEFAULT, validation_alias=_env("EVENTBRITE_BASE_URL")
     )
-    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("UNDERFOOT_OPENAI_MODEL"))
+    openai_model: str = Field("gpt-4o-mini")
     user_agent: str = Field(
         "python:underfoot-lab:0.1 (research workbench; +https://github.com/underfoot/underfoot_lab)",
-        validation_alias=_env("UNDERFOOT_USER_AGENT"),
     )
 
     # --- pipeline ----------------------------------------------------------------------------
-    sources: tuple[str, ...] = Field(DEFAULT_SOURCES, validation_alias=_env("UNDERFOOT_SOURCES"))
-    source_deadline_s: float = Field(8.0, validation_alias=_env("UNDERFOOT_SOURCE_DEADLINE_S"))
-    http_timeout_s: float = Field(6.0, validation_alias=_env("UNDERFOOT_HTTP_TIMEOUT_S"))
-    max_response_bytes: int = Field(
-        5_000_000, validation_alias=_env("UNDERFOOT_MAX_RESPONSE_BYTES")
-    )
-    primary_radius_km: float = Field(25.0, validation_alias=_env("UNDERFOOT_PRIMARY_RADIUS_KM"))
-    search_radius_km: float = Field(80.0, validation_alias=_env("UNDERFOOT_SEARCH_RADIUS_KM"))
-    weights: Path | None = Field(None, validation_alias=_env("UNDERFOOT_WEIGHTS"))
+    sources: Annotated[tuple[str, ...], NoDecode] = Field(DEFAULT_SOURCES)
+    live_sources: Annotated[tuple[str, ...], NoDecode] = Field(())
+    """In ``auto`` mode, keyless sources (Reddit) named here go live too."""
+    source_deadline_s: float = Field(8.0)
+    http_timeout_s: float = Field(6.0)
+    max_response_bytes: int = Field(5_000_000)
+    primary_radius_km: float = Field(25.0)
+    search_radius_km: float = Field(80.0)
+    weights: Path | None = Field(None)
     """A weights YAML; unset means the seed scorer (the baseline)."""
 
     # --- cache -------------------------------------------------------------------------------
-    cache_enabled: bool = Field(True, validation_alias=_env("UNDERFOOT_CACHE"))
-    cache_memory_ttl_s: float = Field(900.0, validation_alias=_env("UNDERFOOT_CACHE_MEMORY_TTL_S"))
-    cache_memory_max_items: int = Field(
-        512, validation_alias=_env("UNDERFOOT_CACHE_MEMORY_MAX_ITEMS")
-    )
-    cache_sqlite_ttl_s: float = Field(
-        7 * 24 * 3600.0, validation_alias=_env("UNDERFOOT_CACHE_SQLITE_TTL_S")
-    )
-    cache_path: Path | None = Field(None, validation_alias=_env("UNDERFOOT_CACHE_PATH"))
+    cache_enabled: bool = Field(True)
+    cache_memory_ttl_s: float = Field(900.0)
+    cache_memory_max_items: int = Field(512)
+    cache_sqlite_ttl_s: float = Field(7 * 24 * 3600.0)
+    cache_path: Path | None = Field(None)
 
     # --- offline world -----------------------------------------------------------------------
-    world_seed: int = Field(20261126, validation_alias=_env("UNDERFOOT_WORLD_SEED"))
+    world_seed: int = Field(20261126)
     world_clock: datetime = Field(
         datetime.fromisoformat("2026-06-15T12:00:00+00:00"),
-        validation_alias=_env("UNDERFOOT_WORLD_CLOCK"),
     )
     """The offline world's fixed "now": event dates and post ages are relative to it."""
 
-    @field_validator("sources", mode="before")
+    @field_validator("sources", "live_sources", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:
         if isinstance(value, str):

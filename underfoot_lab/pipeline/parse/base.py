@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ...records import ParsedQuery
-from ...registry import Registry
+from ...registry import ProviderClass, Registry
 
 
 class Parser(Protocol):
@@ -16,4 +16,4 @@ class Parser(Protocol):
     async def parse(self, text: str) -> ParsedQuery: ...
 
 
-PARSERS: Registry[type] = Registry("parser")  # type: ignore[type-var]
+PARSERS: Registry[ProviderClass] = Registry("parser")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ...records import Answer, ParsedQuery, Place, RankedResult
-from ...registry import Registry
+from ...registry import ProviderClass, Registry
 
 
 class Responder(Protocol):
@@ -19,4 +19,4 @@ class Responder(Protocol):
     ) -> Answer: ...
 
 
-RESPONDERS: Registry[type] = Registry("responder")  # type: ignore[type-var]
+RESPONDERS: Registry[ProviderClass] = Registry("responder")

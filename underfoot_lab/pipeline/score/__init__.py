@@ -1,1 +1,34 @@
-"""."""
+"""Score stage: entity resolution (merge), features, weights and ranking."""
+
+from .base import Scorer, load_scorer
+from .engine import FeatureScorer, WeightBatch, rank_pool, score_pool, score_rows, stack_weights
+from .features import (
+    FEATURES,
+    SCORED_FEATURES,
+    FeatureMatrix,
+    FeatureParams,
+    FeatureSpec,
+    build_features,
+)
+from .merge import Entity, merge_candidates
+from .weights import ScoringWeights
+
+__all__ = [
+    "FEATURES",
+    "SCORED_FEATURES",
+    "Entity",
+    "FeatureMatrix",
+    "FeatureParams",
+    "FeatureScorer",
+    "FeatureSpec",
+    "Scorer",
+    "ScoringWeights",
+    "WeightBatch",
+    "build_features",
+    "load_scorer",
+    "merge_candidates",
+    "rank_pool",
+    "score_pool",
+    "score_rows",
+    "stack_weights",
+]

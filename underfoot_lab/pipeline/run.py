@@ -1,0 +1,402 @@
+"""The pipeline: query -> parse -> geocode -> sources -> merge/score -> respond, behind the cache.
+
+:class:`Pipeline` owns one event loop on a background thread, so its synchronous
+:meth:`Pipeline.search` works the same in a script, a test and a running Jupyter kernel (where
+``asyncio.run`` would fail); async callers use :meth:`Pipeline.asearch` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import BadQuery
+from ..records import (
+    Answer,
+    CacheInfo,
+    CacheStatus,
+    Candidate,
+    ParsedQuery,
+    Place,
+    RankedResult,
+    SearchResult,
+    SourceStatus,
+    StageStatus,
+    StageTrace,
+)
+from ..registry import ProviderContext
+from ..settings import Settings
+from .cache import TwoLayerCache, cache_key
+from .providers import Selection, select_providers
+from .score import Scorer, load_scorer, merge_candidates
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+    from ..world import World
+
+T = TypeVar("T")
+
+MAX_QUERY_CHARS = 500
+PIPELINE_VERSION = "0.1.0"
+
+
+def validate_query(text: str) -> str:
+    """Reject unusable input with a clear one-line :class:`BadQuery`; return the trimmed text."""
+    if not isinstance(text, str):
+        raise BadQuery("the query must be text")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text):
+        raise BadQuery("the query contains control characters; type plain text")
+    stripped = " ".join(text.split())
+    if not stripped:
+        raise BadQuery("the query is empty; try something like 'hidden gems in Pikeville KY'")
+    if len(stripped) > MAX_QUERY_CHARS:
+        raise BadQuery(
+            f"the query is {len(stripped)} characters long; the limit is {MAX_QUERY_CHARS}"
+        )
+    return stripped
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What the network-facing half of a search produced (everything before scoring)."""
+
+    parsed: ParsedQuery
+    place: Place
+    candidates: tuple[Candidate, ...]
+    statuses: tuple[SourceStatus, ...]
+    trace: tuple[StageTrace, ...]
+
+
+class Pipeline:
+    """Runs searches; reuse one instance (it holds the HTTP client, world and cache).
+
+    ``transport`` replaces the HTTP transport for every upstream (tests pass loopback or
+    ``httpx.MockTransport``); by default offline mode answers from the offline world.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        scorer: Scorer | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
+        cache_clock: Callable[[], float] = time.time,
+        use_cache: bool | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.selection: Selection = select_providers(self.settings)
+        self.simulated = self.selection.simulated
+        self.scorer: Scorer = scorer or load_scorer(self.settings.weights)
+        self._transport = transport
+        self._clock = clock or self._default_clock
+        self.use_cache = self.settings.cache_enabled if use_cache is None else use_cache
+        self._cache: TwoLayerCache[SearchResult] | None = None
+        self._cache_clock = cache_clock
+        self._world: World | None = None
+        self._providers: dict[str, Any] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------ plumbing
+    def _default_clock(self) -> datetime:
+        if self.simulated:
+            return self.settings.world_clock
+        from datetime import UTC
+
+        return datetime.now(UTC)
+
+    @property
+    def world(self) -> World:
+        """The offline world (built on first use)."""
+        if self._world is None:
+            from ..world import build_world
+            from .geocode.gazetteer import get_gazetteer
+
+            self._world = build_world(self.settings, get_gazetteer())
+        return self._world
+
+    @property
+    def cache(self) -> TwoLayerCache[SearchResult]:
+        if self._cache is None:
+            from .. import codec
+
+            self._cache = TwoLayerCache(
+                self.settings.resolved_cache_path,
+                encode=codec.dumps,
+                decode=lambda text: codec.loads(SearchResult, text),
+                memory_ttl_s=self.settings.cache_memory_ttl_s,
+                memory_max_items=self.settings.cache_memory_max_items,
+                sqlite_ttl_s=self.settings.cache_sqlite_ttl_s,
+                clock=self._cache_clock,
+            )
+        return self._cache
+
+    def _make_transport(self) -> httpx.AsyncBaseTransport | None:
+        if self._transport is not None:
+            return self._transport
+        if not self.selection.live_sources and not any(
+            c.live for c in (self.selection.parser, self.selection.geocoder)
+        ):
+            from ..world import WorldTransport
+
+            return WorldTransport(self.world)
+        from .transport import RoutingTransport
+
+        return RoutingTransport.for_selection(self.settings, self.selection, lambda: self.world)
+
+    def _build(self) -> dict[str, Any]:
+        """Providers and the HTTP client; called on the pipeline's own loop."""
+        if self._providers is not None:
+            return self._providers
+        from ..http import make_client
+        from .geocode import GEOCODERS
+        from .geocode.gazetteer import get_gazetteer
+        from .parse import PARSERS
+        from .respond import RESPONDERS
+        from .sources import SOURCES
+
+        self._http = make_client(self.settings, transport=self._make_transport())
+        ctx = ProviderContext(
+            settings=self.settings,
+            http=self._http,
+            clock=self._clock,
+            gazetteer_loader=get_gazetteer,
+            simulated=self.simulated,
+        )
+        sel = self.selection
+        self._providers = {
+            "parser": PARSERS.get(sel.parser.provider).create(ctx),
+            "fallback_parser": PARSERS.get("heuristic").create(ctx),
+            "geocoder": GEOCODERS.get(sel.geocoder.provider).create(ctx),
+            "sources": [SOURCES.get(c.provider).create(ctx) for c in sel.sources],
+            "responder": RESPONDERS.get(sel.responder.provider).create(ctx),
+            "fallback_responder": RESPONDERS.get("template").create(ctx),
+        }
+        return self._providers
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def runner() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._thread = threading.Thread(target=runner, name="underfoot-loop", daemon=True)
+                self._thread.start()
+                ready.wait()
+                self._loop = loop
+            return self._loop
+
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the pipeline's loop from synchronous code (notebook-safe)."""
+        loop = self._ensure_loop()
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
+        return fut.result()
+
+    def close(self) -> None:
+        """Close the HTTP client and stop the background loop."""
+        if self._loop is not None:
+            if self._http is not None:
+                self.run_sync(self._http.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = None
+        if self._cache is not None:
+            self._cache.sqlite.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ public API
+    def search(self, text: str, *, use_cache: bool | None = None) -> SearchResult:
+        """Run one search synchronously (works inside a running notebook loop)."""
+        return self.run_sync(self.asearch(text, use_cache=use_cache))
+
+    def cache_context(self) -> dict[str, object]:
+        """Everything besides the query that changes an answer (part of the cache key)."""
+        return {
+            "mode": self.settings.mode,
+            "providers": [f"{c.stage}:{c.provider}:{int(c.live)}" for c in self.selection.all()],
+            "scorer": self.scorer.version,
+            "world_seed": self.settings.world_seed if self.simulated else None,
+            "world_clock": self.settings.world_clock.isoformat() if self.simulated else None,
+            "primary_radius_km": self.settings.primary_radius_km,
+            "pipeline": PIPELINE_VERSION,
+        }
+
+    async def asearch(self, text: str, *, use_cache: bool | None = None) -> SearchResult:
+        total = _Timer()
+        t = _Timer()
+        query = validate_query(text)
+        trace: list[StageTrace] = [StageTrace("validate", t.ms, "ok")]
+        caching = self.use_cache if use_cache is None else use_cache
+        key = cache_key(query, **self.cache_context())
+        if caching:
+            t = _Timer()
+            hit = await asyncio.to_thread(self.cache.get, key)
+            if hit is not None:
+                trace.append(
+                    StageTrace("cache", t.ms, "ok", cache_layer=hit.layer, detail="hit")
+                )
+                trace.append(StageTrace("total", total.ms, "ok"))
+                status: CacheStatus = "hit-memory" if hit.layer == "memory" else "hit-sqlite"
+                return replace(
+                    hit.value,
+                    query=query,
+                    trace=tuple(trace),
+                    cache=CacheInfo(status=status, key=key, layer_ms=t.ms),
+                )
+            trace.append(StageTrace("cache", t.ms, "ok", detail="miss"))
+
+        fetched = await self.fetch(query)
+        trace.extend(fetched.trace)
+        result = await self.finish(fetched, trace, total)
+        result = replace(
+            result, cache=CacheInfo(status="miss" if caching else "bypass", key=key)
+        )
+        if caching:
+            await asyncio.to_thread(self.cache.put, key, query, result)
+        return result
+
+    async def fetch(self, query: str) -> Fetched:
+        """Parse, geocode and ask every source: the part of a search that touches upstreams."""
+        providers = self._build()
+        trace: list[StageTrace] = []
+
+        t = _Timer()
+        parser = providers["parser"]
+        try:
+            parsed: ParsedQuery = await parser.parse(query)
+            trace.append(
+                StageTrace("parse", t.ms, "ok", provider=parser.name, detail=parsed.location)
+            )
+        except Exception as exc:
+            if parser is providers["fallback_parser"] or _is_user_error(exc):
+                raise
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            parsed = await providers["fallback_parser"].parse(query)
+            parsed = replace(parsed, notes=(*parsed.notes, f"fallback from {parser.name}: {reason}"))
+            trace.append(StageTrace("parse", t.ms, "fallback", provider="heuristic", detail=reason))
+
+        t = _Timer()
+        geocoder = providers["geocoder"]
+        place: Place = await geocoder.geocode(parsed)
+        trace.append(
+            StageTrace("geocode", t.ms, "ok", provider=geocoder.name, detail=place.label)
+        )
+
+        from .sources import gather_sources
+
+        t = _Timer()
+        candidates, statuses = await gather_sources(
+            providers["sources"],
+            parsed,
+            place,
+            deadline_s=self.settings.source_deadline_s,
+            secrets=self.settings.secret_values(),
+        )
+        ok = sum(1 for s in statuses if s.status in ("ok", "empty"))
+        stage_status: StageStatus = (
+            "ok" if ok == len(statuses) else ("partial" if ok else "error")
+        )
+        trace.append(
+            StageTrace("sources", t.ms, stage_status, count=len(candidates), detail=f"{ok}/{len(statuses)} ok")
+        )
+        for s in statuses:
+            trace.append(
+                StageTrace(
+                    f"sources.{s.source}",
+                    s.elapsed_ms,
+                    s.status,
+                    provider=s.source,
+                    count=s.count,
+                    detail=s.message,
+                )
+            )
+        return Fetched(parsed, place, tuple(candidates), tuple(statuses), tuple(trace))
+
+    async def finish(
+        self,
+        fetched: Fetched,
+        trace: list[StageTrace],
+        total: _Timer | None = None,
+        scorer: Scorer | None = None,
+    ) -> SearchResult:
+        """Merge, score and respond over fetched candidates (no upstream is touched)."""
+        total = total or _Timer()
+        scorer = scorer or self.scorer
+        providers = self._build()
+
+        t = _Timer()
+        entities = merge_candidates(fetched.candidates, fetched.place)
+        trace.append(StageTrace("merge", t.ms, "ok", count=len(entities)))
+
+        t = _Timer()
+        ranked: list[RankedResult] = scorer.rank(fetched.parsed, fetched.place, entities)
+        trace.append(StageTrace("score", t.ms, "ok", provider=scorer.name, count=len(ranked)))
+
+        t = _Timer()
+        responder = providers["responder"]
+        try:
+            answer: Answer = await responder.respond(fetched.parsed, fetched.place, ranked)
+            trace.append(StageTrace("respond", t.ms, "ok", provider=responder.name))
+        except Exception as exc:
+            if responder is providers["fallback_responder"]:
+                raise
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+            answer = await providers["fallback_responder"].respond(
+                fetched.parsed, fetched.place, ranked
+            )
+            trace.append(
+                StageTrace("respond", t.ms, "fallback", provider="template", detail=reason)
+            )
+        trace.append(StageTrace("total", total.ms, "ok"))
+        return SearchResult(
+            query=fetched.parsed.text,
+            parsed=fetched.parsed,
+            place=fetched.place,
+            results=tuple(ranked),
+            answer=answer,
+            trace=tuple(trace),
+            sources=fetched.statuses,
+            cache=CacheInfo(status="bypass", key=""),
+            scorer=scorer.version,
+            simulated=self.simulated,
+            world_seed=self.settings.world_seed if self.simulated else None,
+            candidates=fetched.candidates,
+        )
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from ..errors import UnderfootError
+
+    return isinstance(exc, UnderfootError)
