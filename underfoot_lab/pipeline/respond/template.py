@@ -18,6 +18,10 @@ def _join(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _is_place(r: RankedResult) -> bool:
+    return r.lat is not None or any(m.source_type in ("local", "events") for m in r.mentions)
+
+
 class TemplateResponder:
     """Names the top primary places, mentions nearby ones and how many sources agreed."""
 
@@ -43,8 +47,11 @@ class TemplateResponder:
         self, parsed: ParsedQuery, place: Place, results: Sequence[RankedResult]
     ) -> Answer:
         prefix = "[offline world, simulated] " if self.simulated else ""
-        primary = [r for r in results if r.category == "primary"][:MAX_PRIMARY]
-        nearby = [r for r in results if r.category == "nearby"][:MAX_NEARBY]
+        # Name places and events, not the posts and pages that talk about them; fall back to
+        # whatever ranked when no result is a place.
+        places = [r for r in results if _is_place(r)] or list(results)
+        primary = [r for r in places if r.category == "primary"][:MAX_PRIMARY]
+        nearby = [r for r in places if r.category == "nearby"][:MAX_NEARBY]
         if not primary and not nearby:
             return Answer(
                 text=f"{prefix}I couldn't find {parsed.intent} around {place.label}.",

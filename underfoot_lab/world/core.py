@@ -1,0 +1,424 @@
+"""The offline world: seeded town universes behind the real upstreams' request contracts.
+
+:class:`World` builds (and caches) a :class:`~underfoot_lab.world.model.TownUniverse` per town,
+answers HTTP requests in SerpAPI's, Reddit's and Geoapify's formats (:meth:`World.respond`, used
+by :class:`~underfoot_lab.world.transport.WorldTransport`), maps every id and URL it emits back
+to its latent entity (:meth:`World.entity_for_url`), and grades entities against a query intent
+(:meth:`World.grade`). Everything it says is SIMULATED.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..pipeline.geocode.gazetteer import Gazetteer, Town
+from .ids import IdCodec, TownIndex
+from .model import Entity, RedditPost, TownUniverse, generate_universe
+from .render_geoapify import GeoMatch, render_geocode
+from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
+from .render_reddit import render_feed
+from .render_serpapi import (
+    error,
+    parse_ll,
+    render_google,
+    render_google_events,
+    render_google_maps,
+)
+from .truth import Intent, grade_entity, parse_intent
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..settings import Settings
+    from .transport import WorldTransport
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+SERPAPI_ENGINES = ("google", "google_maps", "google_events")
+_SECRET_PARAMS = frozenset({"api_key", "apikey", "apiKey", "key", "token"})
+_SUBREDDIT_PATH = re.compile(r"/r/([A-Za-z0-9_]{2,21})/search\.rss")
+_COUNTRY_SUFFIX = re.compile(r",?\s*(?:united states(?: of america)?|usa|u\.s\.a\.|us)\s*$", re.I)
+_CONNECTORS = ("in", "near", "around", "at", "by", "outside")
+
+
+@dataclass(frozen=True, slots=True)
+class WorldResponse:
+    """One HTTP answer: status, content type, body bytes."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+class World:
+    """A deterministic simulation of the upstreams for any gazetteer town.
+
+    ``World(seed, gazetteer, clock)``: the same seed gives the same universes, ids and bytes in
+    every process; ``clock`` is the world's fixed "now" (event dates and post ages are relative
+    to it). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        gazetteer: Gazetteer,
+        clock: datetime,
+        *,
+        payload_cache_size: int = 256,
+    ) -> None:
+        self.seed = int(seed)
+        self.gazetteer = gazetteer
+        self.clock = clock if clock.tzinfo is not None else clock.replace(tzinfo=UTC)
+        self.codec = IdCodec(self.seed)
+        self.towns = TownIndex(gazetteer)
+        self._universes: dict[str, TownUniverse] = {}
+        self._lock = threading.Lock()
+        self._payloads: OrderedDict[tuple[Any, ...], WorldResponse] = OrderedDict()
+        self._payload_cache_size = payload_cache_size
+
+    def __repr__(self) -> str:
+        return f"World(seed={self.seed}, clock={self.clock.isoformat()}, simulated=True)"
+
+    # ------------------------------------------------------------------ universes
+    def universe(self, town: Town) -> TownUniverse:
+        """The town's latent universe (built on first use, then cached)."""
+        u = self._universes.get(town.key)
+        if u is not None:
+            return u
+        built = generate_universe(
+            seed=self.seed,
+            town=town,
+            town_index=self.towns.index(town),
+            town_slug=self.towns.slug(town),
+            gazetteer=self.gazetteer,
+            clock=self.clock,
+            codec=self.codec,
+        )
+        with self._lock:
+            return self._universes.setdefault(town.key, built)
+
+    def resolve_town(self, name: str, state_code: str | None = None) -> Town | None:
+        """The biggest gazetteer town of that name (in that state, when given)."""
+        if state_code:
+            code = self.gazetteer.state_code(state_code)
+            if code is None:
+                return None
+            found = self.gazetteer.lookup(name, code)
+        else:
+            found = self.gazetteer.lookup(name)
+        return found[0] if found else None
+
+    def split_query(self, text: str) -> tuple[Town | None, str]:
+        """ "hidden gems in Pikeville, KY" -> (Pikeville town, "hidden gems").
+
+        The location is "<Town>, <ST>" (or a spelled-out state) at the end of the text; the
+        longest run of trailing words that names a town in that state wins. Without a
+        resolvable location the whole text is the intent and the town is None.
+        """
+        text = " ".join(text.split())
+        body = _COUNTRY_SUFFIX.sub("", text).strip().rstrip(",")
+        state: str | None = None
+        head = body
+        if "," in body:
+            left, right = body.rsplit(",", 1)
+            state = self.gazetteer.state_code(right.strip())
+            if state is not None:
+                head = left
+        if state is None:
+            words = body.split()
+            for k in (2, 1):  # "... Pikeville KY", "... Charleston West Virginia"
+                if len(words) > k and (code := self.gazetteer.state_code(" ".join(words[-k:]))):
+                    state, head = code, " ".join(words[:-k]).rstrip(",")
+                    break
+        if state is None:
+            return None, text
+        words = head.split()
+        for k in range(min(6, len(words)), 0, -1):
+            if words[-k].lower() in _CONNECTORS:
+                continue
+            found = self.gazetteer.lookup(" ".join(words[-k:]), state)
+            if found:
+                rest = words[:-k]
+                while rest and rest[-1].lower() in _CONNECTORS:
+                    rest = rest[:-1]
+                return found[0], " ".join(rest)
+        return None, text
+
+    # ------------------------------------------------------------------ truth
+    def entity_for_url(self, url: str) -> Entity | None:
+        """The latent entity behind any URL or id the world emits (None: not about one entity).
+
+        Works in a fresh process: ids and URLs encode the town and the entity (see
+        :mod:`underfoot_lab.world.ids`). Reddit permalinks and ``t3_`` ids resolve to the
+        post's subject; listicles, generic pages and off-topic posts resolve to None.
+        """
+        s = url.strip()
+        if not s:
+            return None
+        if m := re.fullmatch(r"t3_([0-9a-z]{7})", s):
+            return self._post_subject(m.group(1))
+        if re.fullmatch(r"\d{1,20}", s):
+            return self._entity_by_cid(int(s))
+        if m := re.fullmatch(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", s, re.I):
+            return self._entity_by_cid(int(m.group(1), 16))
+        if s.startswith("ChIJ"):
+            cid = self.codec.decode_maps_place_id(s)
+            return self._entity_by_cid(cid) if cid is not None else None
+        parts = urlsplit(s if "://" in s else f"https://{s}")
+        host = (parts.hostname or "").lower()
+        segs = [p for p in parts.path.split("/") if p]
+        if host == "reddit.com" or host.endswith(".reddit.com"):
+            m = re.search(r"/comments/([0-9a-z]{7})(?:/|$)", parts.path)
+            return self._post_subject(m.group(1)) if m else None
+        if not host.endswith(".example"):
+            return None
+        labels = host[: -len(".example")].split(".")
+        if (
+            len(labels) == 2
+            and (town := self.towns.by_slug(labels[1])) is not None
+            and (e := self.universe(town).by_slug.get(labels[0])) is not None
+        ):
+            return e
+        for i in range(len(segs) - 1):
+            town = self.towns.by_slug(segs[i])
+            if town is None:
+                continue
+            slug = re.sub(r"\.(?:jpg|jpeg|png|html?)$", "", segs[i + 1])
+            if (e := self.universe(town).by_slug.get(slug)) is not None:
+                return e
+        return None
+
+    def post_for_url(self, url: str) -> RedditPost | None:
+        """The Reddit post behind a permalink or ``t3_`` id."""
+        m = re.search(r"(?:^t3_|/comments/)([0-9a-z]{7})(?:/|$)", url.strip())
+        return self._post(m.group(1)) if m else None
+
+    def _post_in(self, id36: str) -> tuple[TownUniverse, RedditPost] | None:
+        decoded = self.codec.decode_reddit_id(id36)
+        if decoded is None:
+            return None
+        town = self.towns.town_at(decoded[0])
+        if town is None:
+            return None
+        u = self.universe(town)
+        post = u.post(decoded[1])
+        return (u, post) if post is not None and post.id36 == id36 else None
+
+    def _post(self, id36: str) -> RedditPost | None:
+        found = self._post_in(id36)
+        return found[1] if found is not None else None
+
+    def _post_subject(self, id36: str) -> Entity | None:
+        found = self._post_in(id36)
+        if found is None or found[1].subject is None:
+            return None
+        return found[0].entity(found[1].subject)
+
+    def _entity_by_cid(self, cid: int) -> Entity | None:
+        decoded = self.codec.decode_cid(cid)
+        if decoded is None:
+            return None
+        town = self.towns.town_at(decoded[0])
+        if town is None:
+            return None
+        e = self.universe(town).entity(decoded[1])
+        return e if e is not None and e.cid == cid else None
+
+    def grade(self, town: Town, intent: str | Intent, entity: Entity) -> int:
+        """Graded relevance 0-3 (definition in ``docs/offline-world.md``)."""
+        if entity.town_key != town.key:
+            return 0
+        it = intent if isinstance(intent, Intent) else parse_intent(intent)
+        return grade_entity(it, entity, self.clock)
+
+    def grade_urls(self, town: Town, intent: str | Intent, urls: Sequence[str]) -> int:
+        """Grade of a merged result from its mention URLs/ids: the majority entity's grade.
+
+        Ties go to the entity resolved first; 0 when no URL resolves (a generic listicle).
+        """
+        resolved = [e for e in (self.entity_for_url(u) for u in urls) if e is not None]
+        if not resolved:
+            return 0
+        counts = Counter(e.id for e in resolved)
+        best = max(counts.values())
+        winner = next(e for e in resolved if counts[e.id] == best)
+        return self.grade(town, intent, winner)
+
+    def judgments(self, town: Town, intent: str | Intent) -> dict[str, int]:
+        """Entity id -> grade for every entity of the town (the full pool, for ideal rankings)."""
+        it = intent if isinstance(intent, Intent) else parse_intent(intent)
+        return {e.id: grade_entity(it, e, self.clock) for e in self.universe(town).entities}
+
+    # ------------------------------------------------------------------ HTTP
+    def respond(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | Iterable[tuple[str, str]],
+    ) -> WorldResponse:
+        """Answer one request as the real upstream would (the host is ignored)."""
+        items = list(params.items()) if isinstance(params, Mapping) else list(params)
+        query: dict[str, str] = {}
+        for k, v in items:
+            query[k] = v  # the last value wins, as most servers do
+        path = "/" + path.strip("/")
+        key = (
+            method.upper(),
+            path,
+            tuple(sorted((k, v) for k, v in query.items() if k not in _SECRET_PARAMS)),
+        )
+        with self._lock:
+            hit = self._payloads.get(key)
+            if hit is not None:
+                self._payloads.move_to_end(key)
+                return hit
+        res = self._route(method.upper(), path, query, key)
+        with self._lock:
+            self._payloads[key] = res
+            while len(self._payloads) > self._payload_cache_size:
+                self._payloads.popitem(last=False)
+        return res
+
+    def _rng(self, key: tuple[Any, ...]) -> random.Random:
+        return random.Random(f"underfoot-world|{self.seed}|{key!r}")
+
+    def _route(
+        self, method: str, path: str, query: dict[str, str], key: tuple[Any, ...]
+    ) -> WorldResponse:
+        if method not in {"GET", "HEAD"}:
+            return _json(405, {"error": f"Method {method} not allowed."})
+        if path == "/search.json":
+            return self._serpapi(query, self._rng(key))
+        if path == "/search.rss":
+            return self._reddit(query, None, self._rng(key))
+        if m := _SUBREDDIT_PATH.fullmatch(path):
+            return self._reddit(query, m.group(1), self._rng(key))
+        if path == "/v1/geocode/search":
+            return self._geoapify(query)
+        return _json(404, {"error": "Not Found", "message": f"No route for {path}"})
+
+    def _town_for(self, query: Mapping[str, str]) -> tuple[Town | None, str]:
+        town, intent = self.split_query(query.get("q", ""))
+        if town is None and (loc := query.get("location")):
+            town, _ = self.split_query(loc)
+        if town is None and (ll := parse_ll(query.get("ll", ""))):
+            near, d = self.gazetteer.nearest(ll[0], ll[1])
+            if d <= 30.0:
+                town = near
+        return town, intent
+
+    def _serpapi(self, query: dict[str, str], rng: random.Random) -> WorldResponse:
+        engine = query.get("engine", "google")
+        if engine not in SERPAPI_ENGINES:
+            return _json(*error(f"Unsupported `{engine}` search engine."))
+        if not query.get("q", "").strip():
+            return _json(*error("Missing query `q` parameter."))
+        town, intent_text = self._town_for(query)
+        u = self.universe(town) if town is not None else None
+        intent = parse_intent(intent_text)
+        if engine == "google":
+            body = render_google(u, intent, query, self.clock, rng)
+        elif engine == "google_maps":
+            body = render_google_maps(u, intent, query, self.clock, rng, self.codec)
+        else:
+            if "events" not in intent.groups:
+                intent = parse_intent(f"{intent_text} events")
+            body = render_google_events(u, intent, query, self.clock, rng)
+        return _json(200, body)
+
+    def _reddit(self, query: dict[str, str], sub: str | None, rng: random.Random) -> WorldResponse:
+        town, intent_text = self._town_for(query)
+        u = self.universe(town) if town is not None else None
+        if sub is not None and u is not None:
+            # Subreddit names are case-insensitive; feeds spell them the subreddit's way.
+            sub = next((s for s in u.subreddits if s.lower() == sub.lower()), sub)
+        feed = render_feed(u, parse_intent(intent_text), query, sub, self.clock, rng)
+        return WorldResponse(200, ATOM_CONTENT_TYPE, feed.encode("utf-8"))
+
+    def geocode_matches(self, text: str) -> tuple[list[GeoMatch], dict[str, str]]:
+        """What Geoapify would match for ``text``, and its ``query.parsed`` block."""
+        clean = _COUNTRY_SUFFIX.sub("", " ".join(text.split())).strip().rstrip(",")
+        if re.fullmatch(r"\d{5}", clean):
+            z = self.gazetteer.zip_code(clean)
+            if z is None:
+                return [], {"postcode": clean, "expected_type": "postcode"}
+            towns = self.gazetteer.lookup(z.city, z.state_code)
+            return (
+                [GeoMatch(towns[0] if towns else None, z, 1.0, "full_match")],
+                {"postcode": clean, "expected_type": "postcode"},
+            )
+        name, state_text, code = clean, "", None
+        if "," in clean:
+            left, right = clean.rsplit(",", 1)
+            if (c := self.gazetteer.state_code(right.strip())) is not None:
+                name, state_text, code = left.strip(), right.strip(), c
+        else:
+            words = clean.split()
+            for k in (2, 1):
+                if len(words) > k and (c := self.gazetteer.state_code(" ".join(words[-k:]))):
+                    name, state_text, code = " ".join(words[:-k]), " ".join(words[-k:]), c
+                    break
+        parsed = {"city": name.lower()}
+        if state_text:
+            parsed["state"] = state_text.lower()
+        parsed["expected_type"] = "city"
+        towns = self.gazetteer.lookup(name, code) if name else []
+        if not towns:
+            return [], parsed
+        if len(towns) == 1:
+            conf = [1.0 if code else 0.9]
+        else:
+            top = 0.7 if code else 0.6
+            conf = [top] + [round(top - 0.2, 2)] * (len(towns) - 1)
+        return [
+            GeoMatch(t, None, c, "full_match") for t, c in zip(towns, conf, strict=True)
+        ], parsed
+
+    def _geoapify(self, query: dict[str, str]) -> WorldResponse:
+        text = query.get("text", "")
+        if not text.strip():
+            return _json(
+                400,
+                {"statusCode": 400, "error": "Bad Request", "message": '"text" is required'},
+            )
+        matches, parsed = self.geocode_matches(text)
+        try:
+            limit = max(1, min(20, int(query.get("limit", "5"))))
+        except ValueError:
+            limit = 5
+        body = render_geocode(
+            matches[:limit],
+            text,
+            parsed,
+            state_names=self.gazetteer.states,
+            year=self.clock.year,
+            fmt=query.get("format", "geojson"),
+        )
+        return _json(200, body)
+
+    def transport(self) -> WorldTransport:
+        """A :class:`~underfoot_lab.world.transport.WorldTransport` over this world."""
+        from .transport import WorldTransport
+
+        return WorldTransport(self)
+
+
+def _json(status: int, body: dict[str, Any]) -> WorldResponse:
+    return WorldResponse(
+        status, JSON_CONTENT_TYPE, json.dumps(body, ensure_ascii=False).encode("utf-8")
+    )
+
+
+def build_world(settings: Settings, gazetteer: Gazetteer | None = None) -> World:
+    """The world for ``settings.world_seed`` and ``settings.world_clock`` (gazetteer: shared)."""
+    if gazetteer is None:
+        from ..pipeline.geocode.gazetteer import get_gazetteer
+
+        gazetteer = get_gazetteer()
+    return World(settings.world_seed, gazetteer, settings.world_clock)

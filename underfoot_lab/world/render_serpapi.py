@@ -1,0 +1,423 @@
+"""SerpAPI answers (``engine=google``, ``google_maps``, ``google_events``) from a town universe.
+
+Each renderer ranks the universe's pages, places or events for the request's intent with a
+noisy score that favours popular items (as real search does), then writes the upstream's JSON
+shape. The noise comes from an RNG seeded by the request, so the same request always gets the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
+
+from ..pipeline.geocode.gazetteer import haversine_km
+from .ids import IdCodec
+from .model import MAPS_HOST, Entity, TownUniverse, WebPage
+from .truth import EVENT_HORIZON, Intent, match_strength
+
+NOTE = (
+    "offline world (simulated): every item below is invented by underfoot_lab.world; "
+    "links on .example domains do not exist"
+)
+
+
+def error(message: str, status: int = 400) -> tuple[int, dict[str, Any]]:
+    return status, {"error": message}
+
+
+def metadata(params: Mapping[str, str], clock: datetime, rng: random.Random) -> dict[str, Any]:
+    canon = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "api_key")
+    sid = hashlib.sha1(canon.encode()).hexdigest()[:24]
+    stamp = clock.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return {
+        "id": sid,
+        "status": "Success",
+        "created_at": stamp,
+        "processed_at": stamp,
+        "total_time_taken": round(0.6 + 1.4 * rng.random(), 2),
+        "simulated": True,
+        "note": NOTE,
+    }
+
+
+def _base_parameters(params: Mapping[str, str], engine: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"engine": engine, "q": params.get("q", "")}
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+def _hours_text(e: Entity, clock: datetime, tz: ZoneInfo) -> str:
+    if e.hours is None:
+        return "Open 24 hours"
+    open_h, close_h = e.hours
+    local = clock.astimezone(tz)
+    h = local.hour + local.minute / 60.0
+    is_open = open_h <= h < close_h or (close_h > 24 and h < close_h - 24)
+    if is_open:
+        return f"Open ⋅ Closes {_clock_label(close_h % 24)}"
+    return f"Closed ⋅ Opens {_clock_label(open_h % 24)}"
+
+
+def _clock_label(hour: int, minute: int = 0) -> str:
+    suffix = "AM" if hour < 12 else "PM"
+    h12 = hour % 12 or 12
+    return f"{h12}:{minute:02d} {suffix}" if minute else f"{h12} {suffix}"
+
+
+def _operating_hours(e: Entity) -> dict[str, str] | None:
+    if e.hours is None:
+        return None
+    open_h, close_h = e.hours
+    span = f"{_clock_label(open_h % 24)}–{_clock_label(close_h % 24)}"
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    closed = {"monday"} if e.category in {"museum", "antique_shop", "record_store"} else set()
+    return {d: ("Closed" if d in closed else span) for d in days}
+
+
+def _highlights(snippet: str, intent: Intent, town: str) -> list[str]:
+    found: list[str] = []
+    lower = snippet.lower()
+    for phrase in (*intent.phrases, town.lower()):
+        i = lower.find(phrase)
+        if i >= 0:
+            word = snippet[i : i + len(phrase)]
+            if word not in found:
+                found.append(word)
+    return found
+
+
+def _pop(e: Entity) -> float:
+    """Popularity on a 0..~1.1 scale (log reviews)."""
+    return math.log10(e.reviews + 1) / 4.0
+
+
+def _directions(u: TownUniverse, e: Entity) -> str:
+    return f"https://{MAPS_HOST}/dir/{u.town_slug}/{e.slug}"
+
+
+def _street(e: Entity) -> str:
+    return e.address.split(",", 1)[0]
+
+
+# ----------------------------------------------------------------------------- google
+def _page_match(page: WebPage, u: TownUniverse, intent: Intent) -> float:
+    if page.entity is not None:
+        e = u.entities[page.entity]
+        return match_strength(intent, e) / 2.0
+    if page.theme is not None:
+        if page.theme == "broad":
+            return 1.0 if intent.broad else 0.35
+        if page.theme in intent.groups:
+            return 1.0
+        return 0.5 if intent.broad else 0.1
+    return 0.35 if intent.broad else 0.2
+
+
+def _organic(
+    u: TownUniverse, intent: Intent, num: int, clock: datetime, rng: random.Random
+) -> list[dict[str, Any]]:
+    scored: list[tuple[float, int, WebPage]] = []
+    for i, page in enumerate(u.pages):
+        m = _page_match(page, u, intent)
+        lexical = sum(0.2 for p in intent.phrases if p in page.title.lower())
+        # How much of the web links to the page: listicles and city pages are well linked.
+        pop = {"listicle": 0.9, "generic": 0.6, "reddit": 0.4}.get(page.kind, 0.0)
+        if page.entity is not None and page.kind != "reddit":
+            e = u.entities[page.entity]
+            pop = _pop(e)
+            if e.kind == "event" and e.expired(clock):
+                m *= 0.6
+        score = 2.2 * m + 0.8 * page.authority + 0.7 * pop + min(lexical, 0.4)
+        score += rng.gauss(0.0, 0.45)
+        scored.append((score, i, page))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    out: list[dict[str, Any]] = []
+    for pos, (_, _, page) in enumerate(scored[:num], start=1):
+        host = page.link.split("/")[2]
+        item: dict[str, Any] = {
+            "position": pos,
+            "title": page.title,
+            "link": page.link,
+            "displayed_link": page.displayed_link,
+            "favicon": f"https://{host}/favicon.ico",
+        }
+        if page.date:
+            item["date"] = page.date
+        item["snippet"] = page.snippet
+        item["snippet_highlighted_words"] = _highlights(page.snippet, intent, u.town.name)
+        item["source"] = page.source
+        out.append(item)
+    return out
+
+
+def _local_places(
+    u: TownUniverse, intent: Intent, clock: datetime, rng: random.Random, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    if intent.groups == frozenset({"events"}):
+        return []
+    scored: list[tuple[float, int, Entity]] = []
+    for e in u.entities:
+        if e.kind != "place" or e.distance_km > 90.0:
+            continue
+        m = match_strength(intent, e)
+        if m == 0:
+            continue
+        score = 1.0 * m + 3.6 * _pop(e) - 1.0 * (e.distance_km / 80.0) + rng.gauss(0.0, 0.5)
+        scored.append((score, e.index, e))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    places: list[dict[str, Any]] = []
+    for pos, (_, _, e) in enumerate(scored[:3], start=1):
+        place: dict[str, Any] = {
+            "position": pos,
+            "title": e.name,
+            "place_id": str(e.cid),
+            "rating": e.rating,
+            "reviews": e.reviews,
+        }
+        if e.price:
+            place["price"] = e.price
+        place["type"] = e.google_type
+        place["address"] = e.address
+        place["hours"] = _hours_text(e, clock, tz)
+        place["description"] = e.description
+        place["gps_coordinates"] = {"latitude": e.lat, "longitude": e.lon}
+        links: dict[str, str] = {}
+        if e.website:
+            links["website"] = e.website
+        links["directions"] = _directions(u, e)
+        place["links"] = links
+        places.append(place)
+    return places
+
+
+def render_google(
+    u: TownUniverse | None,
+    intent: Intent,
+    params: Mapping[str, str],
+    clock: datetime,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """``engine=google``: organic results plus a three-place local pack."""
+    q = params.get("q", "")
+    try:
+        num = max(1, min(100, int(params.get("num", "10"))))
+    except ValueError:
+        num = 10
+    body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
+    sp = _base_parameters(params, "google")
+    if "location" in params:
+        sp["location_requested"] = params["location"]
+        sp["location_used"] = params["location"]
+    sp.update(
+        {
+            "google_domain": "google.com",
+            "hl": params.get("hl", "en"),
+            "gl": params.get("gl", "us"),
+            "num": str(num),
+            "device": "desktop",
+        }
+    )
+    body["search_parameters"] = sp
+    organic = _organic(u, intent, num, clock, rng) if u is not None else []
+    body["search_information"] = {
+        "query_displayed": q,
+        "total_results": (len(u.pages) * 1731 + 40_000) if u is not None else 0,
+        "time_taken_displayed": round(0.25 + 0.4 * rng.random(), 2),
+        "organic_results_state": "Results for exact spelling" if organic else "Fully empty",
+    }
+    if u is not None:
+        tz = ZoneInfo(u.timezone)
+        places = _local_places(u, intent, clock, rng, tz)
+        if places:
+            body["local_map"] = {
+                "link": f"https://{MAPS_HOST}/search?q={quote_plus(q)}",
+                "gps_coordinates": {
+                    "latitude": u.town.lat,
+                    "longitude": u.town.lon,
+                    "altitude": 15000,
+                },
+            }
+            body["local_results"] = {
+                "places": places,
+                "more_locations_link": f"https://{MAPS_HOST}/search?q={quote_plus(q)}&tbm=lcl",
+            }
+    body["organic_results"] = organic
+    return body
+
+
+# ----------------------------------------------------------------------------- google_maps
+_LL = re.compile(r"@?\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)(?:\s*,\s*(\d+(?:\.\d+)?)z)?")
+
+
+def parse_ll(value: str) -> tuple[float, float, float] | None:
+    """ "@37.47927,-82.51876,12z" -> (37.47927, -82.51876, 12.0)."""
+    m = _LL.fullmatch(value.strip())
+    if not m:
+        return None
+    lat, lon = float(m.group(1)), float(m.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon, float(m.group(3) or 14)
+
+
+def render_google_maps(
+    u: TownUniverse | None,
+    intent: Intent,
+    params: Mapping[str, str],
+    clock: datetime,
+    rng: random.Random,
+    codec: IdCodec,
+) -> dict[str, Any]:
+    """``engine=google_maps`` (``type=search``): up to 20 places as a flat list."""
+    body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
+    sp = _base_parameters(params, "google_maps")
+    sp["type"] = params.get("type", "search")
+    if "ll" in params:
+        sp["ll"] = params["ll"]
+    sp.update({"google_domain": "google.com", "hl": params.get("hl", "en")})
+    body["search_parameters"] = sp
+    results: list[dict[str, Any]] = []
+    if u is not None:
+        center = parse_ll(params.get("ll", "")) or (u.town.lat, u.town.lon, 12.0)
+        tz = ZoneInfo(u.timezone)
+        scored: list[tuple[float, int, Entity]] = []
+        for e in u.entities:
+            if e.kind != "place":
+                continue
+            d = haversine_km(center[0], center[1], e.lat, e.lon)
+            if d > 90.0:
+                continue
+            m = match_strength(intent, e)
+            score = 1.3 * m + 2.0 * _pop(e) - 1.5 * (d / 50.0) + rng.gauss(0.0, 0.4)
+            if m == 0:
+                score -= 2.5  # padding: what Maps shows when little matches
+            scored.append((score, e.index, e))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        matched = [t for t in scored if match_strength(intent, t[2]) > 0]
+        keep = scored[:20] if len(matched) < 8 else matched[:20]
+        for pos, (_, _, e) in enumerate(keep, start=1):
+            item: dict[str, Any] = {
+                "position": pos,
+                "title": e.name,
+                "place_id": codec.maps_place_id(e.cid),
+                "data_id": codec.data_id(e.cid, u.town.key),
+                "data_cid": str(e.cid),
+                "gps_coordinates": {"latitude": e.lat, "longitude": e.lon},
+                "rating": e.rating,
+                "reviews": e.reviews,
+            }
+            if e.price:
+                item["price"] = e.price
+            item["type"] = e.google_type
+            item["types"] = list(e.google_types)
+            item["type_id"] = e.google_type.lower().replace(" ", "_")
+            item["type_ids"] = [t.lower().replace(" ", "_") for t in e.google_types]
+            item["address"] = e.address
+            hours = _hours_text(e, clock, tz)
+            item["open_state"] = hours
+            item["hours"] = hours
+            if (oh := _operating_hours(e)) is not None:
+                item["operating_hours"] = oh
+            if e.phone:
+                item["phone"] = e.phone
+            if e.website:
+                item["website"] = e.website
+            item["description"] = e.description
+            item["thumbnail"] = e.thumbnail
+            results.append(item)
+    body["search_information"] = {
+        "local_results_state": "Results for exact spelling" if results else "Fully empty",
+        "query_displayed": params.get("q", ""),
+    }
+    body["local_results"] = results
+    return body
+
+
+# ----------------------------------------------------------------------------- google_events
+def _when(e: Entity, tz: ZoneInfo, clock: datetime) -> tuple[str, str]:
+    assert e.starts_at is not None and e.ends_at is not None
+    s, t = e.starts_at.astimezone(tz), e.ends_at.astimezone(tz)
+    start_date = f"{s:%b} {s.day}"
+    year = f", {s.year}" if s.year != clock.astimezone(tz).year else ""
+    if t.date() != s.date() and (t - s) > timedelta(hours=20):
+        return start_date, f"{s:%a}, {s:%b} {s.day}{year} – {t:%a}, {t:%b} {t.day}"
+    a, b = _clock_label(s.hour, s.minute), _clock_label(t.hour, t.minute)
+    if a[-2:] == b[-2:]:
+        a = a[:-3]
+    return start_date, f"{s:%a}, {s:%b} {s.day}{year}, {a} – {b}"
+
+
+def render_google_events(
+    u: TownUniverse | None,
+    intent: Intent,
+    params: Mapping[str, str],
+    clock: datetime,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """``engine=google_events``: up to 10 events, including some stale (already past) ones."""
+    body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
+    sp = _base_parameters(params, "google_events")
+    sp.update({"hl": params.get("hl", "en"), "gl": params.get("gl", "us")})
+    body["search_parameters"] = sp
+    results: list[dict[str, Any]] = []
+    if u is not None:
+        tz = ZoneInfo(u.timezone)
+        scored: list[tuple[float, int, Entity]] = []
+        for e in u.entities:
+            if e.kind != "event" or e.starts_at is None:
+                continue
+            m = match_strength(intent, e)
+            if e.expired(clock):
+                if rng.random() > 0.55:
+                    continue  # some stale listings linger, most drop out
+                timing = 0.2
+            elif e.starts_at - clock <= EVENT_HORIZON:
+                timing = 1.0
+            else:
+                timing = 0.3
+            score = 1.4 * m + timing + 1.6 * _pop(e) + rng.gauss(0.0, 0.4)
+            scored.append((score, e.index, e))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        for _, _, e in scored[:10]:
+            start_date, when = _when(e, tz, clock)
+            assert e.link is not None
+            site = e.link.split("/")[2]
+            venue = u.entity(e.venue_index) if e.venue_index is not None else None
+            item: dict[str, Any] = {
+                "title": e.name,
+                "date": {"start_date": start_date, "when": when},
+                "address": [
+                    f"{e.venue}, {_street(e)}",
+                    f"{e.locality}, {e.locality_state}",
+                ],
+                "link": e.link,
+                "description": e.description,
+                "ticket_info": [
+                    {
+                        "source": site.split(".")[0].replace("-", " ").title(),
+                        "link": e.link,
+                        "link_type": "tickets" if e.category == "concert" else "more info",
+                    }
+                ],
+                "venue": {
+                    "name": e.venue,
+                    "rating": venue.rating if venue is not None else e.rating,
+                    "reviews": venue.reviews if venue is not None else 20 + e.cid % 400,
+                },
+                "thumbnail": e.thumbnail,
+            }
+            results.append(item)
+    body["search_information"] = {
+        "events_results_state": "Results for exact spelling" if results else "Fully empty",
+        "query_displayed": params.get("q", ""),
+    }
+    body["events_results"] = results
+    return body

@@ -1,0 +1,40 @@
+"""``WorldTransport``: an httpx transport (sync and async) that answers from the offline world.
+
+Routes by path only, so any base URL works (``settings.serpapi_base_url`` etc. keep their
+defaults): ``/search.json`` -> SerpAPI, ``/search.rss`` and ``/r/<sub>/search.rss`` -> Reddit,
+``/v1/geocode/search`` -> Geoapify, anything else -> 404::
+
+    client = httpx.AsyncClient(transport=WorldTransport(world))
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .core import World
+
+
+class WorldTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Serves every request from a :class:`World` (no network, no sockets)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def _respond(self, request: httpx.Request) -> httpx.Response:
+        res = self.world.respond(request.method, request.url.path, request.url.params.multi_items())
+        body = b"" if request.method == "HEAD" else res.body
+        return httpx.Response(
+            res.status,
+            headers={
+                "content-type": res.content_type,
+                "x-underfoot-world": "simulated",
+            },
+            content=body,
+            request=request,
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._respond(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._respond(request)
