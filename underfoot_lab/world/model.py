@@ -542,7 +542,8 @@ class _Builder:
         if status == "upcoming":
             day = clock + timedelta(days=rng.uniform(0.6, 58.0))
         elif status == "expired":
-            day = clock - timedelta(days=rng.uniform(3.0, 150.0))
+            # Stale listings linger weeks to a few months (connectors read <=120 days back as past).
+            day = clock - timedelta(days=rng.uniform(3.0, 100.0))
         else:
             day = clock + timedelta(days=rng.uniform(63.0, 300.0))
         local = day.astimezone(self.tz)

@@ -328,8 +328,9 @@ def parse_event_start(start_date: str, when: str, now: datetime) -> datetime | N
     """When an event starts, from SerpAPI's ``date.start_date`` ("Jun 20") and ``date.when``
     ("Sat, Jun 20, 7 – 10 PM").
 
-    Google shows no year, so the year is the one that puts the date nearest ahead of ``now``
-    (a date more than a month in the past is next year's). The time is the first clock time in
+    Google shows no year, so the year is the one that puts the date nearest ahead of ``now``,
+    except that a date up to ``STALE_EVENT_DAYS`` in the past is read as past: stale listings
+    of events that already happened linger for weeks, and an expired event must look expired. The time is the first clock time in
     ``when`` ("7 – 10 PM" starts at 7 PM); without one the event starts at midnight. The wall-clock
     time carries ``now``'s time zone (the venue's zone is unknown). None when no date is found.
     """
@@ -353,6 +354,9 @@ def parse_event_start(start_date: str, when: str, now: datetime) -> datetime | N
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
 
 
+STALE_EVENT_DAYS = 120
+
+
 def _resolve_year(month: int, dom: int, year: int | None, today: date) -> date | None:
     if year is not None:
         try:
@@ -364,7 +368,7 @@ def _resolve_year(month: int, dom: int, year: int | None, today: date) -> date |
             candidate = date(y, month, dom)
         except ValueError:  # Feb 29 outside a leap year
             continue
-        if candidate >= today - timedelta(days=31):
+        if candidate >= today - timedelta(days=STALE_EVENT_DAYS):
             return candidate
     return None
 
