@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     cache_sqlite_ttl_s: float = Field(7 * 24 * 3600.0)
     cache_path: Path | None = Field(None)
 
+    # --- record / replay (underfoot_lab.recording) ----------------------------------------
+    record_dir: Path | None = Field(None)
+    """Write every upstream exchange here, secrets removed (``UNDERFOOT_RECORD_DIR``)."""
+    replay_dir: Path | None = Field(None)
+    """Answer every upstream request from this recording; no network (``UNDERFOOT_REPLAY_DIR``)."""
+
     # --- offline world -----------------------------------------------------------------------
     world_seed: int = Field(20261126)
     world_clock: datetime = Field(

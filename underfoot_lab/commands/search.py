@@ -17,6 +17,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="a scoring-weights YAML (default: the seed scorer)")
     p.add_argument("--sources", help="comma-separated source names (default: all)")
     p.add_argument("--limit", type=int, default=15, help="rows to print (table output)")
+    capture = p.add_mutually_exclusive_group()
+    capture.add_argument(
+        "--record",
+        metavar="DIR",
+        help="save every upstream exchange to DIR as JSON, secrets removed (bypasses the cache)",
+    )
+    capture.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="answer every upstream request from the recording in DIR; no network "
+        "(bypasses the cache)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +41,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["weights"] = Path(args.weights)
     if args.sources:
         overrides["sources"] = tuple(s.strip() for s in args.sources.split(",") if s.strip())
-    with Pipeline(Settings(**overrides), use_cache=not args.no_cache) as pipe:
+    if args.record:
+        overrides["record_dir"] = Path(args.record)
+    if args.replay:
+        overrides["replay_dir"] = Path(args.replay)
+    # None lets the settings decide (UNDERFOOT_CACHE_ENABLED; off while recording/replaying).
+    use_cache = False if args.no_cache else None
+    with Pipeline(Settings(**overrides), use_cache=use_cache) as pipe:
         result = pipe.search(args.text)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

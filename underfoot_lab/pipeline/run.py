@@ -15,9 +15,10 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import BadQuery
+from ..errors import BadQuery, ConfigError
 from ..records import (
     Answer,
     CacheInfo,
@@ -100,14 +101,41 @@ class Pipeline:
         clock: Callable[[], datetime] | None = None,
         cache_clock: Callable[[], float] = time.time,
         use_cache: bool | None = None,
+        record_dir: Path | str | None = None,
+        replay_dir: Path | str | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        # record_dir / replay_dir (here or in settings): see underfoot_lab.recording.
+        overrides = {
+            k: Path(v) for k, v in (("record_dir", record_dir), ("replay_dir", replay_dir)) if v
+        }
+        if overrides:
+            self.settings = self.settings.model_copy(update=overrides)
+        if self.settings.record_dir is not None and self.settings.replay_dir is not None:
+            raise ConfigError("record_dir and replay_dir are exclusive: record or replay")
+        from ..recording import install_log_redaction
+
+        # httpx logs every request URL (API key included); no log record may carry a secret.
+        install_log_redaction(self.settings.secret_values())
         self.selection: Selection = select_providers(self.settings)
         self.simulated = self.selection.simulated
-        self.scorer: Scorer = scorer or load_scorer(self.settings.weights)
         self._transport = transport
         self._clock = clock or self._default_clock
-        self.use_cache = self.settings.cache_enabled if use_cache is None else use_cache
+        capturing = self.settings.record_dir is not None or self.settings.replay_dir is not None
+        if capturing:
+            # A recording carries its "now", so a replay dates events and posts identically.
+            now = self._clock()
+            if self.settings.replay_dir is not None and clock is None:
+                from ..recording import manifest_clock
+
+                now = manifest_clock(self.settings.replay_dir) or now
+            self._clock = lambda: now
+        self.scorer: Scorer = scorer or load_scorer(self.settings.weights, clock=self._clock)
+        # Recording or replaying means talking to the upstreams (or their recording), not to
+        # the cache, unless the caller asks for it.
+        if use_cache is None:
+            use_cache = self.settings.cache_enabled and not capturing
+        self.use_cache = use_cache
         self._cache: TwoLayerCache[SearchResult] | None = None
         self._cache_clock = cache_clock
         self._world: World | None = None
@@ -152,17 +180,39 @@ class Pipeline:
         return self._cache
 
     def _make_transport(self) -> httpx.AsyncBaseTransport | None:
+        settings = self.settings
+        if settings.replay_dir is not None:
+            from ..recording import ReplayTransport
+
+            return ReplayTransport(settings.replay_dir, settings.secret_values())
+        inner: httpx.AsyncBaseTransport
         if self._transport is not None:
-            return self._transport
-        if not self.selection.live_sources and not any(
-            c.live for c in (self.selection.parser, self.selection.geocoder)
-        ):
+            inner = self._transport
+        elif not any(c.live for c in self.selection.all()):
             from ..world import WorldTransport
 
-            return WorldTransport(self.world)
-        from .transport import RoutingTransport
+            inner = WorldTransport(self.world)
+        else:
+            from .transport import RoutingTransport
 
-        return RoutingTransport.for_selection(self.settings, self.selection, lambda: self.world)
+            inner = RoutingTransport.for_selection(settings, self.selection, lambda: self.world)
+        if settings.record_dir is None:
+            return inner
+        from ..recording import RecordingTransport
+
+        return RecordingTransport(
+            inner,
+            settings.record_dir,
+            settings.secret_values(),
+            max_body_bytes=settings.max_response_bytes,
+            manifest={
+                "clock": self._clock().isoformat(),
+                "mode": settings.mode,
+                "providers": self.cache_context()["providers"],
+                "simulated": self.simulated,
+                "world_seed": settings.world_seed if self.simulated else None,
+            },
+        )
 
     def _build(self) -> dict[str, Any]:
         """Providers and the HTTP client; called on the pipeline's own loop."""
@@ -183,12 +233,21 @@ class Pipeline:
             gazetteer_loader=get_gazetteer,
             simulated=self.simulated,
         )
+
+        def ctx_for(live: bool) -> ProviderContext:
+            # A live provider labels its output real and dates it by the wall clock, even in a
+            # mixed (auto) run whose other sources answer from the offline world.
+            if not live:
+                return replace(ctx, simulated=True, clock=lambda: self.settings.world_clock)
+            return replace(ctx, simulated=False, clock=_utc_now)
+
         sel = self.selection
         self._providers = {
             "parser": PARSERS.get(sel.parser.provider).create(ctx),
             "fallback_parser": PARSERS.get("heuristic").create(ctx),
             "geocoder": GEOCODERS.get(sel.geocoder.provider).create(ctx),
-            "sources": [SOURCES.get(c.provider).create(ctx) for c in sel.sources],
+            "fallback_geocoder": GEOCODERS.get("gazetteer").create(ctx),
+            "sources": [SOURCES.get(c.provider).create(ctx_for(c.live)) for c in sel.sources],
             "responder": RESPONDERS.get(sel.responder.provider).create(ctx),
             "fallback_responder": RESPONDERS.get("template").create(ctx),
         }
@@ -236,6 +295,12 @@ class Pipeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _reason(self, exc: BaseException) -> str:
+        """A one-line, secret-free reason for a fallback, for the trace."""
+        from ..http import scrub
+
+        return scrub(f"{type(exc).__name__}: {exc}", self.settings.secret_values())[:200]
+
     # ------------------------------------------------------------------------------ public API
     def search(self, text: str, *, use_cache: bool | None = None) -> SearchResult:
         """Run one search synchronously (works inside a running notebook loop)."""
@@ -264,9 +329,7 @@ class Pipeline:
             t = _Timer()
             hit = await asyncio.to_thread(self.cache.get, key)
             if hit is not None:
-                trace.append(
-                    StageTrace("cache", t.ms, "ok", cache_layer=hit.layer, detail="hit")
-                )
+                trace.append(StageTrace("cache", t.ms, "ok", cache_layer=hit.layer, detail="hit"))
                 trace.append(StageTrace("total", total.ms, "ok"))
                 status: CacheStatus = "hit-memory" if hit.layer == "memory" else "hit-sqlite"
                 return replace(
@@ -280,9 +343,7 @@ class Pipeline:
         fetched = await self.fetch(query)
         trace.extend(fetched.trace)
         result = await self.finish(fetched, trace, total)
-        result = replace(
-            result, cache=CacheInfo(status="miss" if caching else "bypass", key=key)
-        )
+        result = replace(result, cache=CacheInfo(status="miss" if caching else "bypass", key=key))
         if caching:
             await asyncio.to_thread(self.cache.put, key, query, result)
         return result
@@ -302,17 +363,30 @@ class Pipeline:
         except Exception as exc:
             if parser is providers["fallback_parser"] or _is_user_error(exc):
                 raise
-            reason = f"{type(exc).__name__}: {exc}"[:200]
+            reason = self._reason(exc)
             parsed = await providers["fallback_parser"].parse(query)
-            parsed = replace(parsed, notes=(*parsed.notes, f"fallback from {parser.name}: {reason}"))
+            parsed = replace(
+                parsed, notes=(*parsed.notes, f"fallback from {parser.name}: {reason}")
+            )
             trace.append(StageTrace("parse", t.ms, "fallback", provider="heuristic", detail=reason))
 
         t = _Timer()
         geocoder = providers["geocoder"]
-        place: Place = await geocoder.geocode(parsed)
-        trace.append(
-            StageTrace("geocode", t.ms, "ok", provider=geocoder.name, detail=place.label)
-        )
+        try:
+            place: Place = await geocoder.geocode(parsed)
+            trace.append(
+                StageTrace("geocode", t.ms, "ok", provider=geocoder.name, detail=place.label)
+            )
+        except Exception as exc:
+            # An unknown place is the user's error; an upstream outage is ours: fall back to the
+            # embedded gazetteer and say why in the trace.
+            if geocoder is providers["fallback_geocoder"] or _is_user_error(exc):
+                raise
+            reason = self._reason(exc)
+            place = await providers["fallback_geocoder"].geocode(parsed)
+            trace.append(
+                StageTrace("geocode", t.ms, "fallback", provider="gazetteer", detail=reason)
+            )
 
         from .sources import gather_sources
 
@@ -325,11 +399,15 @@ class Pipeline:
             secrets=self.settings.secret_values(),
         )
         ok = sum(1 for s in statuses if s.status in ("ok", "empty"))
-        stage_status: StageStatus = (
-            "ok" if ok == len(statuses) else ("partial" if ok else "error")
-        )
+        stage_status: StageStatus = "ok" if ok == len(statuses) else ("partial" if ok else "error")
         trace.append(
-            StageTrace("sources", t.ms, stage_status, count=len(candidates), detail=f"{ok}/{len(statuses)} ok")
+            StageTrace(
+                "sources",
+                t.ms,
+                stage_status,
+                count=len(candidates),
+                detail=f"{ok}/{len(statuses)} ok",
+            )
         )
         for s in statuses:
             trace.append(
@@ -372,7 +450,7 @@ class Pipeline:
         except Exception as exc:
             if responder is providers["fallback_responder"]:
                 raise
-            reason = f"{type(exc).__name__}: {exc}"[:200]
+            reason = self._reason(exc)
             answer = await providers["fallback_responder"].respond(
                 fetched.parsed, fetched.place, ranked
             )
@@ -394,6 +472,12 @@ class Pipeline:
             world_seed=self.settings.world_seed if self.simulated else None,
             candidates=fetched.candidates,
         )
+
+
+def _utc_now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
 
 
 def _is_user_error(exc: BaseException) -> bool:

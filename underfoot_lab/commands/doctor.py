@@ -1,0 +1,169 @@
+"""``underfoot-lab doctor``: which provider runs each stage, and why.
+
+Prints the mode, one row per stage (parse, geocode, each source, respond) with the provider that
+would run, whether it talks to the real upstream, why, whether that upstream's credential is set
+(yes/no: never the key, nor any part of it) and the upstream's host; then the cache, the offline
+world's seed and clock, and any record/replay directory. Nothing is sent anywhere. ``--json``
+prints the same as one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..settings import Settings
+
+HELP = "show which provider each stage would use and why (keys: set or not, never shown)"
+
+# stage provider -> (credential variable or None, settings field of its base URL)
+_UPSTREAMS: dict[str, tuple[str | None, str]] = {
+    "openai": ("OPENAI_API_KEY", "openai_base_url"),
+    "geoapify": ("GEOAPIFY_API_KEY", "geoapify_base_url"),
+    "serpapi_web": ("SERPAPI_API_KEY", "serpapi_base_url"),
+    "serpapi_local": ("SERPAPI_API_KEY", "serpapi_base_url"),
+    "serpapi_events": ("SERPAPI_API_KEY", "serpapi_base_url"),
+    "reddit": (None, "reddit_base_url"),
+}
+_KEY_FIELDS = {
+    "OPENAI_API_KEY": "openai_api_key",
+    "SERPAPI_API_KEY": "serpapi_api_key",
+    "GEOAPIFY_API_KEY": "geoapify_api_key",
+    "EVENTBRITE_TOKEN": "eventbrite_token",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def host_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: no user info, path or query (they may hold secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}" if parts.scheme else host
+
+
+def key_set(settings: Settings, variable: str) -> bool:
+    value = getattr(settings, _KEY_FIELDS[variable])
+    return value is not None and bool(value.get_secret_value())
+
+
+def report(settings: Settings) -> dict[str, Any]:
+    """Everything ``doctor`` shows, as plain data (no secret, by construction)."""
+    from ..pipeline.providers import (
+        LIVE_GEOCODER,
+        LIVE_PARSER,
+        LIVE_RESPONDER,
+        _availability,
+        select_providers,
+    )
+
+    selection = select_providers(settings)
+    live_names = {
+        "parse": LIVE_PARSER,
+        "geocode": LIVE_GEOCODER,
+        "respond": LIVE_RESPONDER,
+    }
+    stages = []
+    for choice in selection.all():
+        live_name = live_names.get(choice.stage, choice.provider)
+        key_var, base_field = _UPSTREAMS.get(live_name, (None, ""))
+        avail = _availability(choice.stage, live_name, settings)
+        stages.append(
+            {
+                "stage": choice.stage if choice.stage != "sources" else f"source {choice.provider}",
+                "provider": choice.provider,
+                "live": choice.live,
+                "reason": choice.reason,
+                "live_provider": live_name,
+                "live_available": avail.ok,
+                "live_reason": avail.reason,
+                "key": key_var,
+                "key_set": None if key_var is None else key_set(settings, key_var),
+                "upstream": host_of(getattr(settings, base_field)) if base_field else None,
+            }
+        )
+    return {
+        "mode": settings.mode,
+        "simulated": selection.simulated,
+        "stages": stages,
+        "keys": {var: key_set(settings, var) for var in _KEY_FIELDS},
+        "base_urls": {
+            name: host_of(getattr(settings, f"{name}_base_url"))
+            for name in ("openai", "serpapi", "reddit", "geoapify", "eventbrite")
+        },
+        "model": settings.openai_model,
+        "cache": {
+            "enabled": settings.cache_enabled,
+            "path": str(settings.resolved_cache_path),
+        },
+        "world": {
+            "seed": settings.world_seed,
+            "clock": settings.world_clock.isoformat(),
+            "used": selection.simulated,
+        },
+        "record_dir": None if settings.record_dir is None else str(settings.record_dir),
+        "replay_dir": None if settings.replay_dir is None else str(settings.replay_dir),
+    }
+
+
+def format_report(data: dict[str, Any]) -> str:
+    """The human-readable table."""
+    lines = [
+        f"mode: {data['mode']}"
+        + ("  (some answers from the offline world, simulated)" if data["simulated"] else "")
+    ]
+    rows = [("stage", "provider", "live", "key set", "upstream", "why")]
+    for s in data["stages"]:
+        key = "-" if s["key"] is None else f"{s['key']}: {'yes' if s['key_set'] else 'no'}"
+        upstream = s["upstream"] if s["live"] else "(in-process)"
+        rows.append(
+            (
+                s["stage"],
+                s["provider"],
+                "yes" if s["live"] else "no",
+                key,
+                upstream or "-",
+                s["reason"],
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        cells = [c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, r[-1]]).rstrip())
+    lines.append("")
+    lines.append(
+        "keys: " + ", ".join(f"{k} {'set' if v else 'not set'}" for k, v in data["keys"].items())
+    )
+    lines.append("base URLs: " + ", ".join(f"{k} {v}" for k, v in data["base_urls"].items()))
+    lines.append(f"model: {data['model']}")
+    cache = data["cache"]
+    lines.append(f"cache: {cache['path']} ({'enabled' if cache['enabled'] else 'disabled'})")
+    world = data["world"]
+    lines.append(
+        f"offline world: seed {world['seed']}, clock {world['clock']}"
+        + (" (in use)" if world["used"] else " (not used)")
+    )
+    if data["record_dir"]:
+        lines.append(f"recording to: {data['record_dir']}")
+    if data["replay_dir"]:
+        lines.append(f"replaying from: {data['replay_dir']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..recording import redact_text
+    from ..settings import Settings
+
+    settings = Settings()
+    data = report(settings)
+    text = json.dumps(data, indent=2) if args.json else format_report(data)
+    # Belt and braces: nothing above reads a key's value, and nothing printed may contain one.
+    print(redact_text(text, settings.secret_values()))
+    return 0
