@@ -1,0 +1,684 @@
+"""Batch evaluation of a region set, with a resumable run store.
+
+:func:`evaluate_region_set` runs the pipeline over every query of a region set with bounded
+concurrency (an ``asyncio.Semaphore`` around :meth:`Pipeline.asearch`, on the pipeline's own
+loop via :meth:`Pipeline.run_sync`, so it works in a script and in a running notebook kernel),
+shows a ``tqdm.auto`` progress bar (terminal or notebook widget; off when stderr is not a
+terminal outside a notebook, or with ``progress=False``), and writes each query's outcome to
+the :class:`RunStore` **as it finishes**, one committed transaction per query. When a run is
+interrupted (Ctrl-C, a crash, SIGKILL), ``evaluate_region_set(..., run_id=ID, resume=True)``
+(``underfoot-lab evaluate --resume ID``) computes only the queries that have no row yet and
+ends with the same metrics as an uninterrupted run: the offline world is deterministic for a
+seed, so a result computed today equals one computed before the interruption, and the report
+is always built from the stored rows.
+
+A query that raises (``LocationNotFound``, an upstream failure the pipeline does not absorb) is
+stored as an error row and scored 0 on the IR metrics (see :mod:`.domain` for the rest); it
+never stops the batch. Error rows count as done when resuming.
+
+Then, for offline runs, the world's truth for every stored result is upserted into the
+:class:`~underfoot_lab.evaluation.judgments.JudgmentStore` (judge ``"world"``,
+:mod:`.world_judge`), the qrels are read back for the run's queries (``judges``, default
+``"world"``) and the :class:`~underfoot_lab.evaluation.report.EvaluationReport` is built.
+:func:`load_report` rebuilds a report from the store at any time (e.g. against newer
+judgments, or human ones).
+
+**Run store** (``settings.home / "runs.sqlite3"``)::
+
+    runs(run_id PRIMARY KEY, created_at, config_json, status)  -- running|complete|interrupted
+    results(run_id, query_id, result_json, error, elapsed_ms, finished_at, session)
+
+``result_json`` is :func:`underfoot_lab.codec.dumps` of the
+:class:`~underfoot_lab.records.SearchResult` without its raw pre-merge ``candidates`` (the
+merged results keep every mention; use :mod:`.pools` to re-rank from raw candidates);
+``error`` is ``"<ExceptionType>: message"`` for a query that raised. ``session`` identifies
+the process invocation that wrote the row (so a resumed run shows what it recomputed).
+
+Run ids are short and readable: ``YYYYMMDD-HHMMSS-xxxxxx`` (UTC time plus 6 random hex digits).
+
+Test-only knob: ``UNDERFOOT_EVAL_QUERY_DELAY_S`` (seconds, default 0) sleeps before each query,
+so tests can interrupt a run midway. It is not a setting; do not use it otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .report import EvaluationReport, QueryOutcome, RunConfig, build_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..pipeline.run import Pipeline
+    from ..records import SearchResult
+    from ..settings import Settings
+    from .regions import RegionQuery, RegionSet
+
+__all__ = [
+    "DELAY_ENV",
+    "RunConfig",
+    "RunStore",
+    "StoredRow",
+    "evaluate_region_set",
+    "find_run",
+    "git_commit",
+    "load_report",
+    "make_run_config",
+    "new_run_id",
+    "weights_identity",
+]
+
+DELAY_ENV = "UNDERFOOT_EVAL_QUERY_DELAY_S"
+"""Test-only: seconds to sleep before each query (see the module docstring)."""
+
+WeightsArg = str | Path | None
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``YYYYMMDD-HHMMSS-xxxxxx``: UTC time plus 6 random hex digits."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+@cache
+def git_commit() -> str | None:
+    """The checkout's HEAD commit (None outside a git checkout)."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+# ------------------------------------------------------------------------------ run store
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    status      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    query_id    TEXT NOT NULL,
+    result_json TEXT,
+    error       TEXT,
+    elapsed_ms  REAL,
+    finished_at TEXT NOT NULL,
+    session     TEXT,
+    PRIMARY KEY (run_id, query_id)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One stored query outcome (the result still JSON-encoded)."""
+
+    query_id: str
+    result_json: str | None
+    error: str | None
+    elapsed_ms: float | None
+    finished_at: str
+    session: str | None
+
+    def result(self) -> SearchResult | None:
+        """The decoded :class:`SearchResult` (None for an error row)."""
+        if self.result_json is None:
+            return None
+        from .. import codec
+        from ..records import SearchResult
+
+        return codec.loads(SearchResult, self.result_json)
+
+
+class RunStore:
+    """Evaluation runs in one SQLite file (default ``settings.home / "runs.sqlite3"``).
+
+    Every method opens its own short connection and commits before returning, so a row written
+    by :meth:`put` survives the process being killed right after.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, settings: Settings | None = None) -> None:
+        if path is None:
+            if settings is None:
+                from ..settings import Settings
+
+                settings = Settings()
+            path = settings.home / "runs.sqlite3"
+        self.path = Path(path)
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not self._ready:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(_SCHEMA)
+                self._ready = True
+            with conn:
+                yield conn
+
+    def create(self, run_id: str, config: RunConfig) -> None:
+        """Register a new run (ConfigError when the id exists)."""
+        with self._connect() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO runs (run_id, created_at, config_json, status) VALUES (?,?,?,?)",
+                    (
+                        run_id,
+                        datetime.now(UTC).isoformat(timespec="seconds"),
+                        json.dumps(config.to_dict(), sort_keys=True),
+                        "running",
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise ConfigError(
+                    f"run {run_id!r} already exists in {self.path}; pass resume=True "
+                    "(--resume) to continue it"
+                ) from None
+
+    def exists(self, run_id: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def config(self, run_id: str) -> RunConfig:
+        """The stored config of a run (ConfigError when unknown)."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT config_json FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            known = self.run_ids()[-5:]
+            raise ConfigError(
+                f"no run {run_id!r} in {self.path}"
+                + (f" (recent: {', '.join(known)})" if known else " (the store is empty)")
+            )
+        return RunConfig.from_dict(json.loads(row[0]))
+
+    def info(self, run_id: str) -> dict[str, Any]:
+        """created_at, status and the number of stored rows of a run."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT created_at, status FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            n = conn.execute("SELECT COUNT(*) FROM results WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise ConfigError(f"no run {run_id!r} in {self.path}")
+        return {"run_id": run_id, "created_at": row[0], "status": row[1], "rows": int(n[0])}
+
+    def run_ids(self) -> list[str]:
+        """Every run id, oldest first."""
+        with self._connect() as conn:
+            return [
+                r[0] for r in conn.execute("SELECT run_id FROM runs ORDER BY created_at, run_id")
+            ]
+
+    def set_status(self, run_id: str, status: str) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+
+    def put(
+        self,
+        run_id: str,
+        query_id: str,
+        result: SearchResult | None,
+        *,
+        error: str | None = None,
+        elapsed_ms: float | None = None,
+        session: str | None = None,
+    ) -> None:
+        """Store one query's outcome and commit (replacing an earlier row for it)."""
+        from .. import codec
+
+        text = None if result is None else codec.dumps(replace(result, candidates=()))
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO results "
+                "(run_id, query_id, result_json, error, elapsed_ms, finished_at, session) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    query_id,
+                    text,
+                    error,
+                    elapsed_ms,
+                    datetime.now(UTC).isoformat(timespec="microseconds"),
+                    session,
+                ),
+            )
+
+    def done(self, run_id: str) -> set[str]:
+        """Query ids with a stored row (results and errors)."""
+        with self._connect() as conn:
+            return {
+                r[0]
+                for r in conn.execute("SELECT query_id FROM results WHERE run_id = ?", (run_id,))
+            }
+
+    def rows(self, run_id: str) -> dict[str, StoredRow]:
+        """Every stored row of a run, by query id."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "SELECT query_id, result_json, error, elapsed_ms, finished_at, session "
+                "FROM results WHERE run_id = ?",
+                (run_id,),
+            )
+            return {r[0]: StoredRow(*r) for r in cur}
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run and its rows."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+    def find(self, config: RunConfig, *, status: str = "complete") -> str | None:
+        """The newest run with this (compared) config and status, or None."""
+        wanted = config.compared()
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT run_id, config_json FROM runs WHERE status = ? "
+                "ORDER BY created_at DESC, run_id DESC",
+                (status,),
+            ).fetchall()
+        for run_id, text in rows:
+            if RunConfig.from_dict(json.loads(text)).compared() == wanted:
+                return str(run_id)
+        return None
+
+
+# ------------------------------------------------------------------------------ config
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def weights_identity(weights: WeightsArg) -> tuple[str, str, str | None]:
+    """(name, hash, path) of a weights file; ``("seed", "seed", None)`` for the seed scorer."""
+    if weights is None:
+        return "seed", "seed", None
+    path = Path(weights)
+    if not path.is_file():
+        raise ConfigError(f"weights file {path} does not exist")
+    name = path.stem
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]:
+            name = data["name"]
+    except Exception:  # the scorer loader reports a broken file properly
+        pass
+    return name, _sha256_file(path), str(path)
+
+
+def _load_set(region_set: RegionSet | str | Path) -> RegionSet:
+    from .regions import RegionSet, load_region_set
+
+    if isinstance(region_set, RegionSet):
+        return region_set
+    return load_region_set(region_set)
+
+
+def _outside_data_dir(rs: RegionSet) -> str | None:
+    """The set's file when it is not in the data directory (so a name would not find it)."""
+    from .regions import data_regions_dir
+
+    if rs.path is None:
+        return None
+    path = Path(rs.path).resolve()
+    try:
+        path.relative_to(data_regions_dir().resolve())
+    except ValueError:
+        return str(path)
+    return None
+
+
+def make_run_config(
+    rs: RegionSet, pipe: Pipeline, *, weights: WeightsArg, k: int, use_cache: bool
+) -> RunConfig:
+    """The :class:`RunConfig` of evaluating ``rs`` with this pipeline."""
+    from ..pipeline.run import PIPELINE_VERSION
+
+    name, digest, path = weights_identity(weights)
+    s = pipe.settings
+    return RunConfig(
+        region_set=rs.name,
+        region_set_hash=rs.hash,
+        weights=name,
+        weights_hash=digest,
+        scorer=pipe.scorer.version,
+        k=int(k),
+        sources=tuple(c.provider for c in pipe.selection.sources),
+        mode=s.mode,
+        simulated=bool(pipe.simulated),
+        world_seed=s.world_seed if pipe.simulated else None,
+        world_clock=s.world_clock.isoformat() if pipe.simulated else None,
+        primary_radius_km=float(s.primary_radius_km),
+        pipeline_version=PIPELINE_VERSION,
+        git_commit=git_commit(),
+        weights_path=path,
+        use_cache=bool(use_cache),
+        region_set_path=_outside_data_dir(rs),
+    )
+
+
+def _settings_for(settings: Settings | None, weights: WeightsArg) -> tuple[Settings, WeightsArg]:
+    from ..settings import Settings
+
+    base = settings or Settings()
+    chosen = weights if weights is not None else base.weights
+    return base.model_copy(update={"weights": Path(chosen) if chosen else None}), chosen
+
+
+# ------------------------------------------------------------------------------ running
+def _progress_enabled(progress: bool) -> bool:
+    if not progress:
+        return False
+    if sys.stderr is not None and sys.stderr.isatty():
+        return True
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    get = getattr(shell, "get_ipython", None)
+    ip = get() if get is not None else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def _error_text(exc: BaseException) -> str:
+    from ..settings import Settings, redact
+
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    try:
+        secrets_ = Settings().secret_values()
+    except Exception:
+        secrets_ = ()
+    return redact(text, secrets_)[:500]
+
+
+class _Batch:
+    """Shared between the caller's thread and the pipeline's loop: lets Ctrl-C stop a batch.
+
+    On an interrupt the caller sets ``stop`` and cancels the tasks on their loop; a task that
+    finishes after that writes nothing (its result may be the product of a closing client).
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.tasks: list[asyncio.Future[None]] = []
+
+    def cancel(self) -> None:
+        self.stop.set()
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            for t in self.tasks:
+                loop.call_soon_threadsafe(t.cancel)
+
+
+async def _run_queries(
+    pipe: Pipeline,
+    store: RunStore,
+    run_id: str,
+    queries: Sequence[RegionQuery],
+    *,
+    concurrency: int,
+    use_cache: bool,
+    session: str,
+    bar: Any,
+    batch: _Batch,
+) -> int:
+    """Search every query (bounded), storing each outcome as it finishes; returns the count."""
+    sem = asyncio.Semaphore(max(1, int(concurrency)))
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    count = 0
+
+    async def one(q: RegionQuery) -> None:
+        nonlocal count
+        async with sem:
+            if batch.stop.is_set():
+                return
+            if delay > 0:
+                await asyncio.sleep(delay)
+            start = time.perf_counter()
+            result: SearchResult | None = None
+            error: str | None = None
+            try:
+                result = await pipe.asearch(q.text, use_cache=use_cache)
+            except Exception as exc:  # recorded, scored 0; the batch goes on
+                error = _error_text(exc)
+            elapsed = (time.perf_counter() - start) * 1000.0
+        # The write (encode + commit) happens outside the semaphore: it overlaps the next search.
+        if batch.stop.is_set():
+            return
+        await asyncio.to_thread(
+            store.put, run_id, q.id, result, error=error, elapsed_ms=elapsed, session=session
+        )
+        count += 1
+        if bar is not None:
+            bar.update(1)
+
+    batch.loop = asyncio.get_running_loop()
+    batch.tasks = [asyncio.ensure_future(one(q)) for q in queries]
+    await asyncio.gather(*batch.tasks)
+    return count
+
+
+def evaluate_region_set(
+    region_set: RegionSet | str | Path,
+    *,
+    settings: Settings | None = None,
+    weights: WeightsArg = None,
+    k: int = 10,
+    use_cache: bool = True,
+    concurrency: int = 4,
+    run_id: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    judges: str = "world",
+) -> EvaluationReport:
+    """Evaluate a region set (a :class:`RegionSet`, a set name or a YAML path).
+
+    ``weights``: a weights YAML (loaded with
+    :func:`underfoot_lab.pipeline.score.base.load_scorer`); None means ``settings.weights``,
+    which is unset by default: the seed scorer, the baseline. ``k`` is the cutoff of the
+    domain metrics. ``run_id`` names a new run (default: :func:`new_run_id`) or, with
+    ``resume=True``, the interrupted run to continue: only queries without a stored row are
+    searched, and the config must equal the stored one (ConfigError listing the differences
+    otherwise). ``judges`` selects the qrels (:func:`.world_judge.qrels_for`).
+
+    Returns the :class:`EvaluationReport`; the run's rows stay in the run store
+    (``settings.home / "runs.sqlite3"``) and the world judgments in the judgment store.
+    """
+    from ..pipeline.run import Pipeline
+
+    if k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k}")
+    if resume and not run_id:
+        raise ConfigError("resume=True needs the run_id of the run to continue")
+    rs = _load_set(region_set)
+    cfg_settings, chosen = _settings_for(settings, weights)
+    store = RunStore(settings=cfg_settings)
+    session = secrets.token_hex(4)
+    with Pipeline(cfg_settings, use_cache=use_cache) as pipe:
+        config = make_run_config(rs, pipe, weights=chosen, k=k, use_cache=use_cache)
+        if resume:
+            assert run_id is not None
+            stored = store.config(run_id)
+            diffs = stored.differences(config)
+            if diffs:
+                raise ConfigError(
+                    f"cannot resume run {run_id}: its config differs ({'; '.join(diffs)})"
+                )
+            done = store.done(run_id) & set(rs.ids)
+        else:
+            run_id = run_id or new_run_id()
+            store.create(run_id, config)
+            done = set()
+        missing = [q for q in rs.queries if q.id not in done]
+        enabled = _progress_enabled(progress)
+        if enabled or progress:
+            verb = "resuming" if resume else "starting"
+            print(
+                f"{verb} run {run_id}: {rs.name}, {len(rs)} queries, {len(done)} already done, "
+                f"{len(missing)} to compute (if interrupted: --resume {run_id})",
+                file=sys.stderr,
+                flush=True,
+            )
+        bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=len(rs), initial=len(done), desc=f"evaluate {rs.name}", unit="query",
+                file=sys.stderr,
+            )  # fmt: skip
+        store.set_status(run_id, "running")
+        batch = _Batch()
+        try:
+            if missing:
+                pipe.run_sync(
+                    _run_queries(
+                        pipe, store, run_id, missing, concurrency=concurrency,
+                        use_cache=use_cache, session=session, bar=bar, batch=batch,
+                    )
+                )  # fmt: skip
+        except BaseException:
+            batch.cancel()
+            store.set_status(run_id, "interrupted")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        store.set_status(run_id, "complete")
+        world = pipe.world if pipe.simulated else None
+        return _report_from_store(
+            store, run_id, config, rs, settings=cfg_settings, judges=judges, world=world
+        )
+
+
+def _report_from_store(
+    store: RunStore,
+    run_id: str,
+    config: RunConfig,
+    rs: RegionSet,
+    *,
+    settings: Settings,
+    judges: str,
+    world: Any,
+) -> EvaluationReport:
+    from .judgments import JudgmentStore
+    from .world_judge import export_world_judgments, qrels_for
+
+    rows = store.rows(run_id)
+    outcomes: list[QueryOutcome] = []
+    for q in rs.queries:
+        row = rows.get(q.id)
+        if row is None:
+            outcomes.append(QueryOutcome(q, None, "not run (the run is incomplete)", None))
+            continue
+        outcomes.append(QueryOutcome(q, row.result(), row.error, row.elapsed_ms))
+    judgments = JudgmentStore(settings=settings)
+    if world is not None:
+        export_world_judgments(
+            judgments, world, ((o.query.id, o.result, o.query) for o in outcomes if o.result)
+        )
+    qrels = qrels_for(judgments, rs.ids, judges, world=world)
+    info = store.info(run_id)
+    status = "complete" if all(q.id in rows for q in rs.queries) else "partial"
+    clock = settings.world_clock if config.simulated else None
+    return build_report(
+        run_id,
+        config,
+        outcomes,
+        qrels,
+        judges=judges,
+        world=world,
+        clock=clock,
+        status=status,
+        created_at=info["created_at"],
+    )
+
+
+def load_report(
+    run_id: str,
+    *,
+    settings: Settings | None = None,
+    judges: str = "world",
+    region_set: RegionSet | str | Path | None = None,
+) -> EvaluationReport:
+    """Rebuild a run's report from the run store, scored against the current judgments.
+
+    No search is run. The region set defaults to the one named in the run's config and must
+    still hash the same (ConfigError otherwise). Offline runs refresh the world judgments of
+    their results first, using the world seed and clock stored with the run.
+    """
+    from ..settings import Settings
+
+    base = settings or Settings()
+    store = RunStore(settings=base)
+    config = store.config(run_id)
+    rs = _load_set(region_set if region_set is not None else config.region_set_ref)
+    if rs.hash != config.region_set_hash:
+        raise ConfigError(
+            f"region set {rs.name!r} has changed since run {run_id} "
+            f"(hash {rs.hash[:12]} != {config.region_set_hash[:12]})"
+        )
+    world = None
+    if config.simulated:
+        from ..pipeline.geocode.gazetteer import get_gazetteer
+        from ..world import World
+
+        clock = datetime.fromisoformat(config.world_clock) if config.world_clock else None
+        base = base.model_copy(
+            update={"world_seed": config.world_seed, **({"world_clock": clock} if clock else {})}
+        )
+        world = World(base.world_seed, get_gazetteer(), base.world_clock)
+    return _report_from_store(store, run_id, config, rs, settings=base, judges=judges, world=world)
+
+
+def find_run(
+    region_set: RegionSet | str | Path,
+    *,
+    settings: Settings | None = None,
+    weights: WeightsArg = None,
+    k: int = 10,
+) -> str | None:
+    """The newest complete run of this region set with this config, or None."""
+    from ..pipeline.run import Pipeline
+
+    rs = _load_set(region_set)
+    cfg_settings, chosen = _settings_for(settings, weights)
+    with Pipeline(cfg_settings, use_cache=False) as pipe:
+        config = make_run_config(rs, pipe, weights=chosen, k=k, use_cache=False)
+    return RunStore(settings=cfg_settings).find(config)
