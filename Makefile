@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup system demo test lint typecheck pytest nbtest bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -16,11 +16,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+## System packages: Debian's chromium for the end-to-end browser test (never `playwright install`).
+system:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (browser tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "warning: /usr/bin/chromium missing and cannot apt-get; the browser test will skip"; fi; \
+	fi
 
-## The main job: set up, then run the default evaluation offline.
+setup: $(STAMP) system
+
+## The main job: set up, then run the evaluation report over the default region set, offline.
 demo: $(STAMP)
-	$(BIN)/underfoot-lab demo
+	UNDERFOOT_MODE=offline $(BIN)/underfoot-lab report
 
 lint: $(STAMP)
 	$(BIN)/ruff check underfoot_lab tests benchmarks
@@ -29,11 +38,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+pytest: $(STAMP) system
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## Everything CI checks: lint, types, the whole test suite.
-test: lint typecheck pytest
+## The notebooks, executed by nbval on the current environment's kernel, in a throwaway home.
+nbtest: $(STAMP)
+	@tmp=$$(mktemp -d); env -u MLFLOW_TRACKING_URI UNDERFOOT_HOME=$$tmp UNDERFOOT_MODE=offline \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/; \
+	rc=$$?; rm -rf $$tmp; exit $$rc
+
+## Everything CI checks: lint, types, the whole test suite, the notebooks.
+test: lint typecheck pytest nbtest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

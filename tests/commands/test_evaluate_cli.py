@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -118,7 +119,10 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     sessions = {s for _, s in new_rows.values()}
     assert len(sessions) == 1 and sessions.isdisjoint({s for _, s in before.values()})
     out = json.loads(resumed.stdout)
-    assert out["run_id"] == run_id and out["queries"] == SMOKE_QUERIES and out["errors"] == 0
+    assert out["eval_run_id"] == run_id and out["queries"] == SMOKE_QUERIES and out["errors"] == 0
+    # run_id is the MLflow run the evaluation was logged to (a 32-hex id in the local store)
+    assert re.fullmatch(r"[0-9a-f]{32}", out["run_id"]) and out["mlflow"]["run_id"] == out["run_id"]
+    assert out["mlflow"]["tracking_uri"].startswith("sqlite:///")
     assert out["status"] == "complete" and out["world"] == "offline world (simulated)"
     assert list(out["metrics"]) == metric_names(10)
 

@@ -3,7 +3,11 @@
 Prints a summary table (means, per-region nDCG@10, stage latencies, cache hit rate, query
 count, run id, the "offline world (simulated)" label) or, with ``--json``, one object::
 
-    {"run_id": ..., "metrics": {mlflow_safe_name: value}, "queries": N, "errors": n, ...}
+    {"run_id": <MLflow run id>, "eval_run_id": <run-store id>,
+     "metrics": {mlflow_safe_name: value}, "queries": N, "errors": n, "mlflow": {...}, ...}
+
+Every evaluation is logged to MLflow (the local SQLite store unless ``MLFLOW_TRACKING_URI`` is
+set); ``--no-mlflow`` skips it.
 
 An interrupted run continues with ``--resume RUN_ID``: only the missing queries are searched.
 When resuming, the region set, weights, k and cache setting default to the run's own.
@@ -40,6 +44,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", metavar="DIR", help="save the report (csv, parquet, trec, json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--mlflow",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="log the evaluation to MLflow (default: on)",
+    )
+    p.add_argument("--experiment", default="underfoot-eval", help="MLflow experiment name")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,13 +95,37 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     saved = report.save(args.out) if args.out else None
+    mlflow_run_id: str | None = None
+    if args.mlflow:
+        from .. import tracking
+
+        mlflow_run_id = tracking.log_evaluation(
+            report, experiment=args.experiment, settings=settings
+        )
     if args.json:
         payload = report.to_payload()
+        payload["eval_run_id"] = report.run_id
+        payload["run_id"] = mlflow_run_id
+        if mlflow_run_id is not None:
+            from .. import tracking
+
+            payload["mlflow"] = {
+                "run_id": mlflow_run_id,
+                "experiment": args.experiment,
+                "tracking_uri": tracking.tracking_uri(None, settings),
+            }
         if saved is not None:
             payload["out"] = str(saved)
         print(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
     else:
         print(report.summary_table())
+        if mlflow_run_id is not None:
+            from .. import tracking
+
+            print(
+                f"MLflow run {mlflow_run_id} (experiment {args.experiment}, "
+                f"{tracking.tracking_uri(None, settings)})"
+            )
         if saved is not None:
             print(f"saved to {saved}")
     return 0

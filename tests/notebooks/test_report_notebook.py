@@ -1,0 +1,237 @@
+"""The report notebook through papermill, end to end: ``underfoot-lab report`` (two region sets
+in parallel kernels), a weights run, the compare notebook over those runs, a failing notebook,
+and no secret anywhere. Real kernels, a real SQLite MLflow store in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from underfoot_lab import reporting, tracking
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_WEIGHTS = REPO / "experiments" / "weights" / "default.yaml"
+FAKE_SECRETS = {
+    "OPENAI_API_KEY": "sk-test-SECRET-nb-0a1b2c3d",
+    "SERPAPI_API_KEY": "serp-test-SECRET-nb-4e5f6a7b",
+    "GEOAPIFY_API_KEY": "geo-test-SECRET-nb-8c9d0e1f",
+    "EVENTBRITE_TOKEN": "eb-test-SECRET-nb-2a3b4c5d",
+}
+MINI = """\
+name: mini
+description: Three queries in two regions.
+region: appalachia
+queries:
+  - id: t-pikeville-01
+    text: "hidden gems in Pikeville KY"
+    expected: {place: "Pikeville", state: KY}
+    tags: [general, in-town]
+  - id: t-hazard-01
+    text: "weird stuff to do near Hazard, KY"
+    expected: {place: "Hazard", state: KY}
+    tags: [weird, near]
+  - id: t-ely-01
+    text: "secret swimming holes around Ely, MN"
+    expected: {place: "Ely", state: MN}
+    tags: [outdoors, near]
+    region: upper-midwest
+"""
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("nbhome")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UNDERFOOT_HOME", str(path))
+        mp.setenv("UNDERFOOT_MODE", "offline")
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        for key, value in FAKE_SECRETS.items():
+            mp.setenv(key, value)
+        yield path
+
+
+@pytest.fixture(scope="module")
+def cli_report(home: Path) -> dict[str, Any]:
+    """``underfoot-lab report --region-set smoke --region-set mini.yaml --parallel 2 --json``."""
+    mini = home / "mini.yaml"
+    mini.write_text(MINI, encoding="utf-8")
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "underfoot_lab.cli", "report", "--region-set", "smoke",
+         "--region-set", str(mini), "--parallel", "2", "--json"],
+        capture_output=True, text=True, env=dict(os.environ), timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    payload: dict[str, Any] = json.loads(proc.stdout)
+    payload["_elapsed_s"] = time.perf_counter() - start
+    return payload
+
+
+@pytest.fixture(scope="module")
+def weights_report(home: Path, cli_report: dict[str, Any]) -> reporting.ReportRun:
+    """A second smoke report, with a weights file, after the CLI's (so it is the newest)."""
+    return reporting.run_report("smoke", weights=DEFAULT_WEIGHTS)
+
+
+def _artifacts(client: Any, run_id: str, path: str = "") -> list[str]:
+    out: list[str] = []
+    for f in client.list_artifacts(run_id, path):
+        out.extend(_artifacts(client, run_id, f.path) if f.is_dir else [f.path])
+    return out
+
+
+def _errors(nb: Any) -> list[str]:
+    return [
+        f"{o.get('ename')}: {o.get('evalue')}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+
+
+def _text_outputs(nb: Any) -> str:
+    parts = []
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            if o.get("output_type") == "stream":
+                parts.append(o.get("text", ""))
+            elif "data" in o:
+                parts.append(str(o["data"].get("text/plain", "")))
+                parts.append(str(o["data"].get("text/html", ""))[:20000])
+    return "\n".join(parts)
+
+
+def test_cli_report_logs_each_region_set_to_its_own_run(
+    home: Path, cli_report: dict[str, Any]
+) -> None:
+    uri = cli_report["tracking_uri"]
+    assert uri == f"sqlite:///{home.resolve() / 'mlflow.db'}"
+    assert cli_report["experiment"] == "underfoot-eval"
+    assert cli_report["simulated"] is True
+    reports = cli_report["reports"]
+    assert [r["region_set"] for r in reports] == ["smoke", "mini"]
+    assert all(r["ok"] for r in reports), [r["error"] for r in reports]
+    assert len({r["mlflow_run_id"] for r in reports}) == 2
+    assert "--backend-store-uri " + uri in cli_report["open"]["mlflow_ui"]
+    assert "jupyter lab" in cli_report["open"]["jupyter_lab"]
+    assert f"UNDERFOOT_HOME={home.resolve()}" in cli_report["open"]["jupyter_lab"]
+
+    client = tracking.get_client(uri)
+    for r in reports:
+        notebook = Path(r["notebook"])
+        assert notebook.parent == home.resolve() / "reports"
+        executed = nbformat.read(notebook, as_version=4)
+        assert not _errors(executed)
+        assert executed.metadata.papermill.parameters["mlflow_run_id"] == r["mlflow_run_id"]
+        assert "offline world (simulated)" in _text_outputs(executed)
+
+        run = client.get_run(r["mlflow_run_id"])
+        assert run.info.status == "FINISHED"
+        params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+        assert params["region_set"] == r["region_set"]
+        assert params["k"] == "10" and params["mode"] == "offline"
+        assert params["weights.source"] == "seed-scorer constants"
+        assert "weight.intent_match" in params and "weights.cap" in params
+        for name in ("ndcg_at_10", "p_at_5", "mrr", "map", "hiddenness_at_10",
+                     "geo_precision_at_10", "answer_faithfulness", "latency_p50_ms",
+                     "latency_p95_ms", "cache_hit_rate"):  # fmt: skip
+            assert name in metrics, name
+            assert r["metrics"][name] == pytest.approx(metrics[name])
+        assert any(k.startswith("region.") for k in metrics)
+        assert tags["simulated"] == "true"
+        assert tags["eval_run_id"] == r["eval_run_id"]
+        assert tags["source"] == "papermill"
+        for tag in ("region_set_hash", "judgments_hash", "weights_hash", "git_commit"):
+            assert tags[tag], tag
+
+        files = set(_artifacts(client, r["mlflow_run_id"]))
+        for expected in ("evaluation/per_query.csv", "evaluation/run.trec",
+                         "evaluation/qrels.txt", "figures/figures.html",
+                         "figures/results_map.json", f"notebook/{notebook.name}"):  # fmt: skip
+            assert expected in files, expected
+        # The notebook artifact is the executed notebook (outputs and all).
+        root = Path(run.info.artifact_uri.removeprefix("file://"))
+        logged = nbformat.read(root / "notebook" / notebook.name, as_version=4)
+        assert logged.metadata.papermill.parameters["mlflow_run_id"] == r["mlflow_run_id"]
+        assert any(c.get("outputs") for c in logged.cells if c.cell_type == "code")
+    smoke = client.get_run(reports[0]["mlflow_run_id"])
+    assert smoke.data.metrics["n_queries"] == 13
+    print(f"\ncli report, 2 region sets in parallel: {cli_report['_elapsed_s']:.1f} s")
+
+
+def test_report_with_weights_logs_the_weights(weights_report: reporting.ReportRun) -> None:
+    assert weights_report.ok, weights_report.error
+    client = tracking.get_client(weights_report.tracking_uri)
+    run = client.get_run(weights_report.mlflow_run_id)
+    assert run.data.params["weights"] == "default"
+    assert run.data.params["weights.source"] == "weights file"
+    assert float(run.data.params["weight.rating_quality"]) == pytest.approx(1.0)
+    assert run.data.tags["weights_hash"] != "seed"
+    files = set(_artifacts(client, weights_report.mlflow_run_id))
+    assert "weights/default.yaml" in files
+    print(f"\nreport notebook on smoke (papermill): {weights_report.elapsed_s:.1f} s")
+
+
+def test_compare_notebook_over_the_latest_two_runs(
+    home: Path, cli_report: dict[str, Any], weights_report: reporting.ReportRun, tmp_path: Path
+) -> None:
+    import papermill
+
+    out = tmp_path / "compare.ipynb"
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / "compare.ipynb"),
+        str(out),
+        parameters={"underfoot_home": str(home), "n_resamples": 2000},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    executed = nbformat.read(out, as_version=4)
+    assert not _errors(executed)
+    text = _text_outputs(executed)
+    smoke_seed = cli_report["reports"][0]["mlflow_run_id"]
+    assert f"A = MLflow run {smoke_seed}" in text
+    assert f"B = MLflow run {weights_report.mlflow_run_id}" in text
+    assert "p rand Holm" in text and "nDCG@10" in text
+    # The comparison agrees with compare_runs on the same pair.
+    table = tracking.compare_runs(smoke_seed, weights_report.mlflow_run_id, n_resamples=2000)
+    diff = table.set_index("metric").loc["ndcg_at_10", "diff"]
+    assert f"{diff:+.4f}" in text
+
+
+def test_failing_notebook_marks_the_run_failed_and_keeps_the_notebook(home: Path) -> None:
+    result = reporting.run_report("no-such-region-set")
+    assert not result.ok
+    assert result.error is not None and "no-such-region-set" in result.error
+    client = tracking.get_client(result.tracking_uri)
+    run = client.get_run(result.mlflow_run_id)
+    assert run.info.status == "FAILED"
+    assert "no-such-region-set" in run.data.tags["error"]
+    assert f"notebook/{result.notebook.name}" in set(_artifacts(client, result.mlflow_run_id))
+
+
+def test_no_secret_in_any_store_artifact_or_notebook(
+    home: Path, cli_report: dict[str, Any], weights_report: reporting.ReportRun
+) -> None:
+    files = [p for p in home.rglob("*") if p.is_file()]
+    checked = [
+        p
+        for p in files
+        if p.name.startswith("mlflow.db") or "mlartifacts" in p.parts or "reports" in p.parts
+    ]
+    assert any(p.suffix == ".ipynb" for p in checked)
+    for path in checked:
+        data = path.read_bytes()
+        for secret in FAKE_SECRETS.values():
+            assert secret.encode() not in data, path

@@ -1,0 +1,1 @@
+"""Plotly figures for reports and notebooks (:mod:`.figures`; plotly is imported lazily)."""
