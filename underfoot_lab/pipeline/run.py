@@ -295,6 +295,10 @@ class Pipeline:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def now(self) -> datetime:
+        """The pipeline's "now": the world clock offline, the recording's clock on replay."""
+        return self._clock()
+
     def _reason(self, exc: BaseException) -> str:
         """A one-line, secret-free reason for a fallback, for the trace."""
         from ..http import scrub

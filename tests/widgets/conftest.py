@@ -1,0 +1,33 @@
+"""Fixtures for the widget tests: offline pipelines over a request-counting world transport."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from widget_support import CountingTransport, make_settings
+
+from underfoot_lab.evaluation.pooling import load_weights
+from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.pipeline.score.engine import FeatureScorer
+from underfoot_lab.world import WorldTransport
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def counting(home: Path) -> CountingTransport:
+    with Pipeline(make_settings(home)) as probe:
+        return CountingTransport(WorldTransport(probe.world))
+
+
+@pytest.fixture
+def pipe(home: Path, counting: CountingTransport) -> Iterator[Pipeline]:
+    settings = make_settings(home)
+    scorer = FeatureScorer(load_weights("default"), clock=lambda: settings.world_clock)
+    with Pipeline(settings, scorer=scorer, transport=counting) as p:
+        yield p
