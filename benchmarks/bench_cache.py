@@ -55,10 +55,18 @@ def main() -> int:
                 assert r.cache.status == "hit-sqlite", i
             m, h, s = (statistics.median(x) * 1000 for x in (miss, mem, sql))
             rows.append(
-                {"query": q, "miss_ms": m, "hit_memory_ms": h, "hit_sqlite_ms": s,
-                 "miss_over_memory": m / h, "miss_over_sqlite": m / s}
+                {
+                    "query": q,
+                    "miss_ms": m,
+                    "hit_memory_ms": h,
+                    "hit_sqlite_ms": s,
+                    "miss_over_memory": m / h,
+                    "miss_over_sqlite": m / s,
+                }
             )
-    print(f"{'query':40} {'miss ms':>9} {'mem ms':>8} {'sqlite ms':>9} {'x mem':>7} {'x sqlite':>8}")
+    print(
+        f"{'query':40} {'miss ms':>9} {'mem ms':>8} {'sqlite ms':>9} {'x mem':>7} {'x sqlite':>8}"
+    )
     for r in rows:
         print(
             f"{r['query'][:40]:40} {r['miss_ms']:9.2f} {r['hit_memory_ms']:8.3f} "
@@ -66,7 +74,9 @@ def main() -> int:
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"baseline": "uncached search, same process", "rows": rows}, indent=2))
+    out.write_text(
+        json.dumps({"baseline": "uncached search, same process", "rows": rows}, indent=2)
+    )
     print(f"wrote {out}")
     return 0
 

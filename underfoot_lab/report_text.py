@@ -57,9 +57,7 @@ def format_search(result: SearchResult, limit: int = 15) -> str:
         dist = "" if r.distance_km is None else f"{r.distance_km:.1f}"
         rows.append([i, _cut(r.title, 46), srcs, dist, f"{r.score:.3f}", r.category])
     lines.append("")
-    lines.append(
-        table(["#", "title", "sources", "km", "score", "category"], rows, align="rllrrl")
-    )
+    lines.append(table(["#", "title", "sources", "km", "score", "category"], rows, align="rllrrl"))
     more = len(result.results) - limit
     if more > 0:
         lines.append(f"… {more} more results")
@@ -67,8 +65,14 @@ def format_search(result: SearchResult, limit: int = 15) -> str:
     lines.append(f"Answer: {result.answer.text}")
     lines.append("")
     stage_rows = [
-        [t.stage, f"{t.elapsed_ms:.1f}", t.status, "" if t.count is None else t.count,
-         t.cache_layer or "", _cut(t.detail or "", 40)]
+        [
+            t.stage,
+            f"{t.elapsed_ms:.1f}",
+            t.status,
+            "" if t.count is None else t.count,
+            t.cache_layer or "",
+            _cut(t.detail or "", 40),
+        ]
         for t in result.trace
     ]
     lines.append(table(["stage", "ms", "status", "n", "cache", "detail"], stage_rows, "lrlrll"))

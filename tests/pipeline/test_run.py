@@ -63,9 +63,16 @@ def test_pikeville_end_to_end(pipe: Pipeline) -> None:
     payload = r.to_dict()
     for key in ("query", "parsed", "place", "results", "answer", "trace", "cache"):
         assert key in payload
-    assert {"id", "title", "url", "sources", "score", "category", "distance_km", "simulated"} <= set(
-        payload["results"][0]
-    )
+    assert {
+        "id",
+        "title",
+        "url",
+        "sources",
+        "score",
+        "category",
+        "distance_km",
+        "simulated",
+    } <= set(payload["results"][0])
 
 
 def test_second_search_is_a_memory_hit_without_upstream_calls(tmp_path: Path) -> None:

@@ -8,12 +8,28 @@ from underfoot_lab.records import Candidate, Place
 PLACE = Place("Pikeville", "Kentucky", "KY", "Pike County", "US", 37.479, -82.519, 7012, 0.9, "t")
 
 
-def c(source: str, stype: str, title: str, *, name: str | None = None, lat: float | None = None,
-      lon: float | None = None, desc: str = "", rank: int = 1) -> Candidate:
+def c(
+    source: str,
+    stype: str,
+    title: str,
+    *,
+    name: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    desc: str = "",
+    rank: int = 1,
+) -> Candidate:
     return Candidate(
-        source=source, source_type=stype, native_id=f"{source}:{title}:{rank}",  # type: ignore[arg-type]
-        title=title, name=name or title, description=desc, url=f"https://x.example/{rank}",
-        rank=rank, lat=lat, lon=lon,
+        source=source,
+        source_type=stype,
+        native_id=f"{source}:{title}:{rank}",  # type: ignore[arg-type]
+        title=title,
+        name=name or title,
+        description=desc,
+        url=f"https://x.example/{rank}",
+        rank=rank,
+        lat=lat,
+        lon=lon,
     )
 
 
@@ -52,8 +68,13 @@ def test_posts_that_mention_a_place_corroborate_it() -> None:
         [
             c("serpapi_local", "local", "Coal Run Falls", lat=37.5, lon=-82.5),
             c("reddit", "reddit", "Best swim spot?", desc="Go to Coal Run Falls early", rank=1),
-            c("serpapi_web", "web", "Coal Run Falls: Pike County's secret - Wander Blog",
-              name="Coal Run Falls", rank=2),
+            c(
+                "serpapi_web",
+                "web",
+                "Coal Run Falls: Pike County's secret - Wander Blog",
+                name="Coal Run Falls",
+                rank=2,
+            ),
             c("reddit", "reddit", "Anyone know a good diner?", rank=3),
         ],
         PLACE,

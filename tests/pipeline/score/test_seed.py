@@ -15,8 +15,13 @@ def cand(
     title: str, desc: str = "", source_type: str = "local", source: str | None = None, n: int = 1
 ) -> Candidate:
     return Candidate(
-        source=source or {"local": "serpapi_local", "reddit": "reddit", "web": "serpapi_web",
-                          "events": "serpapi_events"}[source_type],
+        source=source
+        or {
+            "local": "serpapi_local",
+            "reddit": "reddit",
+            "web": "serpapi_web",
+            "events": "serpapi_events",
+        }[source_type],
         source_type=source_type,  # type: ignore[arg-type]
         native_id=f"{title}-{n}",
         title=title,
@@ -101,8 +106,11 @@ def test_threshold_is_inclusive() -> None:
 def test_ties_break_by_id_descending_like_trec_eval() -> None:
     parsed = ParsedQuery("q", "Pikeville, KY", "zzz", 0.9, "t")
     ents = merge_candidates(
-        [cand("Alpha", "", "events", n=1), cand("Zulu", "", "events", n=2),
-         cand("Mike", "", "events", n=3)],
+        [
+            cand("Alpha", "", "events", n=1),
+            cand("Zulu", "", "events", n=2),
+            cand("Mike", "", "events", n=3),
+        ],
         PLACE,
     )
     ranked = SeedScorer().rank(parsed, PLACE, ents)

@@ -59,7 +59,9 @@ class TemplateResponder:
             )
         parts: list[str] = []
         if primary:
-            parts.append(f"Top {parsed.intent} in {place.label}: {_join([r.title for r in primary])}.")
+            parts.append(
+                f"Top {parsed.intent} in {place.label}: {_join([r.title for r in primary])}."
+            )
         else:
             parts.append(f"Nothing stood out as {parsed.intent} right in {place.label}.")
         if nearby:

@@ -91,10 +91,13 @@ def merge_candidates(candidates: Sequence[Candidate], place: Place) -> list[Enti
         placed = False
         for gi in by_key.get(key, []):
             here = coords[gi]
-            if here is None or c.lat is None or c.lon is None:
-                placed = True
-            elif haversine_km(here[0], here[1], c.lat, c.lon) <= MERGE_RADIUS_KM:
-                placed = True
+            # Without coordinates on either side the name alone decides; otherwise proximity too.
+            placed = (
+                here is None
+                or c.lat is None
+                or c.lon is None
+                or haversine_km(here[0], here[1], c.lat, c.lon) <= MERGE_RADIUS_KM
+            )
             if placed:
                 groups[gi].append(c)
                 if here is None and c.lat is not None and c.lon is not None:
@@ -140,7 +143,11 @@ def merge_candidates(candidates: Sequence[Candidate], place: Place) -> list[Enti
         used[base] = n
         eid = base if n == 1 else f"{base}-{n}"
         lat, lon = xy if xy is not None else (None, None)
-        dist = haversine_km(place.lat, place.lon, lat, lon) if lat is not None and lon is not None else None
+        dist = (
+            haversine_km(place.lat, place.lon, lat, lon)
+            if lat is not None and lon is not None
+            else None
+        )
         entities.append(
             Entity(
                 id=eid,

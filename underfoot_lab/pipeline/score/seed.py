@@ -95,8 +95,14 @@ class SeedScorer:
         for e in entities:
             score = seed_score(e, parsed.intent)
             comps = seed_components(e, parsed.intent)
-            out.append(to_ranked(e, score, "primary" if score >= PRIMARY_THRESHOLD else "nearby",
-                                 tuple(comps.items())))
+            out.append(
+                to_ranked(
+                    e,
+                    score,
+                    "primary" if score >= PRIMARY_THRESHOLD else "nearby",
+                    tuple(comps.items()),
+                )
+            )
         return rank_order(out)
 
 

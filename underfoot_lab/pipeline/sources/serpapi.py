@@ -330,9 +330,10 @@ def parse_event_start(start_date: str, when: str, now: datetime) -> datetime | N
 
     Google shows no year, so the year is the one that puts the date nearest ahead of ``now``,
     except that a date up to ``STALE_EVENT_DAYS`` in the past is read as past: stale listings
-    of events that already happened linger for weeks, and an expired event must look expired. The time is the first clock time in
-    ``when`` ("7 – 10 PM" starts at 7 PM); without one the event starts at midnight. The wall-clock
-    time carries ``now``'s time zone (the venue's zone is unknown). None when no date is found.
+    of events that already happened linger for weeks, and an expired event must look expired.
+    The time is the first clock time in ``when`` ("7 – 10 PM" starts at 7 PM); without one the
+    event starts at midnight. The wall-clock time carries ``now``'s time zone (the venue's zone
+    is unknown). None when no date is found.
     """
     tz = now.tzinfo or UTC
     day: date | None = None
