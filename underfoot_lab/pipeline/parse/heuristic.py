@@ -439,6 +439,10 @@ class HeuristicParser:
                 f"No town named {display} in {state_name}.", tuple(suggestions[:4])
             )
         if best.is_state_name and not best.confirmed:
+            if best.i > 0 and tokens[best.i - 1].norm not in STRONG_PREPOSITIONS:
+                # "weird stuff in Lubec, Maine": the words before the state are a town the
+                # gazetteer does not know; say that, not "Maine is a state".
+                raise self._not_found(g, text, tokens, notes)
             code = g.state_code(best.name)
             assert code is not None
             suggestions = [t.label for t in g.largest(code, 3)]
@@ -532,7 +536,9 @@ class HeuristicParser:
             name = text[name_tokens[0].start : name_tokens[-1].end]
             suggestions = _suggest_labels(g, [t.norm for t in name_tokens], code)
             return LocationNotFound(
-                f"Unknown place {name!r} in {g.state_name(code)}.", tuple(suggestions)
+                f"Unknown place {name!r} in {g.state_name(code)} "
+                "(the embedded gazetteer has GeoNames towns of about 1,000+ people).",
+                tuple(suggestions),
             )
         # 2. The words after the last location preposition.
         for k in range(n - 1, -1, -1):
