@@ -130,6 +130,17 @@ def test_near_me_raises_with_a_reason(parser: HeuristicParser) -> None:
         parser.parse_sync("hidden gems near me")
 
 
+def test_a_town_missing_from_the_gazetteer_is_named_in_the_error(
+    parser: HeuristicParser,
+) -> None:
+    # Lubec, ME (about 1,300 people) is not in the GeoNames extract: the error must name Lubec,
+    # not claim that only a state was given.
+    with pytest.raises(LocationNotFound, match="Unknown place 'Lubec' in Maine"):
+        parser.parse_sync("weird stuff in Lubec, Maine")
+    with pytest.raises(LocationNotFound, match="Maine is a state"):
+        parser.parse_sync("hidden gems in Maine")
+
+
 def test_misspelling_suggests(parser: HeuristicParser) -> None:
     with pytest.raises(LocationNotFound) as err:
         parser.parse_sync("hidden gems in Springfeld, IL")
