@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,8 @@ queries:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("rphome")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UNDERFOOT_HOME", str(path))
-        mp.setenv("UNDERFOOT_MODE", "offline")
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        yield path
+def home(mlflow_home: Path) -> Path:
+    return mlflow_home
 
 
 @pytest.fixture(scope="module")

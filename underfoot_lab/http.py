@@ -293,6 +293,53 @@ async def _fetch(
     retry: RetryPolicy,
     rate_limit: bool | None,
 ) -> bytes:
+    secrets = settings.secret_values()
+    # The offline world answers in-process; throttling it would only slow evaluations.
+    throttle = settings.mode != "offline" if rate_limit is None else rate_limit
+
+    async def attempt() -> bytes:
+        try:
+            request = client.build_request("GET", url, params=params, headers=headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
+            raise UpstreamError(
+                "http_error", f"{upstream}: invalid URL ({scrub(str(exc), secrets)})"
+            ) from None
+        where = scrub(str(request.url), secrets)
+        if throttle:
+            await limiter_for(upstream).acquire()
+        try:
+            # httpx's timeout bounds each network operation; this bounds the whole attempt, so a
+            # server trickling bytes cannot hold a request open indefinitely.
+            async with asyncio.timeout(settings.http_timeout_s):
+                response = await client.send(request, stream=True)
+                try:
+                    return await _handle(
+                        response, upstream, settings, expect, where, retry.max_wait_s
+                    )
+                finally:
+                    await response.aclose()
+        except UpstreamError:
+            raise
+        except (httpx.TimeoutException, TimeoutError):
+            raise UpstreamError(
+                "timeout",
+                f"{upstream}: no answer within {settings.http_timeout_s:g}s from {where}",
+            ) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+            raise _Retryable(
+                "http_error",
+                f"{upstream}: connection failed to {where} ({_exc_text(exc, secrets)})",
+            ) from None
+        except httpx.DecodingError as exc:
+            raise UpstreamError(
+                "bad_payload",
+                f"{upstream}: undecodable body from {where} ({_exc_text(exc, secrets)})",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                "http_error", f"{upstream}: request to {where} failed ({_exc_text(exc, secrets)})"
+            ) from None
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max(1, retry.attempts)),
         wait=_wait(retry),
@@ -301,76 +348,10 @@ async def _fetch(
         reraise=True,
     )
     try:
-        return await retrying(
-            _attempt,
-            client,
-            url,
-            upstream=upstream,
-            settings=settings,
-            params=params,
-            headers=headers,
-            expect=expect,
-            max_wait_s=retry.max_wait_s,
-            rate_limit=rate_limit,
-        )
+        return await retrying(attempt)
     except _Retryable as exc:
         suffix = f" (gave up after {retry.attempts} attempts)" if retry.attempts > 1 else ""
         raise UpstreamError(exc.error_class, f"{exc}{suffix}") from None
-
-
-async def _attempt(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    upstream: str,
-    settings: Settings,
-    params: Mapping[str, str] | None,
-    headers: Mapping[str, str] | None,
-    expect: Expect,
-    max_wait_s: float,
-    rate_limit: bool | None,
-) -> bytes:
-    secrets = settings.secret_values()
-    try:
-        request = client.build_request("GET", url, params=params, headers=headers)
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
-        raise UpstreamError(
-            "http_error", f"{upstream}: invalid URL ({scrub(str(exc), secrets)})"
-        ) from None
-    where = scrub(str(request.url), secrets)
-
-    if rate_limit is None:
-        # The offline world answers in-process; throttling it would only slow evaluations.
-        rate_limit = settings.mode != "offline"
-    if rate_limit:
-        await limiter_for(upstream).acquire()
-    try:
-        # httpx's timeout bounds each network operation; this bounds the whole attempt, so a
-        # server trickling bytes cannot hold a request open indefinitely.
-        async with asyncio.timeout(settings.http_timeout_s):
-            response = await client.send(request, stream=True)
-            try:
-                return await _handle(response, upstream, settings, expect, where, max_wait_s)
-            finally:
-                await response.aclose()
-    except UpstreamError:
-        raise
-    except (httpx.TimeoutException, TimeoutError):
-        raise UpstreamError(
-            "timeout", f"{upstream}: no answer within {settings.http_timeout_s:g}s from {where}"
-        ) from None
-    except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-        raise _Retryable(
-            "http_error", f"{upstream}: connection failed to {where} ({_exc_text(exc, secrets)})"
-        ) from None
-    except httpx.DecodingError as exc:
-        raise UpstreamError(
-            "bad_payload", f"{upstream}: undecodable body from {where} ({_exc_text(exc, secrets)})"
-        ) from None
-    except httpx.HTTPError as exc:
-        raise UpstreamError(
-            "http_error", f"{upstream}: request to {where} failed ({_exc_text(exc, secrets)})"
-        ) from None
 
 
 async def _handle(

@@ -19,6 +19,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
+    from pydantic import SecretStr
 
     from .pipeline.geocode.gazetteer import Gazetteer
 
@@ -40,6 +41,21 @@ class ProviderContext:
     @property
     def gazetteer(self) -> Gazetteer:
         return self.gazetteer_loader()
+
+
+def api_key(secret: SecretStr | None) -> str | None:
+    """The value of a key setting, or None when it is unset or empty."""
+    return secret.get_secret_value() if secret is not None and secret.get_secret_value() else None
+
+
+def key_availability(settings: Settings, field_name: str, env_var: str) -> Availability:
+    """A keyed upstream's availability: always in offline mode (the offline world answers),
+    else only with its key (``field_name`` of the settings, ``env_var`` in the reason)."""
+    if settings.mode == "offline":
+        return Availability(True, "offline world")
+    if api_key(getattr(settings, field_name)) is None:
+        return Availability(False, f"{env_var} not set")
+    return Availability(True, f"{env_var} set")
 
 
 class ProviderClass(Protocol):

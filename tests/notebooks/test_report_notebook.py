@@ -50,15 +50,8 @@ queries:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("nbhome")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UNDERFOOT_HOME", str(path))
-        mp.setenv("UNDERFOOT_MODE", "offline")
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for key, value in FAKE_SECRETS.items():
-            mp.setenv(key, value)
-        yield path
+def home(mlflow_home: Path) -> Path:
+    return mlflow_home
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,16 +53,9 @@ queries:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def env(mlflow_home: Path) -> Path:
     """A fresh UNDERFOOT_HOME, no MLFLOW_TRACKING_URI, fake keys in the environment."""
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UNDERFOOT_HOME", str(home))
-        mp.setenv("UNDERFOOT_MODE", "offline")
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for key, value in FAKE_SECRETS.items():
-            mp.setenv(key, value)
-        yield home
+    return mlflow_home
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..registry import api_key
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
 
@@ -50,8 +52,7 @@ def host_of(url: str) -> str:
 
 
 def key_set(settings: Settings, variable: str) -> bool:
-    value = getattr(settings, _KEY_FIELDS[variable])
-    return value is not None and bool(value.get_secret_value())
+    return api_key(getattr(settings, _KEY_FIELDS[variable])) is not None
 
 
 def report(settings: Settings) -> dict[str, Any]:

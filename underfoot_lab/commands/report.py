@@ -20,23 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..tracking.mlflow_store import REQUIRED_METRICS
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..reporting import ReportRun
 
 HELP = "run the report notebook per region set (papermill), log each to MLflow"
 
-TABLE_METRICS: tuple[str, ...] = (
-    "ndcg_at_10",
-    "p_at_5",
-    "mrr",
-    "map",
-    "hiddenness_at_10",
-    "geo_precision_at_10",
-    "answer_faithfulness",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "cache_hit_rate",
-)
+TABLE_METRICS: tuple[str, ...] = REQUIRED_METRICS
+"""The table's headline metrics: the ones every evaluation run carries."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -37,12 +37,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ConfigError
 from ..http import make_client, scrub
+from ..pipeline.openai_client import chat_parse, openai_client, openai_key, parsed_output
 from .judgments import Agreement, Judgment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -289,8 +290,7 @@ class LLMJudge:
     ) -> None:
         from ..prompts import load_prompt
 
-        key = settings.openai_api_key
-        if key is None or not key.get_secret_value():
+        if openai_key(settings) is None:
             raise ConfigError("the LLM judge needs OPENAI_API_KEY")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -306,20 +306,6 @@ class LLMJudge:
 
     def __repr__(self) -> str:
         return f"LLMJudge(model={self.model!r}, prompt={self.prompt.id!r})"
-
-    def _client(self, http: httpx.AsyncClient) -> AsyncOpenAI:
-        import openai
-
-        key = self.settings.openai_api_key
-        assert key is not None
-        return openai.AsyncOpenAI(
-            api_key=key.get_secret_value(),
-            base_url=self.settings.openai_base_url,
-            # The SDK accepts the classic httpx.AsyncClient; its annotation names its own fork.
-            http_client=cast(Any, http),
-            max_retries=self.max_retries,
-            timeout=self.settings.http_timeout_s,
-        )
 
     def grade(
         self,
@@ -351,7 +337,7 @@ class LLMJudge:
         judgments: list[Judgment | None] = [None] * total
         failures: list[JudgeFailure] = []
         async with make_client(self.settings, transport=self._transport) as http:
-            client = self._client(http)
+            client = openai_client(self.settings, http, max_retries=self.max_retries)
 
             async def one(i: int, item: PoolItem) -> None:
                 nonlocal done, requested, cached
@@ -403,24 +389,17 @@ class LLMJudge:
         )
 
     async def _ask(self, client: AsyncOpenAI, doc: Mapping[str, Any]) -> GradeOutput:
-        async with asyncio.timeout(self.settings.http_timeout_s + 1.0):
-            completion = await client.chat.completions.parse(
-                model=self.model,
-                temperature=0,
-                messages=[
-                    {"role": "system", "content": self.prompt.text},
-                    {"role": "user", "content": json.dumps(doc, ensure_ascii=False)},
-                ],
-                response_format=GradeOutput,
-            )
-        if not completion.choices:
-            raise ValueError("no choices in the completion")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise ValueError(f"the model refused ({message.refusal[:120]})")
-        if message.parsed is None:
-            raise ValueError("empty structured output")
-        return message.parsed
+        completion = await chat_parse(
+            client,
+            model=self.model,
+            messages=[
+                {"role": "system", "content": self.prompt.text},
+                {"role": "user", "content": json.dumps(doc, ensure_ascii=False)},
+            ],
+            output=GradeOutput,
+            timeout_s=self.settings.http_timeout_s,
+        )
+        return parsed_output(completion)
 
     def _why(self, exc: BaseException) -> str:
         import openai
@@ -499,8 +478,7 @@ def make_reference_judge(
     The stand-in needs simulated results (the world's truth says nothing about real places):
     with live sources and no key this raises :class:`ConfigError`.
     """
-    key = settings.openai_api_key
-    if settings.mode != "offline" and key is not None and key.get_secret_value():
+    if settings.mode != "offline" and openai_key(settings) is not None:
         return LLMJudge(settings, **llm_options)
     simulated = pipeline.simulated if pipeline is not None else _simulated(settings)
     if not simulated:

@@ -574,17 +574,20 @@ class _Judged:
 
 
 def _judge(
-    rows: IntArray,
+    qc: _Columns,
     docs: IntArray,
-    grades: IntArray,
-    n_rows: int,
+    eval_qids: Sequence[str],
+    vocabulary: Any,
     n_docs: int,
     rel_threshold: int,
-    check: tuple[Sequence[str], Any] | None,
 ) -> _Judged:
+    """The qrels ``qc`` on the evaluated queries (``docs``: its docids coded in ``vocabulary``)."""
+    n_rows = len(eval_qids)
+    rows = _row_index(eval_qids, qc.qids, qc.q)
+    grades = _grades(qc.values)
     keep = rows >= 0
     rows, docs, grades = rows[keep], docs[keep], grades[keep]
-    what = None if check is None else (*check, "judgment in qrels")
+    what = None if qc.unique_pairs else (eval_qids, vocabulary, "judgment in qrels")
     keys, order = _sorted_keys(rows, docs, n_docs, what)
     # trec_eval: num_rel counts judged docs (grade >= 0) at or above the relevance level.
     relevant = (grades >= 0) & (grades >= rel_threshold)
@@ -735,16 +738,7 @@ def _join_columns(qrels: Any, run: Any, on_missing: str, rel_threshold: int) -> 
     (q_docs, r_docs), vocabulary = _factorize_docids(qc.docids, rc.docids)
     n_docs = int(max(q_docs.max(initial=-1), r_docs.max(initial=-1))) + 1
     eval_qids = _eval_qids(qc.qids, rc.qids, on_missing)
-    n_rows = len(eval_qids)
-    judged = _judge(
-        _row_index(eval_qids, qc.qids, qc.q),
-        q_docs,
-        _grades(qc.values),
-        n_rows,
-        n_docs,
-        rel_threshold,
-        None if qc.unique_pairs else (eval_qids, vocabulary),
-    )
+    judged = _judge(qc, q_docs, eval_qids, vocabulary, n_docs, rel_threshold)
     rows = _row_index(eval_qids, rc.qids, rc.q)
     keep = rows >= 0
     rows, docs = rows[keep], r_docs[keep]
@@ -922,15 +916,7 @@ def prepare(
 
     (q_docs, c_docs), vocabulary = _factorize_docids(qc.docids, flat_docids)
     n_docs = int(max(q_docs.max(initial=-1), c_docs.max(initial=-1))) + 1
-    judged = _judge(
-        _row_index(eval_qids, qc.qids, qc.q),
-        q_docs,
-        _grades(qc.values),
-        n_rows,
-        n_docs,
-        rel_threshold,
-        None if qc.unique_pairs else (eval_qids, vocabulary),
-    )
+    judged = _judge(qc, q_docs, eval_qids, vocabulary, n_docs, rel_threshold)
     _sorted_keys(rows, c_docs, n_docs, (eval_qids, vocabulary, "candidate"))
 
     # Internal order: by row, docid descending (lexsort ascending on (-row, name), reversed).

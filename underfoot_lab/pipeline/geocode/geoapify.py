@@ -19,7 +19,7 @@ from typing import Any, Self
 from ...errors import LocationNotFound, UpstreamError
 from ...http import RetryPolicy, fetch_json
 from ...records import Availability, ParsedQuery, Place, PlaceRef
-from ...registry import ProviderContext
+from ...registry import ProviderContext, api_key, key_availability
 from ...settings import Settings, endpoint
 from .gazetteer import Town
 
@@ -40,11 +40,7 @@ class GeoapifyGeocoder:
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
-        if settings.mode == "offline":
-            return Availability(True, "offline world")
-        if _key(settings) is None:
-            return Availability(False, "GEOAPIFY_API_KEY not set")
-        return Availability(True, "GEOAPIFY_API_KEY set")
+        return key_availability(settings, "geoapify_api_key", "GEOAPIFY_API_KEY")
 
     @classmethod
     def create(cls, ctx: ProviderContext) -> Self:
@@ -62,7 +58,7 @@ class GeoapifyGeocoder:
     async def geocode(self, parsed: ParsedQuery) -> Place:
         if not parsed.location or not parsed.location.strip():
             raise LocationNotFound("No place named in the query.")
-        key = _key(self.ctx.settings)
+        key = api_key(self.ctx.settings.geoapify_api_key)
         if key is None:
             if not self.ctx.simulated:
                 raise UpstreamError("auth", f"{self.name}: GEOAPIFY_API_KEY not set")
@@ -136,11 +132,6 @@ class GeoapifyGeocoder:
         county = _text(props.get("county")).lower()
         same_county = [t for t in towns if t.county and t.county.lower() == county]
         return (same_county or towns)[0]
-
-
-def _key(settings: Settings) -> str | None:
-    key = settings.geoapify_api_key
-    return key.get_secret_value() if key is not None and key.get_secret_value() else None
 
 
 def _features(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -21,24 +21,31 @@ offline parser answers at once, which beats waiting out the SDK's ``Retry-After`
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import json
 import re
-from typing import TYPE_CHECKING, Any, Self, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ...errors import UpstreamError
-from ...http import limiter_for, scrub
 from ...prompts import Prompt, load_prompt
 from ...records import Availability, ParsedQuery
 from ...registry import ProviderContext
 from ...settings import Settings
 from ..geocode.gazetteer import Gazetteer, Town, normalize_name
+from ..openai_client import (
+    UPSTREAM,
+    ask_structured,
+    make_openai_client,
+    openai_availability,
+    openai_failure,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = [
     "DEFAULT_INTENT",
@@ -49,8 +56,6 @@ __all__ = [
 ]
 
 DEFAULT_INTENT = "hidden gems"
-UPSTREAM = "openai"
-MAX_RETRIES = 0
 FUZZY_CUTOFF = 0.84
 """How close a query's words must be to the model's town name when not spelled identically."""
 
@@ -67,92 +72,6 @@ class ParseOutput(BaseModel):
     confidence: float
 
 
-# ------------------------------------------------------------------------------ shared plumbing
-
-
-def openai_key(settings: Settings) -> str | None:
-    key = settings.openai_api_key
-    return key.get_secret_value() if key is not None and key.get_secret_value() else None
-
-
-def openai_availability(settings: Settings, what: str) -> Availability:
-    if openai_key(settings) is None:
-        return Availability(False, "OPENAI_API_KEY not set")
-    return Availability(True, f"OPENAI_API_KEY set; {what} with {settings.openai_model}")
-
-
-def make_openai_client(ctx: ProviderContext) -> AsyncOpenAI:
-    """An ``AsyncOpenAI`` over the shared HTTP client (never one of its own)."""
-    import openai
-
-    key = openai_key(ctx.settings)
-    if key is None:
-        raise UpstreamError("auth", f"{UPSTREAM}: OPENAI_API_KEY not set")
-    return openai.AsyncOpenAI(
-        api_key=key,
-        base_url=ctx.settings.openai_base_url,
-        # The SDK accepts the classic httpx.AsyncClient; its annotation names its own fork.
-        http_client=cast(Any, ctx.http),
-        max_retries=MAX_RETRIES,
-        timeout=ctx.settings.http_timeout_s,
-    )
-
-
-def openai_failure(exc: BaseException, settings: Settings, what: str) -> UpstreamError:
-    """Any exception from an OpenAI call as a one-line, secret-free :class:`UpstreamError`."""
-    import openai
-
-    secrets = settings.secret_values()
-    if isinstance(exc, UpstreamError):
-        return UpstreamError(exc.error_class, scrub(str(exc), secrets))
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        error_class = (
-            "auth" if status in (401, 403) else "rate_limited" if status == 429 else "http_error"
-        )
-        detail = _error_message(exc.body) or exc.message
-        return UpstreamError(
-            error_class, scrub(f"{UPSTREAM} {what}: HTTP {status}: {detail}", secrets)[:300]
-        )
-    if isinstance(exc, openai.APITimeoutError | TimeoutError):
-        return UpstreamError(
-            "timeout", f"{UPSTREAM} {what}: no answer within {settings.http_timeout_s:g}s"
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        if isinstance(cause, UpstreamError):  # e.g. a replay miss raised by the transport
-            return UpstreamError(cause.error_class, scrub(str(cause), secrets))
-        why = type(cause).__name__ if cause is not None else "connection error"
-        return UpstreamError("http_error", f"{UPSTREAM} {what}: connection failed ({why})")
-    if isinstance(exc, openai.LengthFinishReasonError):
-        return UpstreamError("bad_payload", f"{UPSTREAM} {what}: output cut off at the length cap")
-    if isinstance(exc, openai.ContentFilterFinishReasonError):
-        return UpstreamError("bad_payload", f"{UPSTREAM} {what}: output stopped by content filter")
-    if isinstance(exc, ValidationError | ValueError):
-        # pydantic (schema mismatch) and json (invalid JSON) both land here.
-        first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        return UpstreamError(
-            "bad_payload",
-            scrub(f"{UPSTREAM} {what}: output does not match the schema ({first})", secrets)[:300],
-        )
-    return UpstreamError(
-        "error", scrub(f"{UPSTREAM} {what}: {type(exc).__name__}: {exc}", secrets)[:300]
-    )
-
-
-def _error_message(body: object) -> str:
-    """OpenAI's error body is ``{"error": {"message": ...}}`` (the SDK may pass the inner part)."""
-    if isinstance(body, str):
-        return body
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-    return ""
-
-
 # ------------------------------------------------------------------------------ the parser
 
 
@@ -164,7 +83,6 @@ class OpenAIParser:
     def __init__(self, ctx: ProviderContext, prompt: Prompt | None = None) -> None:
         self.ctx = ctx
         self.prompt = prompt or load_prompt("parse")
-        self._client: AsyncOpenAI | None = None
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
@@ -174,11 +92,9 @@ class OpenAIParser:
     def create(cls, ctx: ProviderContext) -> Self:
         return cls(ctx)
 
-    @property
+    @cached_property
     def client(self) -> AsyncOpenAI:
-        if self._client is None:
-            self._client = make_openai_client(self.ctx)
-        return self._client
+        return make_openai_client(self.ctx)
 
     async def parse(self, text: str) -> ParsedQuery:
         """Ask the model, then check its answer against the gazetteer (raises on any doubt)."""
@@ -190,38 +106,12 @@ class OpenAIParser:
             raise openai_failure(exc, settings, "parse") from None
 
     async def _ask(self, text: str) -> ParseOutput:
-        settings = self.ctx.settings
-        await limiter_for(UPSTREAM).acquire()
-        try:
-            async with asyncio.timeout(settings.http_timeout_s + 1.0):
-                completion = await self.client.chat.completions.parse(
-                    model=settings.openai_model,
-                    temperature=0,
-                    messages=[
-                        {"role": "system", "content": self.prompt.text},
-                        # The query is quoted as JSON so it reads as data, not as instructions.
-                        {
-                            "role": "user",
-                            "content": json.dumps({"query": text}, ensure_ascii=False),
-                        },
-                    ],
-                    response_format=ParseOutput,
-                )
-        except (AttributeError, TypeError):
-            # The SDK trips over a body that is not a completion (an HTML error page).
-            raise UpstreamError(
-                "bad_payload", f"{UPSTREAM} parse: the answer is not a chat completion"
-            ) from None
-        if not completion.choices:
-            raise UpstreamError("bad_payload", f"{UPSTREAM} parse: no choices in the completion")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise UpstreamError(
-                "bad_payload", f"{UPSTREAM} parse: the model refused ({message.refusal[:120]})"
-            )
-        if message.parsed is None:
-            raise UpstreamError("bad_payload", f"{UPSTREAM} parse: empty structured output")
-        return message.parsed
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": self.prompt.text},
+            # The query is quoted as JSON so it reads as data, not as instructions.
+            {"role": "user", "content": json.dumps({"query": text}, ensure_ascii=False)},
+        ]
+        return await ask_structured(self.client, self.ctx.settings, "parse", messages, ParseOutput)
 
     # ------------------------------------------------------------------------------ validation
     def _validate(self, text: str, out: ParseOutput) -> ParsedQuery:

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from ...errors import UpstreamError
 from ...http import RetryPolicy, fetch_json, scrub
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
-from ...registry import ProviderContext
+from ...registry import ProviderContext, api_key, key_availability
 from ...settings import Settings, endpoint
 from ..geocode.gazetteer import normalize_name
 from .names import place_name_from_title, short_label
@@ -86,11 +86,7 @@ class _SerpApiSource:
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
-        if settings.mode == "offline":
-            return Availability(True, "offline world")
-        if _key(settings) is None:
-            return Availability(False, "SERPAPI_API_KEY not set")
-        return Availability(True, "SERPAPI_API_KEY set")
+        return key_availability(settings, "serpapi_api_key", "SERPAPI_API_KEY")
 
     @classmethod
     def create(cls, ctx: ProviderContext) -> Self:
@@ -105,7 +101,7 @@ class _SerpApiSource:
         raise NotImplementedError
 
     async def fetch(self, parsed: ParsedQuery, place: Place) -> list[Candidate]:
-        key = _key(self.ctx.settings)
+        key = api_key(self.ctx.settings.serpapi_api_key)
         if key is None:
             if not self.ctx.simulated:
                 raise UpstreamError("auth", f"{self.name}: SERPAPI_API_KEY not set")
@@ -434,11 +430,6 @@ def _page_date(text: str, now: datetime) -> datetime | None:
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def _key(settings: Settings) -> str | None:
-    key = settings.serpapi_api_key
-    return key.get_secret_value() if key is not None and key.get_secret_value() else None
 
 
 def _intent(parsed: ParsedQuery) -> str:
