@@ -41,9 +41,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP) system
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-## The notebooks, executed by nbval on the current environment's kernel, in a throwaway home.
+## The notebooks, executed by nbval on the current environment's kernel, in a throwaway home
+## (seeded with a 20-trial sweep on `smoke`: sweeps.ipynb reads the latest logged sweep).
 nbtest: $(STAMP)
 	@tmp=$$(mktemp -d); env -u MLFLOW_TRACKING_URI UNDERFOOT_HOME=$$tmp UNDERFOOT_MODE=offline \
+	  $(BIN)/underfoot-lab sweep --region-set smoke --trials 20 --no-write >/dev/null && \
+	env -u MLFLOW_TRACKING_URI UNDERFOOT_HOME=$$tmp UNDERFOOT_MODE=offline \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 

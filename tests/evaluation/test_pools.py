@@ -122,9 +122,21 @@ def test_pool_contents(pool: Pool) -> None:
     assert len(q.candidates) > len(q.entities) > 10
     # entity mentions point into the query's own candidates
     assert all(m in q.candidates for e in q.entities for m in e.mentions)
-    assert set(q.judgments) == {e.id for e in q.entities}
+    # every entity is judged, and so is every relevant place of the town no entity resolves to
+    assert set(q.judgments) == {e.id for e in q.entities} | {d for d, _ in q.unretrieved}
+    assert q.judgments == pool.qrels()[q.id]
     world_ids = pool.tables["judgments"].column("world_entity_id").to_pylist()
     assert sum(w is not None for w in world_ids) > 0.5 * len(world_ids)
+    assert m.n_unretrieved == len(pool.unretrieved_ids) == pool.unretrieved_offsets[-1] > 0
+    assert failed.unretrieved == ()  # no parsed intent, no judgments (as in a run)
+    assert len(q.unretrieved) > 0 and all(d.startswith("world:") for d, _ in q.unretrieved)
+    assert {g for _, g in q.unretrieved} <= {1, 2, 3}
+    u = pool.tables["unretrieved"].to_pydict()
+    retrieved = {(qid, w) for qid, w in zip(pool.tables["judgments"].column("query_id")
+                 .to_pylist(), world_ids, strict=True)}  # fmt: skip
+    for qid, doc, wid in zip(u["query_id"], u["doc_id"], u["world_entity_id"], strict=True):
+        assert doc == f"world:{wid}" and (qid, wid) not in retrieved
+    assert set(u["judge"]) == {"world"}
 
 
 def test_stored_features_and_entities_are_what_the_pipeline_computes(pool: Pool) -> None:
@@ -147,6 +159,10 @@ def test_write_read_round_trip_is_bit_identical(pool: Pool, written: Path, tmp_p
     assert back.features.params == pool.features.params
     assert back.offsets.tobytes() == pool.offsets.tobytes()
     assert back.grades.tobytes() == pool.grades.tobytes()
+    assert back.unretrieved_offsets.tobytes() == pool.unretrieved_offsets.tobytes()
+    assert back.unretrieved_grades.tobytes() == pool.unretrieved_grades.tobytes()
+    assert back.unretrieved_ids == pool.unretrieved_ids
+    assert back.qrels() == pool.qrels()
     assert back.query_ids == pool.query_ids
     for name in TABLES:
         assert same_table(back.tables[name], pool.tables[name]), name
@@ -202,7 +218,7 @@ def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
         res = measures.evaluate(pool.qrels(), pool.run(s), ["nDCG@10"])
         assert res.queries == len(pool)  # the failed query counts 0 in both
         for qi, qid in enumerate(pool.query_ids):
-            assert per_query[i, qi] == pytest.approx(res.per_query[qid]["nDCG@10"], abs=1e-12)
+            assert per_query[i, qi] == res.per_query[qid]["nDCG@10"]  # exactly
         assert pool.ndcg(s)[0] == pytest.approx(res.mean["nDCG@10"], abs=1e-12)
     means = pool.ndcg(both)
     assert means.shape == (2,) and means[0] > means[1]  # default beats the seed here too
@@ -212,6 +228,35 @@ def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
     for qi, qid in enumerate(pool.query_ids):
         for r in range(pool.offsets[qi], pool.offsets[qi + 1]):
             assert bool(prim[r]) == cats[(qid, pool.entity_ids[r])]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 10, 20, 100])
+def test_pool_metrics_count_unretrieved_relevant_places(pool: Pool, k: int) -> None:
+    """The ideal ranking and the recall denominators include the relevant places no source
+    retrieved, exactly as measures.evaluate on the pool's qrels does."""
+    s = pool.scores(ScoringWeights.from_yaml(WEIGHTS / "default.yaml"), exact=True)[0]
+    qrels, run = pool.qrels(), pool.run(s)
+    res = measures.evaluate(qrels, run, [f"nDCG@{k}", "R@100", "AP"])
+    per_query = pool.ndcg_per_query(s, k)[0]
+    retrieved_only = {
+        q: {d: g for d, g in docs.items() if d in run[q]} for q, docs in qrels.items()
+    }
+    old = measures.evaluate(retrieved_only, run, [f"nDCG@{k}", "R@100"])
+    below_one = 0
+    for qi, qid in enumerate(pool.query_ids):
+        got = res.per_query[qid]
+        assert per_query[qi] == got[f"nDCG@{k}"]
+        assert per_query[qi] <= old.per_query[qid][f"nDCG@{k}"]
+        q = pool.query(qi)
+        relevant_retrieved = sum(1 for g in q.grades if g > 0)
+        relevant_total = relevant_retrieved + len(q.unretrieved)
+        assert len(run[qid]) <= 100
+        want = relevant_retrieved / relevant_total if relevant_total else 0.0
+        assert got["R@100"] == want
+        below_one += want < 1.0 and q.error is None
+        # retrieved-only judging: recall was 1 for every query with a relevant result
+        assert old.per_query[qid]["R@100"] == (1.0 if relevant_retrieved else 0.0)
+    assert below_one >= 1  # "hidden gems in Pikeville": places no source mentions
 
 
 def test_scores_with_other_parameters_recompute_features(pool: Pool) -> None:
@@ -238,7 +283,13 @@ def test_tampered_and_foreign_pools_are_refused(written: Path, tmp_path: Path) -
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ConfigError, match="format version 99"):
         load_pool(other)
+    manifest["format_version"] = 1  # a pool written before the unretrieved table existed
+    del manifest["n_unretrieved"]
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=r"format version 1, .*relevant places.*--force"):
+        load_pool(other)
     manifest["format_version"] = POOL_FORMAT_VERSION
+    manifest["n_unretrieved"] = 0
     manifest["feature_names"] = manifest["feature_names"][:-1]
     manifest["files"] = {}
     (other / "manifest.json").write_text(json.dumps(manifest))
@@ -268,6 +319,7 @@ def test_snapshot_cli(region_file: Path, tmp_path: Path) -> None:
     assert (path / "manifest.json").is_file()
     shown = cli("info", str(path))
     assert shown.returncode == 0 and "grades 0/1/2/3" in shown.stdout
+    assert "unretrieved relevant" in shown.stdout
     assert "simulated" in shown.stdout
     again = cli("create", "--region-set", str(region_file))
     assert again.returncode == 0 and "already exists" in again.stderr

@@ -101,6 +101,12 @@ def test_ir_metrics_equal_trec_eval_path(
                 else:  # the query the pipeline rejected: no entities, scored 0
                     assert got == 0.0 and pool.query(qi).error is not None
     assert checked == len(trial_weights) * len(qrels) * len(IR)
+    # the qrels hold relevant places no entity resolves to: recall below 1 is measured
+    unretrieved = {q: [d for d in docs if d.startswith("world:")] for q, docs in qrels.items()}
+    assert sum(map(len, unretrieved.values())) == len(pool.unretrieved_ids) > 0
+    recall = values[:, :, IR.index("R@100")]
+    missed = [qi for qi, q in enumerate(pool.query_ids) if unretrieved.get(q)]
+    assert missed and (recall[:, missed] < 1.0).all()
 
 
 def test_rankings_equal_the_feature_scorer(

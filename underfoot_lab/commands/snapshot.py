@@ -113,6 +113,7 @@ def _report(m: dict[str, Any], path: Path, as_json: bool) -> int:
         ("queries", str(m["n_queries"])),
         ("entities", str(m["n_entities"])),
         ("candidates", str(m["n_candidates"])),
+        ("unretrieved relevant", str(m["n_unretrieved"])),
         ("features", str(len(m["feature_names"]))),
         ("code", f"{m['code_version']} ({(m['git_commit'] or 'no git')[:12]})"),
         ("created", m["created_at"]),

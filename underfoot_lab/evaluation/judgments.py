@@ -46,6 +46,7 @@ __all__ = [
     "Judgment",
     "JudgmentStore",
     "MergeHow",
+    "ResolvedDoc",
     "merge",
     "read_jsonl",
     "write_jsonl",
@@ -154,6 +155,18 @@ class Judgment:
             created_at=created_at,
             note=data.get("note"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedDoc:
+    """Which offline-world entity a world-judged result resolves to (kept next to the world's
+    judgments so pooled qrels judge each place once; see :mod:`.world_judge`)."""
+
+    query_id: str
+    doc_id: str
+    entity_id: str
+    note: str
+    """The world's note (seed and clock), as on its judgments."""
 
 
 def _iso(dt: datetime) -> str:
@@ -271,6 +284,13 @@ CREATE TABLE IF NOT EXISTS judgments (
     PRIMARY KEY (query_id, doc_id, judge)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS judgments_by_judge ON judgments (judge);
+CREATE TABLE IF NOT EXISTS world_resolved (
+    query_id  TEXT NOT NULL,
+    doc_id    TEXT NOT NULL,
+    note      TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    PRIMARY KEY (query_id, doc_id, note)
+) WITHOUT ROWID;
 """
 
 # Upsert keeping the latest: an older judgment (by created_at) never replaces a newer one, so
@@ -370,9 +390,45 @@ class JudgmentStore:
             return conn.total_changes - before
 
     def delete_judge(self, judge: str) -> int:
-        """Remove every judgment by ``judge``; returns how many were removed."""
+        """Remove every judgment by ``judge``; returns how many were removed.
+
+        Removing ``"world"`` also forgets which world entity each result resolves to.
+        """
         with self._connect() as conn:
+            if judge == "world":
+                conn.execute("DELETE FROM world_resolved")
             return conn.execute("DELETE FROM judgments WHERE judge = ?", (judge,)).rowcount
+
+    def add_resolved(self, rows: Iterable[ResolvedDoc]) -> int:
+        """Record which world entity world-judged results resolve to (replacing earlier
+        rows of the same query, doc and world); returns rows written."""
+        data = [(r.query_id, r.doc_id, r.note, r.entity_id) for r in rows]
+        if not data:
+            return 0
+        with self._connect() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR REPLACE INTO world_resolved (query_id, doc_id, note, entity_id) "
+                "VALUES (?, ?, ?, ?)",
+                data,
+            )
+            return conn.total_changes - before
+
+    def resolved(self, qids: Iterable[str], note: str) -> list[ResolvedDoc]:
+        """The recorded resolutions of these queries' results in the world ``note`` names."""
+        wanted = sorted({qids} if isinstance(qids, str) else set(qids))
+        out: list[ResolvedDoc] = []
+        with self._connect() as conn:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                sql = (
+                    "SELECT query_id, doc_id, entity_id, note FROM world_resolved "
+                    f"WHERE note = ? AND query_id IN ({marks}) ORDER BY query_id, doc_id"
+                )
+                out.extend(ResolvedDoc(*r) for r in conn.execute(sql, [note, *chunk]))
+        out.sort(key=lambda r: (r.query_id, r.doc_id))
+        return out
 
     # -------------------------------------------------------------------------- reading
     def __len__(self) -> int:

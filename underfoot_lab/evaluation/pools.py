@@ -2,10 +2,13 @@
 
 :func:`build_pool` runs :meth:`Pipeline.fetch` (no cache) for every query of a region set with
 bounded concurrency, merges the candidates, computes the feature matrix and asks the offline
-world for the truth grade (0-3) of every merged entity. :func:`write_pool` stores it as four
-parquet tables plus ``manifest.json`` (format: ``docs/pools-format.md``); :func:`load_pool`
-reads it back into a frozen :class:`Pool` whose arrays are ready for vectorised scoring (one
-feature matrix for all queries, query offsets, grades, entity ids).
+world for the truth grade (0-3) of every merged entity, and for every relevant place of the
+town no entity resolves to (``world:<entity id>``, relevant but unretrieved: they count in the
+ideal DCG and the recall denominators, exactly as in an evaluation run's qrels).
+:func:`write_pool` stores it as five parquet tables plus ``manifest.json`` (format:
+``docs/pools-format.md``); :func:`load_pool` reads it back into a frozen :class:`Pool` whose
+arrays are ready for vectorised scoring (one feature matrix for all queries, query offsets,
+grades, entity ids).
 
 :meth:`Pool.rescore` ranks every query with a weights file exactly as the pipeline would
 (same code path as :class:`~underfoot_lab.pipeline.score.engine.FeatureScorer`), never calling
@@ -72,9 +75,10 @@ __all__ = [
     "write_pool",
 ]
 
-POOL_FORMAT_VERSION = 1
-"""Bumped whenever the tables or the manifest change incompatibly (docs/pools-format.md)."""
-TABLES = ("queries", "entities", "candidates", "judgments")
+POOL_FORMAT_VERSION = 2
+"""Bumped whenever the tables or the manifest change incompatibly (docs/pools-format.md).
+Version 2 added the ``unretrieved`` table (relevant places no source surfaced)."""
+TABLES = ("queries", "entities", "candidates", "judgments", "unretrieved")
 FEATURE_PREFIX = "f_"
 _CANDIDATE_FIELDS = (
     "source", "source_type", "native_id", "title", "name", "description", "url", "rank",
@@ -110,6 +114,8 @@ class PoolManifest:
     n_queries: int
     n_entities: int
     n_candidates: int
+    n_unretrieved: int
+    """Relevant world entities no merged entity resolves to (rows of ``unretrieved``)."""
     files: dict[str, str] = field(default_factory=dict)
     """Table file name -> sha256 of its bytes."""
 
@@ -134,6 +140,7 @@ class PoolManifest:
             "n_queries": self.n_queries,
             "n_entities": self.n_entities,
             "n_candidates": self.n_candidates,
+            "n_unretrieved": self.n_unretrieved,
             "files": dict(self.files),
         }
 
@@ -159,6 +166,7 @@ class PoolManifest:
             n_queries=int(data["n_queries"]),
             n_entities=int(data["n_entities"]),
             n_candidates=int(data["n_candidates"]),
+            n_unretrieved=int(data["n_unretrieved"]),
             files={str(k): str(v) for k, v in data.get("files", {}).items()},
         )
 
@@ -183,10 +191,16 @@ class PoolQuery:
     grades: tuple[int, ...]
     """Truth grade of every entity, in ``entities`` order."""
     features: FeatureMatrix
+    unretrieved: tuple[tuple[str, int], ...] = ()
+    """``(world:<entity id>, grade)`` of every relevant place of the town no entity resolves
+    to, in the world universe's order."""
 
     @property
     def judgments(self) -> dict[str, int]:
-        return {e.id: g for e, g in zip(self.entities, self.grades, strict=True)}
+        """The query's qrels: every entity's grade, then the unretrieved relevant places."""
+        out = {e.id: g for e, g in zip(self.entities, self.grades, strict=True)}
+        out.update(self.unretrieved)
+        return out
 
 
 # ------------------------------------------------------------------------------ the pool
@@ -196,7 +210,9 @@ class Pool:
 
     Arrays: ``features`` (all queries' rows stacked, :data:`FEATURE_NAMES` columns),
     ``offsets`` (query ``q`` owns rows ``offsets[q]:offsets[q + 1]``), ``grades`` (int8 truth
-    grades), ``entity_ids``. Everything is read-only.
+    grades), ``entity_ids``; the relevant places no entity resolves to in
+    ``unretrieved_offsets`` / ``unretrieved_grades`` / ``unretrieved_ids`` (laid out the same
+    way). Everything is read-only.
     """
 
     manifest: PoolManifest
@@ -204,12 +220,15 @@ class Pool:
     offsets: IntArray
     features: FeatureMatrix
     grades: npt.NDArray[np.int8]
+    unretrieved_offsets: IntArray
+    unretrieved_grades: npt.NDArray[np.int8]
+    unretrieved_ids: tuple[str, ...]
     tables: dict[str, pa.Table] = field(repr=False)
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        self.offsets.flags.writeable = False
-        self.grades.flags.writeable = False
+        for a in (self.offsets, self.grades, self.unretrieved_offsets, self.unretrieved_grades):
+            a.flags.writeable = False
 
     def __len__(self) -> int:
         return len(self.query_ids)
@@ -312,13 +331,20 @@ class Pool:
 
     # -------------------------------------------------------------------- evaluation helpers
     def qrels(self) -> dict[str, dict[str, int]]:
-        """``qid -> entity id -> grade`` (the pool's world-truth judgments)."""
+        """``qid -> doc id -> grade``: the pool's world-truth judgments, every entity's grade
+        plus the relevant places no entity resolves to (``world:<entity id>``), i.e. the qrels
+        an evaluation run over the same candidates is scored against."""
         out: dict[str, dict[str, int]] = {}
         ids = self.features.entity_ids
         g = self.grades.tolist()
+        uids = self.unretrieved_ids
+        ug = self.unretrieved_grades.tolist()
+        uoff = self.unretrieved_offsets
         for qi, qid in enumerate(self.query_ids):
             a, b = int(self.offsets[qi]), int(self.offsets[qi + 1])
-            out[qid] = {ids[r]: int(g[r]) for r in range(a, b)}
+            docs = {ids[r]: int(g[r]) for r in range(a, b)}
+            docs.update({uids[r]: int(ug[r]) for r in range(int(uoff[qi]), int(uoff[qi + 1]))})
+            out[qid] = docs
         return out
 
     def run(self, scores: FloatArray) -> dict[str, dict[str, float]]:
@@ -335,9 +361,11 @@ class Pool:
         """Mean nDCG@k for each weight vector's scores (``[n_vectors, n_total]`` or ``[n_total]``).
 
         trec_eval's definition (gain = grade, DCG = sum of gain / log2(rank + 1), ties by id
-        descending), the ideal ranking taken from the pool's own judgments; the mean is over
-        every query of the pool (a query without entities counts 0). Per query it agrees with
-        ``measures.evaluate(pool.qrels(), pool.run(s), "nDCG@k")`` to ~1e-15.
+        descending), the ideal ranking taken from all of the pool's judgments of the query, the
+        unretrieved relevant places included; the mean is over every query of the pool (a query
+        without entities counts 0). Per query it equals
+        ``measures.evaluate(pool.qrels(), pool.run(s), "nDCG@k")`` exactly (same discounts, same
+        left-to-right sums).
         """
         s = np.asarray(scores, dtype=np.float64)
         one = s.ndim == 1
@@ -346,25 +374,54 @@ class Pool:
 
     def ndcg_per_query(self, scores: FloatArray, k: int = 10) -> FloatArray:
         """nDCG@k ``[n_vectors, n_queries]`` (see :meth:`ndcg`)."""
+        from .measures import _discounts
+
         s2 = np.atleast_2d(np.asarray(scores, dtype=np.float64))
         counts = np.diff(self.offsets)
         cols = np.arange(k, dtype=np.int64)
         valid = cols[None, :] < counts[:, None]  # [n_q, k]
         slots = np.where(valid, self.offsets[:-1, None] + cols[None, :], 0)
-        gains = self.grades.astype(np.float64)
-        discount = np.log2(cols + 2.0)
+        gains = np.where(self.grades > 0, self.grades, 0).astype(np.float64)
+        discount = _discounts(k)  # the metrics module's table: bit-identical sums
 
-        def dcg(order: IntArray) -> FloatArray:
-            if order.shape[-1] == 0:
-                return np.zeros((*order.shape[:-1], len(counts)))
+        if s2.shape[-1] == 0:
+            got = np.zeros((s2.shape[0], len(counts)))
+        else:
+            order = self.rank(s2)
             g = np.where(valid, gains[order[..., slots]], 0.0)
-            return np.cumsum(g / discount, axis=-1)[..., -1]
-
-        ideal = dcg(self.rank(gains))
-        got = dcg(self.rank(s2))
+            got = np.cumsum(g / discount, axis=-1)[..., -1]
+        ideal = self.ideal_dcg(k)
         with np.errstate(divide="ignore", invalid="ignore"):
             out: FloatArray = np.where(ideal > 0, got / np.where(ideal > 0, ideal, 1.0), 0.0)
         return out
+
+    def ideal_dcg(self, k: int = 10) -> FloatArray:
+        """Ideal DCG@k per query ``[n_queries]``: every positive grade of the query (retrieved
+        entities and unretrieved relevant places) sorted descending, as trec_eval's
+        ``ndcg_cut`` builds it."""
+        from .measures import _discounts
+
+        nq = len(self.query_ids)
+        q_of = np.concatenate(
+            [
+                np.repeat(np.arange(nq, dtype=np.int64), np.diff(self.offsets)),
+                np.repeat(np.arange(nq, dtype=np.int64), np.diff(self.unretrieved_offsets)),
+            ]
+        )
+        g = np.concatenate([self.grades, self.unretrieved_grades]).astype(np.int64)
+        positive = g > 0
+        q_of, g = q_of[positive], g[positive]
+        order = np.lexsort((-g, q_of))  # by query, grade descending
+        q_of, g = q_of[order], g[order]
+        n_per = np.bincount(q_of, minlength=nq)
+        rank = np.arange(g.size, dtype=np.int64) - (np.cumsum(n_per) - n_per)[q_of]
+        keep = rank < k
+        top = np.zeros((nq, k), dtype=np.float64)
+        top[q_of[keep], rank[keep]] = g[keep]
+        if k == 0:
+            return np.zeros(nq, dtype=np.float64)
+        ideal: FloatArray = np.cumsum(top / _discounts(k), axis=1)[:, -1]
+        return ideal
 
 
 def _as_batch(
@@ -477,12 +534,14 @@ async def _fetch_all(
 
 def _judge_entities(
     pipe: Pipeline, q: RegionQuery, parsed: ParsedQuery, place: Place, entities: Sequence[Entity]
-) -> tuple[list[int], list[str | None], str]:
-    """World-truth grade and world entity id of every merged entity."""
+) -> tuple[list[int], list[str | None], str, dict[str, tuple[str, int]]]:
+    """World-truth grade and world entity id of every merged entity, and the town's relevant
+    entities none of them resolves to (``world:<id> -> (entity id, grade)``)."""
+    from .world_judge import town_for, unretrieved_relevant
+
     world = pipe.world
-    town = world.resolve_town(q.expected.place, q.expected.state) or world.resolve_town(
-        place.name, place.admin1_code or None
-    )
+    # the town an evaluation run grades against (world_judge.town_for): expected, else geocoded
+    town = town_for(world, q, None) or world.resolve_town(place.name, place.admin1_code or None)
     intent = parsed.intent
     grades: list[int] = []
     ids: list[str | None] = []
@@ -508,7 +567,8 @@ def _judge_entities(
             ids.append(next(x.id for x in resolved if counts[x.id] == best))
         else:
             ids.append(None)
-    return grades, ids, intent
+    unretrieved = {} if town is None else unretrieved_relevant(world, town, intent, ids)
+    return grades, ids, intent, unretrieved
 
 
 def build_pool(
@@ -543,12 +603,14 @@ def build_pool(
         rows: list[_QueryRows] = []
         for f in fetched:
             if f.parsed is None or f.place is None:
-                rows.append(_QueryRows(f, [], None, [], [], ""))
+                rows.append(_QueryRows(f, [], None, [], [], "", {}))
                 continue
             entities = merge_candidates(f.candidates, f.place)
             fm = build_features(f.parsed, f.place, entities, now=now, params=params)
-            grades, wids, intent = _judge_entities(pipe, f.query, f.parsed, f.place, entities)
-            rows.append(_QueryRows(f, entities, fm, grades, wids, intent))
+            grades, wids, intent, missed = _judge_entities(
+                pipe, f.query, f.parsed, f.place, entities
+            )
+            rows.append(_QueryRows(f, entities, fm, grades, wids, intent, missed))
         tables = _to_tables(rows, now, params)
         manifest = PoolManifest(
             format_version=POOL_FORMAT_VERSION,
@@ -570,6 +632,7 @@ def build_pool(
             n_queries=tables["queries"].num_rows,
             n_entities=tables["entities"].num_rows,
             n_candidates=tables["candidates"].num_rows,
+            n_unretrieved=tables["unretrieved"].num_rows,
         )
     return _pool_from_tables(tables, manifest, None)
 
@@ -582,6 +645,7 @@ class _QueryRows:
     grades: list[int]
     world_ids: list[str | None]
     intent: str
+    unretrieved: dict[str, tuple[str, int]]
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -598,7 +662,7 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
         for k in (
             "query_index", "query_id", "text", "region", "tags", "expected_place",
             "expected_state", "parsed", "place", "error", "entity_offset", "entity_count",
-            "candidate_offset", "candidate_count",
+            "candidate_offset", "candidate_count", "unretrieved_offset", "unretrieved_count",
         )
     }  # fmt: skip
     c_cols: dict[str, list[Any]] = {
@@ -614,8 +678,14 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
     j_cols: dict[str, list[Any]] = {
         k: [] for k in ("query_id", "entity_id", "grade", "world_entity_id", "intent", "judge")
     }
+    u_cols: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "query_index", "query_id", "doc_id", "world_entity_id", "grade", "intent", "judge",
+        )
+    }  # fmt: skip
     blocks: list[FloatArray] = []
-    e_off = c_off = 0
+    e_off = c_off = u_off = 0
     for qi, r in enumerate(rows):
         f = r.fetched
         q = f.query
@@ -634,6 +704,16 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
         q_cols["entity_count"].append(len(r.entities))
         q_cols["candidate_offset"].append(c_off)
         q_cols["candidate_count"].append(len(f.candidates))
+        q_cols["unretrieved_offset"].append(u_off)
+        q_cols["unretrieved_count"].append(len(r.unretrieved))
+        for doc, (wid, grade) in r.unretrieved.items():
+            u_cols["query_index"].append(qi)
+            u_cols["query_id"].append(q.id)
+            u_cols["doc_id"].append(doc)
+            u_cols["world_entity_id"].append(wid)
+            u_cols["grade"].append(grade)
+            u_cols["intent"].append(r.intent)
+            u_cols["judge"].append("world")
         for ci, c in enumerate(f.candidates):
             c_cols["query_index"].append(qi)
             c_cols["query_id"].append(q.id)
@@ -662,6 +742,7 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
             blocks.append(r.features.values)
         e_off += len(r.entities)
         c_off += len(f.candidates)
+        u_off += len(r.unretrieved)
     feats = (
         np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(FEATURE_NAMES)))
     ).astype(np.float64)
@@ -684,6 +765,8 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
             "entity_count": pa.array(q_cols["entity_count"], i32),
             "candidate_offset": pa.array(q_cols["candidate_offset"], i64),
             "candidate_count": pa.array(q_cols["candidate_count"], i32),
+            "unretrieved_offset": pa.array(q_cols["unretrieved_offset"], i64),
+            "unretrieved_count": pa.array(q_cols["unretrieved_count"], i32),
         }
     ).replace_schema_metadata(
         {
@@ -729,11 +812,23 @@ def _to_tables(rows: Sequence[_QueryRows], now: datetime, params: FeatureParams)
             "judge": pa.array(j_cols["judge"], s),
         }
     ).replace_schema_metadata(meta)
+    unretrieved = pa.table(
+        {
+            "query_index": pa.array(u_cols["query_index"], i32),
+            "query_id": pa.array(u_cols["query_id"], s),
+            "doc_id": pa.array(u_cols["doc_id"], s),
+            "world_entity_id": pa.array(u_cols["world_entity_id"], s),
+            "grade": pa.array(u_cols["grade"], pa.int8()),
+            "intent": pa.array(u_cols["intent"], s),
+            "judge": pa.array(u_cols["judge"], s),
+        }
+    ).replace_schema_metadata(meta)
     return {
         "queries": queries,
         "entities": entities,
         "candidates": candidates,
         "judgments": judgments,
+        "unretrieved": unretrieved,
     }
 
 
@@ -779,12 +874,21 @@ def _pool_from_tables(tables: Mapping[str, Any], manifest: PoolManifest, path: P
     grades = j.column("grade").to_numpy().astype(np.int8)
     if j.column("entity_id").to_pylist() != list(ids):
         raise ConfigError("pool tables disagree: judgments and entities are not aligned")
+    u = tables["unretrieved"]
+    u_counts = q.column("unretrieved_count").to_numpy().astype(np.int64)
+    u_offsets = np.zeros(len(u_counts) + 1, dtype=np.int64)
+    np.cumsum(u_counts, out=u_offsets[1:])
+    if int(u_offsets[-1]) != u.num_rows:
+        raise ConfigError("pool tables disagree: unretrieved rows and query counts differ")
     return Pool(
         manifest=manifest,
         query_ids=tuple(q.column("query_id").to_pylist()),
         offsets=offsets,
         features=FeatureMatrix(FEATURE_NAMES, values, ids, params),
         grades=grades,
+        unretrieved_offsets=u_offsets,
+        unretrieved_grades=u.column("grade").to_numpy().astype(np.int8),
+        unretrieved_ids=tuple(u.column("doc_id").to_pylist()),
         tables=dict(tables),
         path=path,
     )
@@ -800,6 +904,8 @@ def _records_from_tables(pool: Pool) -> tuple[PoolQuery, ...]:
         ["entity_id", "name", "key", "lat", "lon", "distance_km", "mentions"]
     ).to_pydict()
     grades = pool.grades.tolist()
+    u_grades = pool.unretrieved_grades.tolist()
+    u_ids = pool.unretrieved_ids
     out: list[PoolQuery] = []
     for qi in range(len(q["query_id"])):
         c0, cn = int(q["candidate_offset"][qi]), int(q["candidate_count"][qi])
@@ -845,6 +951,12 @@ def _records_from_tables(pool: Pool) -> tuple[PoolQuery, ...]:
                 entities=ents,
                 grades=tuple(int(g) for g in grades[e0:e1]),
                 features=fm,
+                unretrieved=tuple(
+                    (u_ids[r], int(u_grades[r]))
+                    for r in range(
+                        int(pool.unretrieved_offsets[qi]), int(pool.unretrieved_offsets[qi + 1])
+                    )
+                ),
             )
         )
     return tuple(out)
@@ -878,14 +990,26 @@ def load_pool(path: str | Path, *, verify: bool = True) -> Pool:
     if not mpath.is_file():
         raise ConfigError(f"{root} is not a pool directory (no manifest.json)")
     try:
-        manifest = PoolManifest.from_dict(json.loads(mpath.read_text(encoding="utf-8")))
+        data = json.loads(mpath.read_text(encoding="utf-8"))
+        version = int(data["format_version"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{mpath}: unreadable pool manifest ({exc})") from None
-    if manifest.format_version != POOL_FORMAT_VERSION:
-        raise ConfigError(
-            f"{root}: pool format version {manifest.format_version}, this build reads "
-            f"{POOL_FORMAT_VERSION} (re-create it with `underfoot-lab snapshot create`)"
+    if version != POOL_FORMAT_VERSION:
+        why = (
+            " (version 2 added the relevant places no source retrieved, which every pool "
+            "metric now counts)"
+            if version < POOL_FORMAT_VERSION
+            else ""
         )
+        raise ConfigError(
+            f"{root}: pool format version {version}, this build reads "
+            f"{POOL_FORMAT_VERSION}{why}; re-create it with `underfoot-lab snapshot create "
+            f"--region-set {data.get('region_set', 'NAME')} --out {root} --force`"
+        )
+    try:
+        manifest = PoolManifest.from_dict(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{mpath}: unreadable pool manifest ({exc})") from None
     tables = {}
     for name in TABLES:
         p = root / f"{name}.parquet"

@@ -2,7 +2,9 @@
 
 :func:`build_pool_data` turns a :class:`~underfoot_lab.evaluation.pools.Pool` into
 :class:`PoolData`: plain arrays a worker needs (the feature matrix, query offsets, tie codes,
-the qrels laid out once by :func:`underfoot_lab.evaluation.measures.prepare`, and one value per
+the qrels -- every entity's grade plus the relevant places no entity resolves to,
+:meth:`~underfoot_lab.evaluation.pools.Pool.qrels` -- laid out once by
+:func:`underfoot_lab.evaluation.measures.prepare`, and one value per
 entity for each domain metric). :func:`evaluate_batch` then scores a :class:`~.search.TrialBatch`:
 
 1. **scores** -- ``score_pool(features, weights, exact=True)``: the feature scorer's own
@@ -103,7 +105,8 @@ class PoolData:
     n_sources: FloatArray
     """Per entity: distinct sources mentioning it."""
     prepared: DenseQrels | None
-    """The pool's qrels laid out for :func:`measures.dense_scores` (None: nothing judged)."""
+    """The pool's qrels (unretrieved relevant places included) laid out for
+    :func:`measures.dense_scores` (None: nothing judged)."""
     prepared_rows: IntArray
     """Pool query index of every prepared row."""
     candidate_index: IntArray
@@ -259,13 +262,17 @@ def build_pool_data(
     rows = np.zeros(0, dtype=np.int64)
     cand = np.zeros((0, 0), dtype=np.int64)
     if judged and any(m.kind == "ir" for m in refs):
-        grades = pool.grades.tolist()
+        # The pool's qrels: every entity plus the relevant places no entity resolves to
+        # (``world:<id>``, never a candidate), so they count in the ideal DCG and in the
+        # recall/AP denominators exactly as in measures.evaluate. Queries without entities
+        # score 0 on every IR metric either way and stay out of the dense block.
+        all_qrels = pool.qrels()
         qrels: dict[str, dict[str, int]] = {}
         candidates: dict[str, list[str]] = {}
         for qi in judged:
             a, b = int(offsets[qi]), int(offsets[qi + 1])
             qid = pool.query_ids[qi]
-            qrels[qid] = {ids[r]: int(grades[r]) for r in range(a, b)}
+            qrels[qid] = all_qrels[qid]
             candidates[qid] = list(ids[a:b])
         prepared = prepare(qrels, candidates, rel_threshold=1, on_missing="zero")
         qindex = pool.query_index

@@ -793,6 +793,7 @@ def compare_reports_paired(
     from dataclasses import replace
 
     from ..evaluation.report import compare_reports
+    from ..evaluation.world_judge import union_qrels
 
     if a.region_set_hash != b.region_set_hash:
         raise ConfigError(
@@ -801,10 +802,8 @@ def compare_reports_paired(
         )
     rescored = a.judgments_hash != b.judgments_hash
     if rescored:
-        union: dict[str, dict[str, int]] = {}
-        for source in (a.qrels_map, b.qrels_map):
-            for q, docs in source.items():
-                union.setdefault(q, {}).update(docs)
+        # each place once: a ``world:<id>`` doc one run's qrels lack was retrieved there
+        union = union_qrels(a.qrels_map, b.qrels_map)
         a = replace(a, per_query=_rescored(a, union))
         b = replace(b, per_query=_rescored(b, union))
     frame = compare_reports(
