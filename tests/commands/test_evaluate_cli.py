@@ -22,25 +22,7 @@ pytestmark = pytest.mark.slow
 
 SMOKE_QUERIES = 13
 NOT_REPRODUCIBLE = ("latency_p50_ms", "latency_p95_ms")
-MINI = """\
-name: mini
-description: Three queries in two regions.
-region: appalachia
-queries:
-  - id: t-pikeville-01
-    text: "hidden gems in Pikeville KY"
-    expected: {place: "Pikeville", state: KY}
-    tags: [general, in-town]
-  - id: t-hazard-01
-    text: "weird stuff to do near Hazard, KY"
-    expected: {place: "Hazard", state: KY}
-    tags: [weird, near]
-  - id: t-ely-01
-    text: "secret swimming holes around Ely, MN"
-    expected: {place: "Ely", state: MN}
-    tags: [outdoors, near]
-    region: upper-midwest
-"""
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "regions" / "mini.yaml"
 
 
 def cli(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -153,12 +135,8 @@ def test_compare(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     weights = Path(__file__).resolve().parents[2] / "experiments" / "weights" / "baseline-seed.yaml"
-    if not weights.is_file():
-        pytest.skip("experiments/weights/baseline-seed.yaml is not there yet")
     monkeypatch.setenv("UNDERFOOT_HOME", str(tmp_path / "home"))
-    regions = tmp_path / "mini.yaml"
-    regions.write_text(MINI)
-    base = ["compare", "--region-set", str(regions), "--resamples", "200", "--no-progress"]
+    base = ["compare", "--region-set", str(MINI), "--resamples", "200", "--no-progress"]
     code = main([*base, "--candidate", str(weights), "--json", "-m", "nDCG@10", "-m", "mrr"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
@@ -176,5 +154,5 @@ def test_compare(
     assert "baseline: reusing run " + out["baseline"]["run_id"] in captured.err
     assert "candidate: reusing run " + out["candidate"]["run_id"] in captured.err
     assert "nDCG@10" in captured.out and "p rand Holm" in captured.out
-    assert main(["compare", "--region-set", str(regions)]) != 0
+    assert main(["compare", "--region-set", str(MINI)]) != 0
     assert "--candidate" in capsys.readouterr().err

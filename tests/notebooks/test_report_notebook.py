@@ -28,25 +28,7 @@ FAKE_SECRETS = {
     "GEOAPIFY_API_KEY": "geo-test-SECRET-nb-8c9d0e1f",
     "EVENTBRITE_TOKEN": "eb-test-SECRET-nb-2a3b4c5d",
 }
-MINI = """\
-name: mini
-description: Three queries in two regions.
-region: appalachia
-queries:
-  - id: t-pikeville-01
-    text: "hidden gems in Pikeville KY"
-    expected: {place: "Pikeville", state: KY}
-    tags: [general, in-town]
-  - id: t-hazard-01
-    text: "weird stuff to do near Hazard, KY"
-    expected: {place: "Hazard", state: KY}
-    tags: [weird, near]
-  - id: t-ely-01
-    text: "secret swimming holes around Ely, MN"
-    expected: {place: "Ely", state: MN}
-    tags: [outdoors, near]
-    region: upper-midwest
-"""
+MINI = REPO / "tests" / "fixtures" / "regions" / "mini.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +39,10 @@ def home(mlflow_home: Path) -> Path:
 @pytest.fixture(scope="module")
 def cli_report(home: Path) -> dict[str, Any]:
     """``underfoot-lab report --region-set smoke --region-set mini.yaml --parallel 2 --json``."""
-    mini = home / "mini.yaml"
-    mini.write_text(MINI, encoding="utf-8")
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "underfoot_lab.cli", "report", "--region-set", "smoke",
-         "--region-set", str(mini), "--parallel", "2", "--json"],
+         "--region-set", str(MINI), "--parallel", "2", "--json"],
         capture_output=True, text=True, env=dict(os.environ), timeout=600, cwd=REPO,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
