@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, get_gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer, get_gazetteer
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import httpx
     from pydantic import SecretStr
 
-    from .pipeline.geocode.gazetteer import Gazetteer
+    from .geo.gazetteer import Gazetteer
 
 
 class Clock(Protocol):

@@ -26,7 +26,7 @@ from underfoot_lab.evaluation.domain import (
     source_diversity_at_k,
 )
 from underfoot_lab.evaluation.regions import ExpectedPlace, RegionQuery
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, haversine_km
+from underfoot_lab.geo.gazetteer import Gazetteer, haversine_km
 from underfoot_lab.records import (
     Answer,
     CacheInfo,

@@ -138,7 +138,7 @@ def test_default_set_is_small_and_spread(shipped: dict[str, RegionSet]) -> None:
 
 
 def test_expected_places_are_in_the_gazetteer(shipped: dict[str, RegionSet]) -> None:
-    from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
+    from underfoot_lab.geo.gazetteer import get_gazetteer
 
     gaz = get_gazetteer()
     for place, state in shipped["all"].towns:

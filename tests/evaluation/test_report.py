@@ -27,7 +27,7 @@ from underfoot_lab.evaluation.report import (
     trec_scores,
 )
 from underfoot_lab.evaluation.trec import ranked, read_run
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer
 from underfoot_lab.records import (
     Answer,
     CacheInfo,

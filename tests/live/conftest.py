@@ -9,8 +9,8 @@ import httpx
 import pytest
 from live_servers import UpstreamServer
 
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.http import make_client, reset_rate_limits, set_rate_limit
-from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import World, build_world
 

@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from openai.types.chat import ChatCompletion
 
-from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.registry import ProviderContext
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import World, build_world

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from underfoot_lab.errors import BadQuery, LocationNotFound
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, haversine_km
+from underfoot_lab.geo.gazetteer import Gazetteer, haversine_km
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import WorldTransport

@@ -21,7 +21,7 @@ import pytest
 from underfoot_lab.evaluation import domain, measures
 from underfoot_lab.evaluation.pools import Pool
 from underfoot_lab.evaluation.runner import evaluate_region_set
-from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.score.engine import FeatureScorer
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.records import Answer, CacheInfo, SearchResult, SourceStatus, StageTrace

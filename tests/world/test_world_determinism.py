@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, get_gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer, get_gazetteer
 from underfoot_lab.world import World
 
 CLOCK = datetime.fromisoformat("2026-06-15T12:00:00+00:00")

@@ -11,7 +11,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, Town, get_gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer, Town, get_gazetteer
 from underfoot_lab.world import World
 
 CLOCK = datetime.fromisoformat("2026-06-15T12:00:00+00:00")

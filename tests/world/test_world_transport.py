@@ -7,7 +7,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.settings import Settings, endpoint
 from underfoot_lab.world import World, WorldTransport, build_world
 

@@ -11,7 +11,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, Town, get_gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer, Town, get_gazetteer
 from underfoot_lab.world import World, parse_intent
 from underfoot_lab.world.truth import PRIMARY_RADIUS_KM
 
@@ -102,7 +102,7 @@ def test_ids_resolve_in_a_fresh_process(world: World, town: Town) -> None:
     code = (
         "import sys, json\n"
         "from datetime import datetime\n"
-        "from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer\n"
+        "from underfoot_lab.geo.gazetteer import get_gazetteer\n"
         "from underfoot_lab.world import World\n"
         f"w = World({SEED}, get_gazetteer(), datetime.fromisoformat('{CLOCK.isoformat()}'))\n"
         "out = []\n"

@@ -66,7 +66,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline.geocode.gazetteer import Gazetteer
+    from ..geo.gazetteer import Gazetteer
     from ..records import RankedResult, SearchResult
     from ..world import World
     from .regions import RegionQuery
@@ -130,7 +130,7 @@ class DomainContext:
     def towns(self) -> Gazetteer:
         if self.gazetteer is not None:
             return self.gazetteer
-        from ..pipeline.geocode.gazetteer import get_gazetteer
+        from ..geo.gazetteer import get_gazetteer
 
         return get_gazetteer()
 
@@ -328,7 +328,7 @@ def parse_location_ok(
     result: SearchResult, query: RegionQuery, gazetteer: Gazetteer | None = None
 ) -> bool:
     """Whether the parsed location names the expected town and state (see the module doc)."""
-    from ..pipeline.geocode.gazetteer import get_gazetteer, normalize_name
+    from ..geo.gazetteer import get_gazetteer, normalize_name
 
     parsed = _parsed_location(result, gazetteer or get_gazetteer())
     if parsed is None:
@@ -345,7 +345,7 @@ def geocode_error_km(
     result: SearchResult, query: RegionQuery, gazetteer: Gazetteer | None = None
 ) -> float:
     """km between the geocoded place and the expected town (NaN when that town is unknown)."""
-    from ..pipeline.geocode.gazetteer import get_gazetteer, haversine_km
+    from ..geo.gazetteer import get_gazetteer, haversine_km
 
     g = gazetteer or get_gazetteer()
     towns = g.lookup(query.expected.place, query.expected.state)

@@ -488,7 +488,7 @@ def make_reference_judge(
         )
     if pipeline is not None:
         return WorldStandInJudge(pipeline.world)
-    from ..pipeline.geocode.gazetteer import get_gazetteer
+    from ..geo.gazetteer import get_gazetteer
     from ..world import build_world
 
     return WorldStandInJudge(build_world(settings, get_gazetteer()))

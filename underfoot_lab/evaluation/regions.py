@@ -671,7 +671,7 @@ def _dedupe(entries: list[_Entry]) -> list[_Entry]:
 
 def _validate_places(entries: Sequence[_Entry]) -> None:
     """Every expected town exists in the gazetteer; every ZIP query's ZIP is in that town."""
-    from ..pipeline.geocode.gazetteer import get_gazetteer, normalize_name
+    from ..geo.gazetteer import get_gazetteer, normalize_name
 
     gaz = get_gazetteer()
     for e in entries:

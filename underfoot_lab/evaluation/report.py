@@ -60,7 +60,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..pipeline.geocode.gazetteer import Gazetteer
+    from ..geo.gazetteer import Gazetteer
     from ..records import RankedResult, SearchResult
     from ..world import World
     from .latency import CacheStats

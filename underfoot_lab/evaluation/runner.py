@@ -657,7 +657,7 @@ def load_report(
         )
     world = None
     if config.simulated:
-        from ..pipeline.geocode.gazetteer import get_gazetteer
+        from ..geo.gazetteer import get_gazetteer
         from ..world import World
 
         clock = datetime.fromisoformat(config.world_clock) if config.world_clock else None

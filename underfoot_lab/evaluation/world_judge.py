@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, cast
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..pipeline.geocode.gazetteer import Town
+    from ..geo.gazetteer import Town
     from ..records import RankedResult, SearchResult
     from ..world import Entity, Intent, World
     from .judgments import Judgment, JudgmentStore, MergeHow, ResolvedDoc

@@ -157,8 +157,8 @@ class Pipeline:
     def world(self) -> World:
         """The offline world (built on first use)."""
         if self._world is None:
+            from ..geo.gazetteer import get_gazetteer
             from ..world import build_world
-            from .geocode.gazetteer import get_gazetteer
 
             self._world = build_world(self.settings, get_gazetteer())
         return self._world
@@ -218,9 +218,9 @@ class Pipeline:
         """Providers and the HTTP client; called on the pipeline's own loop."""
         if self._providers is not None:
             return self._providers
+        from ..geo.gazetteer import get_gazetteer
         from ..http import make_client
         from .geocode import GEOCODERS
-        from .geocode.gazetteer import get_gazetteer
         from .parse import PARSERS
         from .respond import RESPONDERS
         from .sources import SOURCES

@@ -210,7 +210,7 @@ def _pool_world(pool: Pool) -> World | None:
     m = pool.manifest
     if m.world_seed is None or not m.world_clock:
         return None
-    from ..pipeline.geocode.gazetteer import get_gazetteer
+    from ..geo.gazetteer import get_gazetteer
     from ..world import World
 
     return World(m.world_seed, get_gazetteer(), datetime.fromisoformat(m.world_clock))

@@ -111,7 +111,7 @@ def append_to_region_set(
     same text (ignoring case and spaces) is not added twice.
     """
     from ..evaluation.regions import INTENTS, load_region_set
-    from ..pipeline.geocode.gazetteer import get_gazetteer
+    from ..geo.gazetteer import get_gazetteer
 
     target = Path(path)
     if target.suffix not in (".yaml", ".yml"):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..pipeline.geocode.gazetteer import Gazetteer, Town
+from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse, generate_universe
 from .render_geoapify import GeoMatch, render_geocode
@@ -418,7 +418,7 @@ def _json(status: int, body: dict[str, Any]) -> WorldResponse:
 def build_world(settings: Settings, gazetteer: Gazetteer | None = None) -> World:
     """The world for ``settings.world_seed`` and ``settings.world_clock`` (gazetteer: shared)."""
     if gazetteer is None:
-        from ..pipeline.geocode.gazetteer import get_gazetteer
+        from ..geo.gazetteer import get_gazetteer
 
         gazetteer = get_gazetteer()
     return World(settings.world_seed, gazetteer, settings.world_clock)

@@ -23,7 +23,7 @@ import hashlib
 import re
 import threading
 
-from ..pipeline.geocode.gazetteer import Gazetteer, Town, normalize_name
+from ..geo.gazetteer import Gazetteer, Town, normalize_name
 
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 TOWN_BITS = 15

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from ..pipeline.geocode.gazetteer import Gazetteer, Town, haversine_km, normalize_name
+from ..geo.gazetteer import Gazetteer, Town, haversine_km, normalize_name
 from .catalog import (
     CLICKBAIT,
     DECOYS,

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..pipeline.geocode.gazetteer import Town, ZipInfo
+from ..geo.gazetteer import Town, ZipInfo
 from .tz import timezone_block, timezone_name
 
 COUNTRY = "United States"

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
-from ..pipeline.geocode.gazetteer import haversine_km
+from ..geo.gazetteer import haversine_km
 from .ids import IdCodec
 from .model import MAPS_HOST, Entity, TownUniverse, WebPage
 from .truth import EVENT_HORIZON, Intent, match_strength

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from underfoot_lab.errors import LocationNotFound
+from underfoot_lab.geo.gazetteer import Gazetteer, haversine_km
 from underfoot_lab.pipeline.geocode import GEOCODERS
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer, haversine_km
 from underfoot_lab.pipeline.geocode.offline import GazetteerGeocoder
 from underfoot_lab.pipeline.parse.heuristic import HeuristicParser
 from underfoot_lab.records import ParsedQuery, Place

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from underfoot_lab.errors import BadQuery, LocationNotFound
-from underfoot_lab.pipeline.geocode.gazetteer import Gazetteer
+from underfoot_lab.geo.gazetteer import Gazetteer
 from underfoot_lab.pipeline.parse import PARSERS
 from underfoot_lab.pipeline.parse.heuristic import DEFAULT_INTENT, HeuristicParser
 from underfoot_lab.registry import ProviderContext

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from underfoot_lab.pipeline.geocode.gazetteer import get_gazetteer
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.records import ParsedQuery, Place
 from underfoot_lab.registry import ProviderContext
 from underfoot_lab.settings import Settings

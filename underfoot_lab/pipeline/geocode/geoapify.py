@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from ...errors import LocationNotFound, UpstreamError
+from ...geo.gazetteer import Town
 from ...http import RetryPolicy, fetch_json
 from ...records import Availability, ParsedQuery, Place, PlaceRef
 from ...registry import ProviderContext, api_key, key_availability
 from ...settings import Settings, endpoint
-from .gazetteer import Town
 
 __all__ = ["GeoapifyGeocoder"]
 

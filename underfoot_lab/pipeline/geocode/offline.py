@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable
 
 from ...errors import LocationNotFound
+from ...geo.gazetteer import Gazetteer, Town, get_gazetteer, haversine_km, normalize_name
 from ...records import Availability, ParsedQuery, Place
 from ...registry import ProviderContext
 from ...settings import Settings
-from .gazetteer import Gazetteer, Town, get_gazetteer, haversine_km, normalize_name
 
 MAX_ALTERNATIVES = 5
 _COUNTRY_SUFFIXES = frozenset(

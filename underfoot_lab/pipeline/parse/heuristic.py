@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...errors import BadQuery, LocationNotFound
+from ...geo.gazetteer import STATE_ABBREVIATIONS, Gazetteer, Town, get_gazetteer, normalize_name
 from ...records import Availability, ParsedQuery
 from ...registry import ProviderContext
 from ...settings import Settings
-from ..geocode.gazetteer import STATE_ABBREVIATIONS, Gazetteer, Town, get_gazetteer, normalize_name
 
 DEFAULT_INTENT = "hidden gems"
 

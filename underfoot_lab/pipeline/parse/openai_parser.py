@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Self
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import UpstreamError
+from ...geo.gazetteer import Gazetteer, Town, normalize_name
 from ...prompts import Prompt, load_prompt
 from ...records import Availability, ParsedQuery
 from ...registry import ProviderContext
 from ...settings import Settings
-from ..geocode.gazetteer import Gazetteer, Town, normalize_name
 from ..openai_client import (
     UPSTREAM,
     ask_structured,

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import UpstreamError
+from ...geo.gazetteer import normalize_name
 from ...prompts import Prompt, load_prompt
 from ...records import Answer, Availability, ParsedQuery, Place, RankedResult
 from ...registry import ProviderContext
 from ...settings import Settings
-from ..geocode.gazetteer import normalize_name
 from ..openai_client import (
     UPSTREAM,
     ask_structured,

@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ...geo.gazetteer import haversine_km, normalize_name
 from ...records import Candidate, Place
-from ..geocode.gazetteer import haversine_km, normalize_name
 
 MERGE_RADIUS_KM = 2.0
 _MIN_MENTION_NAME_LEN = 6

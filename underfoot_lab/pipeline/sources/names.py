@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
-from ..geocode.gazetteer import normalize_name
+from ...geo.gazetteer import normalize_name
 
 __all__ = [
     "KNOWN_SITES",

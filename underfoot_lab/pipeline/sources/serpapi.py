@@ -32,11 +32,11 @@ from typing import Any, Self
 from urllib.parse import quote
 
 from ...errors import UpstreamError
+from ...geo.gazetteer import normalize_name
 from ...http import RetryPolicy, fetch_json, scrub
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...registry import ProviderContext, api_key, key_availability
 from ...settings import Settings, endpoint
-from ..geocode.gazetteer import normalize_name
 from .names import place_name_from_title, short_label
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from underfoot_lab.pipeline.geocode.gazetteer import (
+from underfoot_lab.geo.gazetteer import (
     Gazetteer,
     Town,
     get_gazetteer,
@@ -53,7 +53,7 @@ def test_aliases_and_name_length(gazetteer: Gazetteer) -> None:
     assert gazetteer.alias("new york") == ("new york city", "NY")
     assert gazetteer.alias("pikeville") is None
     # No alias shadows a real town name.
-    from underfoot_lab.pipeline.geocode.gazetteer import ALIASES
+    from underfoot_lab.geo.gazetteer import ALIASES
 
     assert not any(gazetteer.has_name(a) for a in ALIASES)
     assert 3 <= gazetteer.max_name_words <= 10

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...records import PlaceRef
+from ..records import PlaceRef
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import NDArray
