@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.settings import Settings
 
 QUERIES = (
@@ -34,7 +34,8 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="uf-bench-cache-"))
     settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
     rows = []
-    with Pipeline(settings) as pipe:
+    with build_harness(settings) as harness:
+        pipe = harness.pipeline
         pipe.search("Marfa TX", use_cache=False)  # warm: gazetteer, world, imports
         for q in QUERIES:
             miss, mem, sql = [], [], []

@@ -35,7 +35,7 @@ import numpy as np
 
 from underfoot_lab.evaluation.pools import build_pool, load_pool, write_pool
 from underfoot_lab.evaluation.regions import load_region_set
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.score.engine import WeightBatch
 from underfoot_lab.pipeline.score.features import SCORED_FEATURES
 from underfoot_lab.pipeline.score.weights import ScoringWeights
@@ -109,7 +109,8 @@ def main() -> int:
         settings = Settings(_env_file=None, home=home)
 
         # 1. The baseline: one full pipeline pass, cache off, same process.
-        with Pipeline(settings, use_cache=False) as pipe:
+        with build_harness(settings, use_cache=False) as harness:
+            pipe = harness.pipeline
             pipe.search(texts[0])  # build providers, the gazetteer and one universe first
             t0 = time.perf_counter()
             failed = 0

@@ -2,9 +2,9 @@
 
 The public surface is small; heavy modules (pandas, mlflow, plotly) load only when used::
 
-    from underfoot_lab import Pipeline
-    with Pipeline() as pipe:
-        result = pipe.search("hidden gems in Pikeville KY")
+    from underfoot_lab import build_harness
+    with build_harness() as harness:   # the pipeline, joined to the offline world when needed
+        result = harness.pipeline.search("hidden gems in Pikeville KY")
         result.results_frame()
 """
 
@@ -26,6 +26,7 @@ from .records import (
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .harness import Harness, build_harness
     from .pipeline.run import Pipeline
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "BadQuery",
     "Candidate",
     "ConfigError",
+    "Harness",
     "LocationNotFound",
     "ParsedQuery",
     "Pipeline",
@@ -46,6 +48,7 @@ __all__ = [
     "StageTrace",
     "UnderfootError",
     "__version__",
+    "build_harness",
 ]
 
 
@@ -55,4 +58,8 @@ def __getattr__(name: str) -> Any:
         from .pipeline.run import Pipeline
 
         return Pipeline
+    if name in ("Harness", "build_harness"):
+        from . import harness
+
+        return getattr(harness, name)
     raise AttributeError(f"module 'underfoot_lab' has no attribute {name!r}")

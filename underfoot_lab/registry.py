@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from .records import Availability
 from .settings import Settings
@@ -58,30 +58,40 @@ def key_availability(settings: Settings, field_name: str, env_var: str) -> Avail
     return Availability(True, f"{env_var} set")
 
 
-class ProviderClass(Protocol):
+P_co = TypeVar("P_co", covariant=True)
+P = TypeVar("P")
+
+
+class ProviderClass(Protocol[P_co]):
+    """A provider class: its name, whether it can run, and how to build one (a ``P_co``)."""
+
     name: str
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability: ...
 
     @classmethod
-    def create(cls, ctx: ProviderContext) -> Any: ...
+    def create(cls, ctx: ProviderContext) -> P_co: ...
 
 
-T = TypeVar("T", bound=ProviderClass)
-
-
-class Registry(Generic[T]):
-    """Name -> provider class; entries may be ``"module:attr"`` strings imported on first use."""
+class Registry(Generic[P]):
+    """Name -> provider class building a ``P``; entries may be ``"module:attr"`` strings
+    imported on first use (so registering a provider imports nothing)."""
 
     def __init__(self, stage: str) -> None:
         self.stage = stage
-        self._entries: dict[str, T | str] = {}
+        self._entries: dict[str, ProviderClass[P] | str] = {}
 
-    def register(self, name: str, target: T | str) -> None:
+    def register(self, name: str, target: ProviderClass[P] | str) -> None:
+        """Register ``target`` (a class or ``"module:attr"``) under ``name``."""
         self._entries[name] = target
 
-    def get(self, name: str) -> T:
+    def create(self, name: str, ctx: ProviderContext) -> P:
+        """Build the provider registered as ``name`` (ConfigError when unknown)."""
+        return self.get(name).create(ctx)
+
+    def get(self, name: str) -> ProviderClass[P]:
+        """The provider class registered as ``name`` (ConfigError when unknown)."""
         try:
             target = self._entries[name]
         except KeyError:
@@ -91,8 +101,9 @@ class Registry(Generic[T]):
             raise ConfigError(f"unknown {self.stage} provider {name!r}; known: {known}") from None
         if isinstance(target, str):
             module, _, attr = target.partition(":")
-            target = getattr(importlib.import_module(module), attr)
-            self._entries[name] = target
+            loaded: ProviderClass[P] = getattr(importlib.import_module(module), attr)
+            self._entries[name] = loaded
+            return loaded
         return target
 
     def names(self) -> list[str]:

@@ -393,10 +393,10 @@ def query_result(
         row = store.rows(report.run_id).get(query_id)
         if row is not None and row.result_json is not None:
             return row.result()
-    from .pipeline.run import Pipeline
+    from .harness import build_harness
 
-    with Pipeline(s) as pipe:
-        return pipe.search(str(match.iloc[0]["text"]))
+    with build_harness(s) as harness:
+        return harness.pipeline.search(str(match.iloc[0]["text"]))
 
 
 def query_map(

@@ -33,10 +33,11 @@ from underfoot_lab.evaluation.llm_judge import (
 from underfoot_lab.evaluation.pooling import JudgingPool, PoolItem, build_judging_pool
 from underfoot_lab.evaluation.regions import RegionQuery, load_region_set
 from underfoot_lab.evaluation.world_judge import judge_result, world_note
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.prompts import load_prompt
 from underfoot_lab.records import Candidate, Place, RankedResult
 from underfoot_lab.settings import Settings
+from underfoot_lab.world import World
 
 API_KEY = "sk-judge-test-secret"
 TODAY = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -292,7 +293,7 @@ def test_reference_judge_choice(tmp_path: Path, server: FakeOpenAI) -> None:
 
 # ------------------------------------------------------------------------------ world + agreement
 @pytest.fixture(scope="module")
-def world_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipeline, JudgingPool]]:
+def world_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, JudgingPool]]:
     home = tmp_path_factory.mktemp("judge-home")
     path = home / "sets" / "judgetest.yaml"
     path.parent.mkdir()
@@ -303,27 +304,29 @@ def world_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipel
         "  - {id: j-bisbee-01, text: weird stuff in Bisbee AZ, region: desert-southwest,\n"
         "     expected: {place: Bisbee, state: AZ}, tags: [weird]}\n"
     )
-    with Pipeline(Settings(_env_file=None, home=home)) as pipe:
-        yield pipe, build_judging_pool(load_region_set(path), k=5, pipeline=pipe)
+    with build_harness(Settings(_env_file=None, home=home)) as harness:
+        pool = build_judging_pool(load_region_set(path), k=5, pipeline=harness.pipeline)
+        assert harness.world is not None
+        yield harness.world, pool
 
 
-def test_world_stand_in_matches_the_world_judge(world_pool: tuple[Pipeline, JudgingPool]) -> None:
-    pipe, pool = world_pool
-    run = WorldStandInJudge(pipe.world).grade(list(pool.items))
+def test_world_stand_in_matches_the_world_judge(world_pool: tuple[World, JudgingPool]) -> None:
+    world, pool = world_pool
+    run = WorldStandInJudge(world).grade(list(pool.items))
     assert run.label == STAND_IN_LABEL and len(run.judgments) == len(pool)
-    assert {j.note for j in run.judgments} == {world_note(pipe.world)}
+    assert {j.note for j in run.judgments} == {world_note(world)}
     grades = run.grades()
     for q in pool.queries:
-        truth = judge_result(pipe.world, pool.results[q.id], q)
+        truth = judge_result(world, pool.results[q.id], q)
         for it in pool.for_query(q.id):
             assert grades[it.key] == truth[it.doc_id]
     assert len(set(grades.values())) > 1  # the pool holds good and bad items
 
 
-def test_agreement_per_region(world_pool: tuple[Pipeline, JudgingPool], tmp_path: Path) -> None:
-    pipe, pool = world_pool
+def test_agreement_per_region(world_pool: tuple[World, JudgingPool], tmp_path: Path) -> None:
+    world, pool = world_pool
     store = JudgmentStore(tmp_path / "j.sqlite3")
-    truth = WorldStandInJudge(pipe.world).grade(list(pool.items))
+    truth = WorldStandInJudge(world).grade(list(pool.items))
     store.add(truth.judgments)
     human = []
     for n, it in enumerate(pool.items):  # agree on appalachia, shift by one in the desert
@@ -332,7 +335,7 @@ def test_agreement_per_region(world_pool: tuple[Pipeline, JudgingPool], tmp_path
                               else min(3, g + 1) if n % 2 else g, "human:alice"))  # fmt: skip
     store.add(human)
     store.add([Judgment("other-query", "x", 1, "world", note="another world")])
-    out = agreement_by_region(store, pool, "human:alice", "world", world=pipe.world)
+    out = agreement_by_region(store, pool, "human:alice", "world", world=world)
     assert list(out) == ["appalachia", "desert-southwest", "all"]
     assert out["appalachia"].exact == 1.0 and out["appalachia"].kappa == pytest.approx(1.0)
     desert = [it for it in pool.items if it.query.region == "desert-southwest"]
@@ -341,7 +344,7 @@ def test_agreement_per_region(world_pool: tuple[Pipeline, JudgingPool], tmp_path
     assert out["desert-southwest"].n == len(desert)
     assert out["desert-southwest"].kappa == pytest.approx(weighted_kappa(a, b, weights="linear"))
     assert out["all"].n == len(pool)
-    frame = agreement_frame(store, pool, "human:alice", "world", world=pipe.world)
+    frame = agreement_frame(store, pool, "human:alice", "world", world=world)
     assert list(frame["region"]) == ["appalachia", "desert-southwest", "all"]
     missing = agreement_by_region(store, pool, "human:alice", "llm:gpt-4o-mini")
     assert missing["all"].n == 0 and math.isnan(missing["all"].kappa)

@@ -17,6 +17,7 @@ from underfoot_lab.evaluation.pooling import (
     pool_from_results,
 )
 from underfoot_lab.evaluation.regions import RegionQuery, RegionSet, load_region_set
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score.engine import FeatureScorer
 from underfoot_lab.pipeline.score.merge import merge_candidates
@@ -53,7 +54,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def pipe(home: Path) -> Iterator[Pipeline]:
-    with Pipeline(Settings(_env_file=None, home=home)) as p:
+    with build_harness(Settings(_env_file=None, home=home)) as harness:
+        p = harness.pipeline
         yield p
 
 

@@ -24,7 +24,7 @@ from underfoot_lab.evaluation.pools import (
     load_pool,
     write_pool,
 )
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.score.features import FEATURE_NAMES, FeatureParams, build_features
 from underfoot_lab.pipeline.score.merge import merge_candidates
 from underfoot_lab.pipeline.score.weights import ScoringWeights
@@ -185,7 +185,8 @@ def test_rescoring_equals_the_pipeline(pool: Pool, weights_file: str, tmp_path: 
     w = ScoringWeights.from_yaml(path)
     rescored = pool.rescore(w)
     assert list(rescored) == list(pool.query_ids)
-    with Pipeline(settings(tmp_path, weights=path), use_cache=False) as pipe:
+    with build_harness(settings(tmp_path, weights=path), use_cache=False) as harness:
+        pipe = harness.pipeline
         for q in pool:
             if q.error:
                 assert rescored[q.id] == []

@@ -30,7 +30,7 @@ from underfoot_lab.evaluation.world_judge import (
     world_judgments,
     world_note,
 )
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.records import SearchResult
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import World
@@ -56,8 +56,10 @@ WRONG_TOWN = RegionQuery.model_validate(
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, SearchResult]]:
     home = tmp_path_factory.mktemp("home")
-    with Pipeline(Settings(_env_file=None, home=home), use_cache=False) as pipe:
-        yield pipe.world, pipe.search(QUERY.text)
+    with build_harness(Settings(_env_file=None, home=home), use_cache=False) as harness:
+        result = harness.pipeline.search(QUERY.text)
+        assert harness.world is not None
+        yield harness.world, result
 
 
 def test_unretrieved_relevant_places_carry_their_world_grade(

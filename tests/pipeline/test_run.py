@@ -1,4 +1,7 @@
-"""The pipeline end to end on the offline world: stages, partial failure, cache, notebooks."""
+"""The pipeline end to end on the offline world: stages, partial failure, cache, notebooks.
+
+The pipeline gets the world's transport from the composition root (:mod:`underfoot_lab.harness`)
+or, to count and break requests, from the test itself."""
 
 from __future__ import annotations
 
@@ -11,14 +14,19 @@ import httpx
 import pytest
 
 from underfoot_lab.errors import BadQuery, LocationNotFound
-from underfoot_lab.geo.gazetteer import Gazetteer, haversine_km
+from underfoot_lab.geo.gazetteer import Gazetteer, get_gazetteer, haversine_km
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.settings import Settings
-from underfoot_lab.world import WorldTransport
+from underfoot_lab.world import WorldTransport, build_world
 
 
 def settings(tmp_path: Path, **kw: object) -> Settings:
     return Settings(_env_file=None, home=tmp_path, **kw)  # type: ignore[arg-type]
+
+
+def world_transport(s: Settings) -> WorldTransport:
+    return WorldTransport(build_world(s, get_gazetteer()))
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -43,8 +51,8 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 def pipe(tmp_path: Path) -> Iterator[Pipeline]:
-    with Pipeline(settings(tmp_path)) as p:
-        yield p
+    with build_harness(settings(tmp_path)) as h:
+        yield h.pipeline
 
 
 def test_pikeville_end_to_end(pipe: Pipeline) -> None:
@@ -77,8 +85,7 @@ def test_pikeville_end_to_end(pipe: Pipeline) -> None:
 
 def test_second_search_is_a_memory_hit_without_upstream_calls(tmp_path: Path) -> None:
     s = settings(tmp_path)
-    with Pipeline(s) as probe:
-        counting = CountingTransport(WorldTransport(probe.world))
+    counting = CountingTransport(world_transport(s))
     with Pipeline(s, transport=counting) as pipe:
         first = pipe.search("hidden gems in Pikeville KY")
         n = len(counting.requests)
@@ -92,9 +99,10 @@ def test_second_search_is_a_memory_hit_without_upstream_calls(tmp_path: Path) ->
 
 def test_sqlite_layer_answers_a_new_pipeline(tmp_path: Path) -> None:
     s = settings(tmp_path)
-    with Pipeline(s) as a:
-        first = a.search("Marfa TX")
-    with Pipeline(s) as b:
+    with build_harness(s) as a:
+        first = a.pipeline.search("Marfa TX")
+    with build_harness(s) as harness:
+        b = harness.pipeline
         again = b.search("Marfa TX")
         assert again.cache.status == "hit-sqlite"
         assert again.results == first.results
@@ -102,15 +110,15 @@ def test_sqlite_layer_answers_a_new_pipeline(tmp_path: Path) -> None:
 
 
 def test_no_cache_bypasses_both_layers(tmp_path: Path) -> None:
-    with Pipeline(settings(tmp_path), use_cache=False) as pipe:
+    with build_harness(settings(tmp_path), use_cache=False) as harness:
+        pipe = harness.pipeline
         assert pipe.search("Marfa TX").cache.status == "bypass"
         assert pipe.search("Marfa TX").cache.status == "bypass"
 
 
 def test_failing_source_degrades_to_partial_results(tmp_path: Path) -> None:
     s = settings(tmp_path)
-    with Pipeline(s) as probe:
-        failing = CountingTransport(WorldTransport(probe.world), fail="search.rss")
+    failing = CountingTransport(world_transport(s), fail="search.rss")
     with Pipeline(s, transport=failing, use_cache=False) as pipe:
         r = pipe.search("hidden gems in Pikeville KY")
     status = {x.source: x for x in r.sources}
@@ -124,8 +132,7 @@ def test_failing_source_degrades_to_partial_results(tmp_path: Path) -> None:
 
 def test_stalled_source_times_out_and_others_finish(tmp_path: Path) -> None:
     s = settings(tmp_path, source_deadline_s=0.5)
-    with Pipeline(s) as probe:
-        stalling = CountingTransport(WorldTransport(probe.world), stall="google_events")
+    stalling = CountingTransport(world_transport(s), stall="google_events")
     with Pipeline(s, transport=stalling, use_cache=False) as pipe:
         r = pipe.search("hidden gems in Pikeville KY")
     status = {x.source: x for x in r.sources}

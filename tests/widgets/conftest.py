@@ -9,9 +9,10 @@ import pytest
 from widget_support import CountingTransport, make_settings
 
 from underfoot_lab.evaluation.pooling import load_weights
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score.engine import FeatureScorer
-from underfoot_lab.world import WorldTransport
+from underfoot_lab.world import WorldTransport, build_world
 
 
 @pytest.fixture
@@ -21,8 +22,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def counting(home: Path) -> CountingTransport:
-    with Pipeline(make_settings(home)) as probe:
-        return CountingTransport(WorldTransport(probe.world))
+    return CountingTransport(WorldTransport(build_world(make_settings(home), get_gazetteer())))
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import yaml
 from widget_support import SCRIPT_TITLE, CountingTransport, inject_script, make_settings
 
 from underfoot_lab.evaluation.regions import load_region_set
+from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.widgets import SearchExplorer
 from underfoot_lab.widgets.explorer import append_to_region_set, guess_intent_tag
-from underfoot_lab.world import WorldTransport
+from underfoot_lab.world import WorldTransport, build_world
 
 QUERY = "hidden gems in Pikeville KY"
 
@@ -111,8 +112,8 @@ def test_bad_queries_show_a_message(ex: SearchExplorer) -> None:
 
 
 def test_untrusted_text_is_escaped(home: Path) -> None:
-    with Pipeline(make_settings(home)) as probe:
-        hostile = CountingTransport(WorldTransport(probe.world), rewrite=inject_script)
+    world = build_world(make_settings(home), get_gazetteer())
+    hostile = CountingTransport(WorldTransport(world), rewrite=inject_script)
     with Pipeline(make_settings(home), transport=hostile, use_cache=False) as pipe:
         ex = SearchExplorer(pipe)
         ex.query.value = QUERY

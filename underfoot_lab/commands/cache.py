@@ -12,9 +12,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline.run import Pipeline
+    from ..harness import build_harness
 
-    with Pipeline() as pipe:
+    with build_harness() as harness:
+        pipe = harness.pipeline
         path = pipe.settings.resolved_cache_path
         if args.action == "clear":
             pipe.cache.clear()

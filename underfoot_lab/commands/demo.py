@@ -20,11 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline.run import Pipeline
+    from ..harness import build_harness
     from ..report_text import format_search
 
-    with Pipeline() as pipe:
+    with build_harness() as harness:
         for q in args.queries or DEMO_QUERIES:
-            print(format_search(pipe.search(q), limit=8))
+            print(format_search(harness.pipeline.search(q), limit=8))
             print()
     return 0

@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline.run import Pipeline
+    from ..harness import build_harness
     from ..report_text import format_search
     from ..settings import Settings
 
@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["replay_dir"] = Path(args.replay)
     # None lets the settings decide (UNDERFOOT_CACHE_ENABLED; off while recording/replaying).
     use_cache = False if args.no_cache else None
-    with Pipeline(Settings(**overrides), use_cache=use_cache) as pipe:
-        result = pipe.search(args.text)
+    with build_harness(Settings(**overrides), use_cache=use_cache) as harness:
+        result = harness.pipeline.search(args.text)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

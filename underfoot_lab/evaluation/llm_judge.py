@@ -51,7 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from openai import AsyncOpenAI
 
-    from ..pipeline.run import Pipeline
     from ..prompts import Prompt
     from ..settings import Settings
     from ..world import World
@@ -471,23 +470,23 @@ class WorldStandInJudge:
 
 
 def make_reference_judge(
-    settings: Settings, pipeline: Pipeline | None = None, **llm_options: Any
+    settings: Settings, world: World | None = None, **llm_options: Any
 ) -> ReferenceJudge:
     """The LLM judge when it can run (a key, and not offline mode), else the world stand-in.
 
     The stand-in needs simulated results (the world's truth says nothing about real places):
-    with live sources and no key this raises :class:`ConfigError`.
+    with live sources and no key this raises :class:`ConfigError`. It grades against ``world``
+    (the harness's, :attr:`underfoot_lab.harness.Harness.world`), else the settings' world.
     """
     if settings.mode != "offline" and openai_key(settings) is not None:
         return LLMJudge(settings, **llm_options)
-    simulated = pipeline.simulated if pipeline is not None else _simulated(settings)
-    if not simulated:
+    if not _simulated(settings):
         raise ConfigError(
             "no reference judge: the results are live and OPENAI_API_KEY is not set "
             "(the offline world's truth only grades simulated results)"
         )
-    if pipeline is not None:
-        return WorldStandInJudge(pipeline.world)
+    if world is not None:
+        return WorldStandInJudge(world)
     from ..geo.gazetteer import get_gazetteer
     from ..world import build_world
 

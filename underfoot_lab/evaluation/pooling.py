@@ -299,14 +299,16 @@ def build_judging_pool(
     one is created from ``settings`` and closed. Queries that fail (an unknown town) are listed
     in :attr:`JudgingPool.errors` and contribute nothing.
     """
-    from ..pipeline.run import Pipeline
-    from ..settings import Settings
+    from ..harness import build_harness
     from .regions import load_region_set
 
     rs = region_set if not isinstance(region_set, (str, Path)) else load_region_set(region_set)
     chosen = [load_weights(w) for w in (weights if weights is not None else DEFAULT_POOL_WEIGHTS)]
-    own = pipeline is None
-    pipe = pipeline or Pipeline(settings or Settings())
+    own = None
+    if pipeline is None:
+        own = build_harness(settings)
+        pipeline = own.pipeline
+    pipe = pipeline
     try:
         rows = pipe.run_sync(_search_all(pipe, rs.queries, concurrency, progress))
         now = pipeline_now(pipe)
@@ -316,5 +318,5 @@ def build_judging_pool(
             rs.name, searches, chosen, k=k, now=now, errors=errors, queries=rs.queries
         )
     finally:
-        if own:
-            pipe.close()
+        if own is not None:
+            own.close()

@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..pipeline.run import Pipeline
     from ..settings import Settings
+    from ..world import World
     from .regions import RegionQuery, RegionSet
 
 FloatArray = npt.NDArray[np.float64]
@@ -533,13 +534,12 @@ async def _fetch_all(
 
 
 def _judge_entities(
-    pipe: Pipeline, q: RegionQuery, parsed: ParsedQuery, place: Place, entities: Sequence[Entity]
+    world: World, q: RegionQuery, parsed: ParsedQuery, place: Place, entities: Sequence[Entity]
 ) -> tuple[list[int], list[str | None], str, dict[str, tuple[str, int]]]:
     """World-truth grade and world entity id of every merged entity, and the town's relevant
     entities none of them resolves to (``world:<id> -> (entity id, grade)``)."""
     from .world_judge import town_for, unretrieved_relevant
 
-    world = pipe.world
     # the town an evaluation run grades against (world_judge.town_for): expected, else geocoded
     town = town_for(world, q, None) or world.resolve_town(place.name, place.admin1_code or None)
     intent = parsed.intent
@@ -585,15 +585,16 @@ def build_pool(
     result lives in memory; :func:`write_pool` stores it.
     """
     from .. import __version__
-    from ..pipeline.run import Pipeline
+    from ..harness import build_harness
     from ..settings import Settings
     from .regions import load_region_set
 
     rs = region_set if not isinstance(region_set, (str, Path)) else load_region_set(region_set)
     settings = settings or Settings()
     params = params or FeatureParams()
-    with Pipeline(settings, use_cache=False) as pipe:
-        if not pipe.simulated:
+    with build_harness(settings, use_cache=False) as harness:
+        pipe, world = harness.pipeline, harness.world
+        if world is None:
             raise ConfigError(
                 "frozen pools need the offline world's ground truth; "
                 "run with UNDERFOOT_MODE=offline"
@@ -608,7 +609,7 @@ def build_pool(
             entities = merge_candidates(f.candidates, f.place)
             fm = build_features(f.parsed, f.place, entities, now=now, params=params)
             grades, wids, intent, missed = _judge_entities(
-                pipe, f.query, f.parsed, f.place, entities
+                world, f.query, f.parsed, f.place, entities
             )
             rows.append(_QueryRows(f, entities, fm, grades, wids, intent, missed))
         tables = _to_tables(rows, now, params)

@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline.run import Pipeline
     from ..records import SearchResult
     from ..settings import Settings
+    from ..world import World
     from .regions import RegionQuery, RegionSet
 
 __all__ = [
@@ -521,7 +522,7 @@ def evaluate_region_set(
     Returns the :class:`EvaluationReport`; the run's rows stay in the run store
     (``settings.home / "runs.sqlite3"``) and the world judgments in the judgment store.
     """
-    from ..pipeline.run import Pipeline
+    from ..harness import build_harness
 
     if k < 1:
         raise ConfigError(f"k must be a positive integer, got {k}")
@@ -531,7 +532,8 @@ def evaluate_region_set(
     cfg_settings, chosen = _settings_for(settings, weights)
     store = RunStore(settings=cfg_settings)
     session = secrets.token_hex(4)
-    with Pipeline(cfg_settings, use_cache=use_cache) as pipe:
+    with build_harness(cfg_settings, use_cache=use_cache) as harness:
+        pipe = harness.pipeline
         config = make_run_config(rs, pipe, weights=chosen, k=k, use_cache=use_cache)
         if resume:
             assert run_id is not None
@@ -582,9 +584,8 @@ def evaluate_region_set(
             if bar is not None:
                 bar.close()
         store.set_status(run_id, "complete")
-        world = pipe.world if pipe.simulated else None
         return _report_from_store(
-            store, run_id, config, rs, settings=cfg_settings, judges=judges, world=world
+            store, run_id, config, rs, settings=cfg_settings, judges=judges, world=harness.world
         )
 
 
@@ -596,7 +597,7 @@ def _report_from_store(
     *,
     settings: Settings,
     judges: str,
-    world: Any,
+    world: World | None,
 ) -> EvaluationReport:
     from .judgments import JudgmentStore
     from .world_judge import export_world_judgments, qrels_for

@@ -12,10 +12,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..records import Availability
 from ..settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..registry import ProviderContext, Registry
+    from .geocode import Geocoder
+    from .parse import Parser
+    from .respond import Responder
+    from .sources import Source
 
 OFFLINE_PARSER = "heuristic"
 OFFLINE_GEOCODER = "gazetteer"
@@ -55,15 +64,70 @@ class Selection:
         return (self.parser, self.geocoder, *self.sources, self.responder)
 
 
+# Which settings field holds each provider's upstream base URL (providers without one make no
+# HTTP request). The composition root routes requests by these URLs.
+UPSTREAM_URL_FIELD: dict[str, str] = {
+    "serpapi_web": "serpapi_base_url",
+    "serpapi_local": "serpapi_base_url",
+    "serpapi_events": "serpapi_base_url",
+    "reddit": "reddit_base_url",
+    "geoapify": "geoapify_base_url",
+    "openai": "openai_base_url",
+}
+
+
+def upstream_url(settings: Settings, provider: str) -> str | None:
+    """The base URL ``provider`` talks to, or None when it makes no HTTP request."""
+    field = UPSTREAM_URL_FIELD.get(provider)
+    return str(getattr(settings, field)) if field else None
+
+
+@dataclass(frozen=True, slots=True)
+class Providers:
+    """The built providers of one pipeline: each stage's choice and its offline fallback."""
+
+    parser: Parser
+    fallback_parser: Parser
+    geocoder: Geocoder
+    fallback_geocoder: Geocoder
+    sources: tuple[Source, ...]
+    responder: Responder
+    fallback_responder: Responder
+
+
+def build_providers(
+    selection: Selection, ctx: ProviderContext, ctx_for: Callable[[bool], ProviderContext]
+) -> Providers:
+    """Build the selected providers; ``ctx_for(live)`` is the context of one source."""
+    from .geocode import GEOCODERS
+    from .parse import PARSERS
+    from .respond import RESPONDERS
+    from .sources import SOURCES
+
+    return Providers(
+        parser=PARSERS.create(selection.parser.provider, ctx),
+        fallback_parser=PARSERS.create(OFFLINE_PARSER, ctx),
+        geocoder=GEOCODERS.create(selection.geocoder.provider, ctx),
+        fallback_geocoder=GEOCODERS.create(OFFLINE_GEOCODER, ctx),
+        sources=tuple(SOURCES.create(c.provider, ctx_for(c.live)) for c in selection.sources),
+        responder=RESPONDERS.create(selection.responder.provider, ctx),
+        fallback_responder=RESPONDERS.create(OFFLINE_RESPONDER, ctx),
+    )
+
+
 def _availability(stage: str, name: str, settings: Settings) -> Availability:
     from .geocode import GEOCODERS
     from .parse import PARSERS
     from .respond import RESPONDERS
     from .sources import SOURCES
 
-    registry = {"parse": PARSERS, "geocode": GEOCODERS, "sources": SOURCES, "respond": RESPONDERS}[
-        stage
-    ]
+    registries: dict[str, Registry[Any]] = {
+        "parse": PARSERS,
+        "geocode": GEOCODERS,
+        "sources": SOURCES,
+        "respond": RESPONDERS,
+    }
+    registry = registries[stage]
     try:
         cls = registry.get(name)
     except Exception as exc:  # a provider module that is missing or broken

@@ -3,6 +3,9 @@
 :class:`Pipeline` owns one event loop on a background thread, so its synchronous
 :meth:`Pipeline.search` works the same in a script, a test and a running Jupyter kernel (where
 ``asyncio.run`` would fail); async callers use :meth:`Pipeline.asearch` directly.
+
+The pipeline knows nothing of the offline world: it talks HTTP through the transport it is
+given. :func:`underfoot_lab.harness.build_harness` joins it to the world for offline runs.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import asyncio
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import BadQuery, ConfigError
 from ..records import (
@@ -35,15 +38,14 @@ from ..records import (
 from ..registry import ProviderContext
 from ..settings import Settings
 from .cache import TwoLayerCache, cache_key
-from .providers import Selection, select_providers
+from .providers import Providers, Selection, build_providers, select_providers
 from .score import Scorer, load_scorer, merge_candidates
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
-    from ..world import World
-
 T = TypeVar("T")
+R = TypeVar("R")
 
 MAX_QUERY_CHARS = 500
 PIPELINE_VERSION = "0.1.0"
@@ -85,11 +87,22 @@ class Fetched:
     trace: tuple[StageTrace, ...]
 
 
-class Pipeline:
-    """Runs searches; reuse one instance (it holds the HTTP client, world and cache).
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
-    ``transport`` replaces the HTTP transport for every upstream (tests pass loopback or
-    ``httpx.MockTransport``); by default offline mode answers from the offline world.
+
+N = TypeVar("N", bound=_Named)
+
+
+class Pipeline:
+    """Runs searches; reuse one instance (it holds the HTTP client, providers and cache).
+
+    ``transport`` carries every upstream request (the composition root passes the offline
+    world's; tests pass loopback or ``httpx.MockTransport``); without one requests go to the
+    network, so a selection with offline (world-backed) sources needs a transport or a replay
+    (:class:`~underfoot_lab.errors.ConfigError` otherwise): build offline pipelines with
+    :func:`underfoot_lab.harness.build_harness`. Recording and replay wrap the transport here.
     """
 
     def __init__(
@@ -138,8 +151,7 @@ class Pipeline:
         self.use_cache = use_cache
         self._cache: TwoLayerCache[SearchResult] | None = None
         self._cache_clock = cache_clock
-        self._world: World | None = None
-        self._providers: dict[str, Any] | None = None
+        self._providers: Providers | None = None
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -152,16 +164,6 @@ class Pipeline:
         from datetime import UTC
 
         return datetime.now(UTC)
-
-    @property
-    def world(self) -> World:
-        """The offline world (built on first use)."""
-        if self._world is None:
-            from ..geo.gazetteer import get_gazetteer
-            from ..world import build_world
-
-            self._world = build_world(self.settings, get_gazetteer())
-        return self._world
 
     @property
     def cache(self) -> TwoLayerCache[SearchResult]:
@@ -185,23 +187,21 @@ class Pipeline:
             from ..recording import ReplayTransport
 
             return ReplayTransport(settings.replay_dir, settings.secret_values())
-        inner: httpx.AsyncBaseTransport
-        if self._transport is not None:
-            inner = self._transport
-        elif not any(c.live for c in self.selection.all()):
-            from ..world import WorldTransport
-
-            inner = WorldTransport(self.world)
-        else:
-            from .transport import RoutingTransport
-
-            inner = RoutingTransport.for_selection(settings, self.selection, lambda: self.world)
+        inner = self._transport
+        if inner is None and self.simulated:
+            # Without a transport the offline sources' requests would reach the real upstreams.
+            raise ConfigError(
+                "offline sources need the offline world's transport: build the pipeline with "
+                "underfoot_lab.harness.build_harness (or pass transport=)"
+            )
         if settings.record_dir is None:
             return inner
+        import httpx
+
         from ..recording import RecordingTransport
 
         return RecordingTransport(
-            inner,
+            inner or httpx.AsyncHTTPTransport(),
             settings.record_dir,
             settings.secret_values(),
             max_body_bytes=settings.max_response_bytes,
@@ -214,16 +214,12 @@ class Pipeline:
             },
         )
 
-    def _build(self) -> dict[str, Any]:
+    def _build(self) -> Providers:
         """Providers and the HTTP client; called on the pipeline's own loop."""
         if self._providers is not None:
             return self._providers
         from ..geo.gazetteer import get_gazetteer
         from ..http import make_client
-        from .geocode import GEOCODERS
-        from .parse import PARSERS
-        from .respond import RESPONDERS
-        from .sources import SOURCES
 
         self._http = make_client(self.settings, transport=self._make_transport())
         ctx = ProviderContext(
@@ -241,16 +237,7 @@ class Pipeline:
                 return replace(ctx, simulated=True, clock=lambda: self.settings.world_clock)
             return replace(ctx, simulated=False, clock=_utc_now)
 
-        sel = self.selection
-        self._providers = {
-            "parser": PARSERS.get(sel.parser.provider).create(ctx),
-            "fallback_parser": PARSERS.get("heuristic").create(ctx),
-            "geocoder": GEOCODERS.get(sel.geocoder.provider).create(ctx),
-            "fallback_geocoder": GEOCODERS.get("gazetteer").create(ctx),
-            "sources": [SOURCES.get(c.provider).create(ctx_for(c.live)) for c in sel.sources],
-            "responder": RESPONDERS.get(sel.responder.provider).create(ctx),
-            "fallback_responder": RESPONDERS.get("template").create(ctx),
-        }
+        self._providers = build_providers(self.selection, ctx, ctx_for)
         return self._providers
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -305,6 +292,37 @@ class Pipeline:
 
         return scrub(f"{type(exc).__name__}: {exc}", self.settings.secret_values())[:200]
 
+    async def _primary_then_fallback(
+        self,
+        stage: str,
+        primary: N,
+        fallback: N,
+        call: Callable[[N], Awaitable[R]],
+        trace: list[StageTrace],
+        *,
+        detail: Callable[[R], str | None] = lambda _: None,
+        user_errors_raise: bool = True,
+    ) -> tuple[R, str | None]:
+        """Run ``call`` on the stage's provider; on failure, on its offline fallback.
+
+        Appends the stage's trace entry ("ok" by the primary, or "fallback" by the fallback with
+        the reason) and returns the output and the reason (None without a fallback). The
+        fallback's own failure, and with ``user_errors_raise`` a user error (an unknown place
+        is the user's error, an outage ours), propagate.
+        """
+        t = _Timer()
+        try:
+            out = await call(primary)
+        except Exception as exc:
+            if primary is fallback or (user_errors_raise and _is_user_error(exc)):
+                raise
+            reason = self._reason(exc)
+            out = await call(fallback)
+            trace.append(StageTrace(stage, t.ms, "fallback", provider=fallback.name, detail=reason))
+            return out, reason
+        trace.append(StageTrace(stage, t.ms, "ok", provider=primary.name, detail=detail(out)))
+        return out, None
+
     # ------------------------------------------------------------------------------ public API
     def search(self, text: str, *, use_cache: bool | None = None) -> SearchResult:
         """Run one search synchronously (works inside a running notebook loop)."""
@@ -357,46 +375,36 @@ class Pipeline:
         providers = self._build()
         trace: list[StageTrace] = []
 
-        t = _Timer()
-        parser = providers["parser"]
-        try:
-            parsed: ParsedQuery = await parser.parse(query)
-            trace.append(
-                StageTrace("parse", t.ms, "ok", provider=parser.name, detail=parsed.location)
-            )
-        except Exception as exc:
-            if parser is providers["fallback_parser"] or _is_user_error(exc):
-                raise
-            reason = self._reason(exc)
-            parsed = await providers["fallback_parser"].parse(query)
-            parsed = replace(
-                parsed, notes=(*parsed.notes, f"fallback from {parser.name}: {reason}")
-            )
-            trace.append(StageTrace("parse", t.ms, "fallback", provider="heuristic", detail=reason))
+        parsed: ParsedQuery
+        parsed, reason = await self._primary_then_fallback(
+            "parse",
+            providers.parser,
+            providers.fallback_parser,
+            lambda p: p.parse(query),
+            trace,
+            detail=lambda out: out.location,
+        )
+        if reason is not None:
+            note = f"fallback from {providers.parser.name}: {reason}"
+            parsed = replace(parsed, notes=(*parsed.notes, note))
 
-        t = _Timer()
-        geocoder = providers["geocoder"]
-        try:
-            place: Place = await geocoder.geocode(parsed)
-            trace.append(
-                StageTrace("geocode", t.ms, "ok", provider=geocoder.name, detail=place.label)
-            )
-        except Exception as exc:
-            # An unknown place is the user's error; an upstream outage is ours: fall back to the
-            # embedded gazetteer and say why in the trace.
-            if geocoder is providers["fallback_geocoder"] or _is_user_error(exc):
-                raise
-            reason = self._reason(exc)
-            place = await providers["fallback_geocoder"].geocode(parsed)
-            trace.append(
-                StageTrace("geocode", t.ms, "fallback", provider="gazetteer", detail=reason)
-            )
+        # An unknown place is the user's error; an upstream outage is ours: fall back to the
+        # embedded gazetteer and say why in the trace.
+        place: Place
+        place, _ = await self._primary_then_fallback(
+            "geocode",
+            providers.geocoder,
+            providers.fallback_geocoder,
+            lambda g: g.geocode(parsed),
+            trace,
+            detail=lambda out: out.label,
+        )
 
         from .sources import gather_sources
 
         t = _Timer()
         candidates, statuses = await gather_sources(
-            providers["sources"],
+            providers.sources,
             parsed,
             place,
             deadline_s=self.settings.source_deadline_s,
@@ -446,21 +454,16 @@ class Pipeline:
         ranked: list[RankedResult] = scorer.rank(fetched.parsed, fetched.place, entities)
         trace.append(StageTrace("score", t.ms, "ok", provider=scorer.name, count=len(ranked)))
 
-        t = _Timer()
-        responder = providers["responder"]
-        try:
-            answer: Answer = await responder.respond(fetched.parsed, fetched.place, ranked)
-            trace.append(StageTrace("respond", t.ms, "ok", provider=responder.name))
-        except Exception as exc:
-            if responder is providers["fallback_responder"]:
-                raise
-            reason = self._reason(exc)
-            answer = await providers["fallback_responder"].respond(
-                fetched.parsed, fetched.place, ranked
-            )
-            trace.append(
-                StageTrace("respond", t.ms, "fallback", provider="template", detail=reason)
-            )
+        # Any failure of the responder (a user error included) falls back to the template.
+        answer: Answer
+        answer, _ = await self._primary_then_fallback(
+            "respond",
+            providers.responder,
+            providers.fallback_responder,
+            lambda r: r.respond(fetched.parsed, fetched.place, ranked),
+            trace,
+            user_errors_raise=False,
+        )
         trace.append(StageTrace("total", total.ms, "ok"))
         return SearchResult(
             query=fetched.parsed.text,

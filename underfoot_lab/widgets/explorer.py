@@ -203,7 +203,7 @@ class SearchExplorer:
     ) -> None:
         from ..evaluation.pooling import load_weights
         from ..evaluation.regions import INTENTS
-        from ..pipeline.run import Pipeline
+        from ..harness import build_harness
         from ..pipeline.score.engine import FeatureScorer
         from ..pipeline.score.features import SCORED_FEATURES
         from ..settings import Settings
@@ -212,7 +212,9 @@ class SearchExplorer:
         self._own_pipeline = pipeline is None
         if pipeline is None:
             settings = settings or Settings()
-            pipeline = Pipeline(settings, scorer=FeatureScorer(self.base_weights, clock=self._now))
+            scorer = FeatureScorer(self.base_weights, clock=self._now)
+            # Closing the harness's pipeline closes all the harness holds.
+            pipeline = build_harness(settings, scorer=scorer).pipeline
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self.region_set_path = (

@@ -76,7 +76,9 @@ class JudgePanel:
     ``pool``: a ready :class:`JudgingPool` (skips building one). ``weights``/``k``: what to
     pool (default: ``baseline-seed`` and ``default``, top 10). ``store``: default
     ``<home>/judgments.sqlite3``. ``reference``: a reference judge, ``"auto"`` (default:
-    :func:`make_reference_judge`) or None (no reference judge).
+    :func:`make_reference_judge`) or None (no reference judge). ``world``: the offline world
+    the stand-in reference judge grades against (default: the panel's own harness's, else the
+    settings' world).
 
     Public widgets: ``rater``, ``start_button``, ``grade_buttons`` (0..3), ``skip_button``,
     ``note``, ``grade_box``, ``reference_button``, ``progress``, and the views ``card``,
@@ -95,10 +97,11 @@ class JudgePanel:
         weights: list[ScoringWeights | str | Path] | None = None,
         k: int = 10,
         reference: ReferenceJudge | str | None = "auto",
+        world: World | None = None,
     ) -> None:
         from ..evaluation.judgments import JudgmentStore
         from ..evaluation.pooling import build_judging_pool
-        from ..pipeline.run import Pipeline
+        from ..harness import build_harness
         from ..settings import Settings
 
         self._own_pipeline = pipeline is None and pool is None
@@ -106,9 +109,12 @@ class JudgePanel:
         self.settings = pipeline.settings if pipeline is not None else settings or Settings()
         self.store = store or JudgmentStore(settings=self.settings)
         if pool is None:
-            if self.pipeline is None:
-                self.pipeline = Pipeline(self.settings)
+            harness = build_harness(self.settings) if self.pipeline is None else None
+            if harness is not None:
+                self.pipeline = harness.pipeline
             pool = build_judging_pool(region_set, weights=weights, k=k, pipeline=self.pipeline)
+            if harness is not None and world is None:
+                world = harness.world  # built by the searches already when simulated
         self.pool: JudgingPool = pool
         self.reference: ReferenceJudge | None = None
         self.reference_error: str | None = None
@@ -116,7 +122,7 @@ class JudgePanel:
             from ..evaluation.llm_judge import make_reference_judge
 
             try:
-                self.reference = make_reference_judge(self.settings, self.pipeline)
+                self.reference = make_reference_judge(self.settings, world)
             except ConfigError as exc:
                 self.reference_error = str(exc)
         elif reference is not None and not isinstance(reference, str):

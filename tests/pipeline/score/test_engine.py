@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from underfoot_lab.errors import ConfigError
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score import load_scorer
 from underfoot_lab.pipeline.score.diversity import category_of, mmr_rerank, similarity_matrix
@@ -152,7 +153,8 @@ def test_baseline_keeps_the_seed_tie_break() -> None:
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     home = tmp_path_factory.mktemp("home")
-    with Pipeline(Settings(_env_file=None, home=home), use_cache=False) as p:
+    with build_harness(Settings(_env_file=None, home=home), use_cache=False) as harness:
+        p = harness.pipeline
         yield p
 
 
@@ -177,7 +179,8 @@ def test_baseline_equals_seed_on_real_pipeline_output(pipe: Pipeline, query: str
 
 def test_pipeline_with_a_weights_file_uses_the_feature_scorer(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, home=tmp_path, weights=DEFAULT)
-    with Pipeline(settings, use_cache=False) as p:
+    with build_harness(settings, use_cache=False) as harness:
+        p = harness.pipeline
         assert isinstance(p.scorer, FeatureScorer)
         r = p.search("hidden gems in Pikeville KY")
     assert r.scorer == ScoringWeights.from_yaml(DEFAULT).version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ...records import ParsedQuery, Place
-from ...registry import ProviderClass, Registry
+from ...registry import Registry
 
 
 class Geocoder(Protocol):
@@ -19,4 +19,4 @@ class Geocoder(Protocol):
     async def geocode(self, parsed: ParsedQuery) -> Place: ...
 
 
-GEOCODERS: Registry[ProviderClass] = Registry("geocoder")
+GEOCODERS: Registry[Geocoder] = Registry("geocoder")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ...records import ParsedQuery
-from ...registry import ProviderClass, Registry
+from ...registry import Registry
 
 
 class Parser(Protocol):
@@ -16,4 +16,4 @@ class Parser(Protocol):
     async def parse(self, text: str) -> ParsedQuery: ...
 
 
-PARSERS: Registry[ProviderClass] = Registry("parser")
+PARSERS: Registry[Parser] = Registry("parser")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ...records import Answer, ParsedQuery, Place, RankedResult
-from ...registry import ProviderClass, Registry
+from ...registry import Registry
 
 
 class Responder(Protocol):
@@ -19,4 +19,4 @@ class Responder(Protocol):
     ) -> Answer: ...
 
 
-RESPONDERS: Registry[ProviderClass] = Registry("responder")
+RESPONDERS: Registry[Responder] = Registry("responder")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ...records import Candidate, ParsedQuery, Place, SourceType
-from ...registry import ProviderClass, Registry
+from ...registry import Registry
 
 
 class Source(Protocol):
@@ -23,4 +23,4 @@ class Source(Protocol):
     async def fetch(self, parsed: ParsedQuery, place: Place) -> Sequence[Candidate]: ...
 
 
-SOURCES: Registry[ProviderClass] = Registry("source")
+SOURCES: Registry[Source] = Registry("source")
