@@ -85,6 +85,10 @@ class _LazyWorldTransport(httpx.AsyncBaseTransport):
             self._inner = world_transport(self._world())
         return await self._inner.handle_async_request(request)
 
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
 
 def world_transport(world: World) -> httpx.AsyncBaseTransport:
     """An httpx transport answering every upstream request from ``world``."""
@@ -119,6 +123,10 @@ class _WorldSlot:
         # The pipeline's loop thread and the caller's thread may both ask first.
         self._lock = threading.Lock()
 
+    @property
+    def built(self) -> bool:
+        return self._world is not None
+
     def get(self) -> World:
         with self._lock:
             if self._world is None:
@@ -131,12 +139,9 @@ class _WorldSlot:
 
 class Harness:
     """A pipeline joined to the offline world. Build with :func:`build_harness`; close it (or
-    use it as a context manager) to close the pipeline.
+    use it as a context manager) to close the pipeline."""
 
-    ``world`` returns the offline world (called at most when needed; it should cache).
-    """
-
-    def __init__(self, pipeline: Pipeline, world: Callable[[], World]) -> None:
+    def __init__(self, pipeline: Pipeline, world: _WorldSlot) -> None:
         self.pipeline = pipeline
         self._world = world
 
@@ -154,7 +159,12 @@ class Harness:
     def world(self) -> World | None:
         """The offline world the simulated results come from (built on first use), or None
         when every source is live (the world's truth says nothing about real places)."""
-        return self._world() if self.simulated else None
+        return self._world.get() if self.simulated else None
+
+    @property
+    def world_built(self) -> bool:
+        """Whether the world has been built (by a request that needed it, or by :attr:`world`)."""
+        return self._world.built
 
     def close(self) -> None:
         """Close the pipeline (its HTTP client, background loop and cache)."""
@@ -198,4 +208,4 @@ def build_harness(
         record_dir=record_dir,
         replay_dir=replay_dir,
     )
-    return Harness(pipeline, world.get)
+    return Harness(pipeline, world)
