@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from underfoot_lab import reporting
+from underfoot_lab import notebook_helpers, papermill_reports
 from underfoot_lab.commands import report as report_cmd
-from underfoot_lab.evaluation.report import EvaluationReport
+from underfoot_lab.evaluation.results.model import EvaluationReport
 
 MINI = """\
 name: mini
@@ -38,41 +38,41 @@ def home(mlflow_home: Path) -> Path:
 def report(home: Path) -> EvaluationReport:
     mini = home / "mini.yaml"
     mini.write_text(MINI, encoding="utf-8")
-    return reporting.notebook_report(str(mini), progress=False)
+    return notebook_helpers.notebook_report(str(mini), progress=False)
 
 
 def test_notebook_report_evaluates_reloads_and_loads(
     home: Path, report: EvaluationReport, tmp_path: Path
 ) -> None:
     assert report.n_queries == 2 and report.simulated
-    again = reporting.notebook_report(eval_run_id=report.run_id)
+    again = notebook_helpers.notebook_report(eval_run_id=report.run_id)
     assert again.run_id == report.run_id
     assert again.means["ndcg_at_10"] == pytest.approx(report.means["ndcg_at_10"])
     saved = report.save(tmp_path / "saved")
-    loaded = reporting.notebook_report(report_dir=saved)
+    loaded = notebook_helpers.notebook_report(report_dir=saved)
     assert list(loaded.per_query["query_id"]) == ["t-pikeville-01", "t-ely-01"]
 
 
 def test_means_table_query_result_and_map(report: EvaluationReport) -> None:
-    table = reporting.means_table(report)
+    table = notebook_helpers.means_table(report)
     assert list(table.columns) == ["metric", "display", "mean"]
     row = table.set_index("metric").loc["ndcg_at_10"]
     assert row["display"] == "nDCG@10" and row["mean"] == pytest.approx(report.means["ndcg_at_10"])
 
-    result = reporting.query_result(report)
+    result = notebook_helpers.query_result(report)
     assert result is not None and result.query == "hidden gems in Pikeville KY"
     assert result.place.name == "Pikeville"
-    other = reporting.query_result(report, "t-ely-01")
+    other = notebook_helpers.query_result(report, "t-ely-01")
     assert other is not None and other.place.name == "Ely"
     with pytest.raises(Exception, match="not in report"):
-        reporting.query_result(report, "nope")
-    fig = reporting.query_map(report)
+        notebook_helpers.query_result(report, "nope")
+    fig = notebook_helpers.query_map(report)
     assert fig.layout.yaxis.scaleanchor == "x"
     assert any(t.name == "Pikeville, Kentucky" for t in fig.data)
 
 
 def test_compare_without_runs_explains_what_to_run(home: Path) -> None:
-    comparison = reporting.compare(experiment="empty-experiment")
+    comparison = notebook_helpers.compare(experiment="empty-experiment")
     assert not comparison.ok
     assert "need two finished MLflow runs" in comparison.summary
     assert comparison.table.empty
@@ -88,10 +88,10 @@ def test_setup_notebook_uses_the_repo_store_from_notebooks_dir(
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     monkeypatch.delenv("UNDERFOOT_HOME", raising=False)
     monkeypatch.chdir(repo / "notebooks")
-    settings = reporting.setup_notebook()
+    settings = notebook_helpers.setup_notebook()
     assert os.environ["UNDERFOOT_HOME"] == str(repo / ".underfoot")
     assert settings.home == repo / ".underfoot"
-    given = reporting.setup_notebook(tmp_path / "elsewhere")
+    given = notebook_helpers.setup_notebook(tmp_path / "elsewhere")
     assert given.home == (tmp_path / "elsewhere").resolve()
 
     import plotly.io as pio
@@ -101,12 +101,12 @@ def test_setup_notebook_uses_the_repo_store_from_notebooks_dir(
 
 def test_report_command_pieces(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runs = [
-        reporting.ReportRun(
+        papermill_reports.ReportRun(
             region_set="smoke", notebook=home / "reports" / "x.ipynb", mlflow_run_id="abc",
             tracking_uri="sqlite:///x", experiment="underfoot-eval", elapsed_s=1.0,
             metrics={"ndcg_at_10": 0.5, "latency_p50_ms": 12.34},
         ),
-        reporting.ReportRun(
+        papermill_reports.ReportRun(
             region_set="ozarks", notebook=home / "reports" / "y.ipynb", mlflow_run_id="def",
             tracking_uri="sqlite:///x", experiment="underfoot-eval", elapsed_s=1.0,
             error="ConfigError: boom",

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline.run import Pipeline
-    from ..report_text import format_search
+    from ..terminal import format_search
 
     with Pipeline() as pipe:
         for q in args.queries or DEMO_QUERIES:

@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline.run import Pipeline
-    from ..report_text import format_search
     from ..settings import Settings
+    from ..terminal import format_search
 
     overrides: dict[str, Any] = {}
     if args.weights:

@@ -62,7 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .report import EvaluationReport, QueryOutcome, RunConfig, build_report
+from .results.build import build_report
+from .results.model import EvaluationReport, QueryOutcome, RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline.run import Pipeline
@@ -598,8 +599,8 @@ def _report_from_store(
     judges: str,
     world: Any,
 ) -> EvaluationReport:
-    from .judgments import JudgmentStore
-    from .world_judge import export_world_judgments, qrels_for
+    from .judging.judgments import JudgmentStore
+    from .judging.world_judge import export_world_judgments, qrels_for
 
     rows = store.rows(run_id)
     outcomes: list[QueryOutcome] = []

@@ -52,8 +52,8 @@ from .search import TrialBatch
 from .spec import MetricRef, parse_metric
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..evaluation.measures import DenseQrels
-    from ..evaluation.pools import Pool
+    from ..evaluation.candidate_pools import Pool
+    from ..evaluation.metrics.dense import DenseQrels
     from ..world import World
 
 FloatArray = npt.NDArray[np.float64]
@@ -171,11 +171,11 @@ def entity_domain_values(
     with :mod:`underfoot_lab.evaluation.domain`'s own functions on each entity as a ranked
     result, so the vectorised metrics agree with them exactly.
     """
-    from ..evaluation.domain import hiddenness, is_expired_event
+    from ..evaluation.metrics.domain import hiddenness, is_expired_event
 
     resolve: Any = None
     if world is not None:
-        from ..evaluation.world_judge import resolve_entity
+        from ..evaluation.judging.world_judge import resolve_entity
 
         resolve = resolve_entity
     n = pool.features.values.shape[0]
@@ -233,7 +233,7 @@ def build_pool_data(
     kept there (``<pool key>-<inputs hash>-<settings digest>.npz``) and reused while the pool,
     its world and the radius stay the same.
     """
-    from ..evaluation.measures import prepare
+    from ..evaluation.metrics.dense import prepare
 
     refs = tuple(m if isinstance(m, MetricRef) else parse_metric(m) for m in metrics)
     if not refs:
@@ -474,7 +474,7 @@ def _metrics(
     data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
 ) -> FloatArray:
     """``[b, queries, metrics]`` for a block of scores ``[b, entities]``."""
-    from ..evaluation.measures import dense_scores
+    from ..evaluation.metrics.dense import dense_scores
 
     b = scores.shape[0]
     nq = data.n_queries

@@ -141,7 +141,7 @@ def parse_metric(text: str) -> MetricRef:
 
     Raises :class:`ValueError` with the known names for anything else.
     """
-    from ..evaluation.measures import parse_measure
+    from ..evaluation.metrics.measure_names import parse_measure
 
     raw = str(text).strip()
     low = raw.lower().replace("-", "_")

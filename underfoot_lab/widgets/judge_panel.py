@@ -39,9 +39,9 @@ from . import html as h
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..evaluation.judgments import Agreement, JudgmentStore
-    from ..evaluation.llm_judge import JudgeRun, ReferenceJudge
-    from ..evaluation.pooling import JudgingPool, PoolItem
+    from ..evaluation.judging.judgments import Agreement, JudgmentStore
+    from ..evaluation.judging.llm_judge import JudgeRun, ReferenceJudge
+    from ..evaluation.judging.pooling import JudgingPool, PoolItem
     from ..evaluation.regions import RegionSet
     from ..pipeline.run import Pipeline
     from ..pipeline.score.weights import ScoringWeights
@@ -96,8 +96,8 @@ class JudgePanel:
         k: int = 10,
         reference: ReferenceJudge | str | None = "auto",
     ) -> None:
-        from ..evaluation.judgments import JudgmentStore
-        from ..evaluation.pooling import build_judging_pool
+        from ..evaluation.judging.judgments import JudgmentStore
+        from ..evaluation.judging.pooling import build_judging_pool
         from ..pipeline.run import Pipeline
         from ..settings import Settings
 
@@ -113,7 +113,7 @@ class JudgePanel:
         self.reference: ReferenceJudge | None = None
         self.reference_error: str | None = None
         if reference == "auto":
-            from ..evaluation.llm_judge import make_reference_judge
+            from ..evaluation.judging.llm_judge import make_reference_judge
 
             try:
                 self.reference = make_reference_judge(self.settings, self.pipeline)
@@ -273,7 +273,7 @@ class JudgePanel:
 
     def grade(self, grade: int, note: str | None = None) -> None:
         """Store ``grade`` for the current item (with the note box's text) and move on."""
-        from ..evaluation.judgments import Judgment
+        from ..evaluation.judging.judgments import Judgment
 
         item = self.current
         if item is None or self.judge is None:
@@ -346,7 +346,7 @@ class JudgePanel:
 
     def agreement(self) -> list[Agreement]:
         """This rater against every other judge, over the pool (reference judge first)."""
-        from ..evaluation.llm_judge import agreement_over, pool_grades
+        from ..evaluation.judging.llm_judge import agreement_over, pool_grades
 
         if self.judge is None:
             return []
@@ -358,7 +358,7 @@ class JudgePanel:
 
     def region_agreement(self, other: str | None = None) -> dict[str, Agreement]:
         """Per-region agreement of this rater with ``other`` (default: the reference judge)."""
-        from ..evaluation.llm_judge import agreement_by_region
+        from ..evaluation.judging.llm_judge import agreement_by_region
 
         target = other or (self.reference.judge if self.reference is not None else None)
         if self.judge is None or target is None:

@@ -15,22 +15,22 @@ import pyarrow.parquet as pq
 import pytest
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation import measures
-from underfoot_lab.evaluation.pools import (
+from underfoot_lab.evaluation.candidate_pools import (
     POOL_FORMAT_VERSION,
-    TABLES,
     Pool,
     build_pool,
     load_pool,
     write_pool,
 )
+from underfoot_lab.evaluation.candidate_pools.model import TABLES
+from underfoot_lab.evaluation.metrics import kernel
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score.features import FEATURE_NAMES, FeatureParams, build_features
 from underfoot_lab.pipeline.score.merge import merge_candidates
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WEIGHTS = ROOT / "experiments" / "weights"
 
 TINY = """\
@@ -215,7 +215,7 @@ def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
     both = np.stack([exact[0], seed_scores])
     per_query = pool.ndcg_per_query(both)
     for i, s in enumerate(both):
-        res = measures.evaluate(pool.qrels(), pool.run(s), ["nDCG@10"])
+        res = kernel.evaluate(pool.qrels(), pool.run(s), ["nDCG@10"])
         assert res.queries == len(pool)  # the failed query counts 0 in both
         for qi, qid in enumerate(pool.query_ids):
             assert per_query[i, qi] == res.per_query[qid]["nDCG@10"]  # exactly
@@ -233,15 +233,15 @@ def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
 @pytest.mark.parametrize("k", [1, 3, 5, 10, 20, 100])
 def test_pool_metrics_count_unretrieved_relevant_places(pool: Pool, k: int) -> None:
     """The ideal ranking and the recall denominators include the relevant places no source
-    retrieved, exactly as measures.evaluate on the pool's qrels does."""
+    retrieved, exactly as kernel.evaluate on the pool's qrels does."""
     s = pool.scores(ScoringWeights.from_yaml(WEIGHTS / "default.yaml"), exact=True)[0]
     qrels, run = pool.qrels(), pool.run(s)
-    res = measures.evaluate(qrels, run, [f"nDCG@{k}", "R@100", "AP"])
+    res = kernel.evaluate(qrels, run, [f"nDCG@{k}", "R@100", "AP"])
     per_query = pool.ndcg_per_query(s, k)[0]
     retrieved_only = {
         q: {d: g for d, g in docs.items() if d in run[q]} for q, docs in qrels.items()
     }
-    old = measures.evaluate(retrieved_only, run, [f"nDCG@{k}", "R@100"])
+    old = kernel.evaluate(retrieved_only, run, [f"nDCG@{k}", "R@100"])
     below_one = 0
     for qi, qid in enumerate(pool.query_ids):
         got = res.per_query[qid]

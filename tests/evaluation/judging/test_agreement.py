@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from underfoot_lab.evaluation.agreement import krippendorff_alpha, weighted_kappa
+from underfoot_lab.evaluation.judging.agreement import krippendorff_alpha, weighted_kappa
 
 nan = math.nan
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.judgments import Judgment, JudgmentStore, merge, read_jsonl
-from underfoot_lab.evaluation.trec import read_qrels
+from underfoot_lab.evaluation.judging.judgments import Judgment, JudgmentStore, merge, read_jsonl
+from underfoot_lab.evaluation.metrics.trec import read_qrels
 from underfoot_lab.settings import Settings
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.agreement import weighted_kappa
-from underfoot_lab.evaluation.judgments import Judgment, JudgmentStore
-from underfoot_lab.evaluation.llm_judge import (
+from underfoot_lab.evaluation.judging.agreement import weighted_kappa
+from underfoot_lab.evaluation.judging.judgments import Judgment, JudgmentStore
+from underfoot_lab.evaluation.judging.llm_judge import (
     STAND_IN_LABEL,
     JudgeCache,
     LLMJudge,
@@ -30,9 +30,9 @@ from underfoot_lab.evaluation.llm_judge import (
     judge_document,
     make_reference_judge,
 )
-from underfoot_lab.evaluation.pooling import JudgingPool, PoolItem, build_judging_pool
+from underfoot_lab.evaluation.judging.pooling import JudgingPool, PoolItem, build_judging_pool
+from underfoot_lab.evaluation.judging.world_judge import judge_result, world_note
 from underfoot_lab.evaluation.regions import RegionQuery, load_region_set
-from underfoot_lab.evaluation.world_judge import judge_result, world_note
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.prompts import load_prompt
 from underfoot_lab.records import Candidate, Place, RankedResult

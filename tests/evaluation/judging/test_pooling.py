@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.pooling import (
+from underfoot_lab.evaluation.judging.pooling import (
     DEFAULT_POOL_WEIGHTS,
     build_judging_pool,
     default_weights_dir,

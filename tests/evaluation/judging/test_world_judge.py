@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from underfoot_lab.evaluation.judgments import JudgmentStore
-from underfoot_lab.evaluation.measures import evaluate
-from underfoot_lab.evaluation.regions import RegionQuery
-from underfoot_lab.evaluation.report import trec_scores
-from underfoot_lab.evaluation.world_judge import (
+from underfoot_lab.evaluation.judging.judgments import JudgmentStore
+from underfoot_lab.evaluation.judging.world_judge import (
     UNRETRIEVED_PREFIX,
     WORLD_JUDGE,
     export_world_judgments,
@@ -30,6 +27,9 @@ from underfoot_lab.evaluation.world_judge import (
     world_judgments,
     world_note,
 )
+from underfoot_lab.evaluation.metrics.kernel import evaluate
+from underfoot_lab.evaluation.regions import RegionQuery
+from underfoot_lab.evaluation.results.build import trec_scores
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.records import SearchResult
 from underfoot_lab.settings import Settings

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from underfoot_lab.evaluation.domain import (
+from underfoot_lab.evaluation.metrics.domain import (
     DomainContext,
     answer_faithfulness,
     corroboration_at_k,

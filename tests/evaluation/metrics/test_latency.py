@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from underfoot_lab.evaluation.latency import (
+from underfoot_lab.evaluation.metrics.latency import (
     LATENCY_COLUMNS,
     CacheStats,
     cache_stats,

@@ -11,21 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from underfoot_lab.evaluation.measures import (
+from underfoot_lab.commands.metrics import format_metrics_table, metrics_cli_payload
+from underfoot_lab.evaluation.metrics.dense import dense_scores, prepare
+from underfoot_lab.evaluation.metrics.kernel import evaluate
+from underfoot_lab.evaluation.metrics.measure_names import (
     EvaluationError,
     Measure,
     MeasureError,
-    dense_scores,
-    evaluate,
-    format_metrics_table,
-    metrics_cli_payload,
     parse_measure,
     parse_measures,
-    prepare,
 )
-from underfoot_lab.evaluation.trec import ranked, read_qrels, read_run
+from underfoot_lab.evaluation.metrics.trec import ranked, read_qrels, read_run
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trec"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trec"
 TOLERANCE = 1e-12
 
 # --------------------------------------------------------------------------------------------

@@ -6,16 +6,13 @@ import itertools
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from underfoot_lab.evaluation.significance import (
-    Comparison,
+from underfoot_lab.evaluation.metrics.significance import (
     bootstrap_ci,
     cluster_bootstrap_ci,
     cohens_d,
-    compare_systems,
     holm,
     paired_t_test,
     randomization_test,
@@ -149,64 +146,3 @@ def test_cohens_d_for_paired_samples() -> None:
     assert cohens_d([0, 0, 0], [1, 2, 3]) == pytest.approx(2.0)
     assert cohens_d(A, A) == 0.0
     assert cohens_d([1.0, 2.0, 3.0], [0.5, 1.5, 2.5]) == -math.inf
-
-
-def test_compare_systems_with_frames_aligns_by_query_and_adjusts_with_holm() -> None:
-    qids = [f"q{i}" for i in range(A.size)]
-    frame_a = pd.DataFrame({"AP": A, "P@5": np.round(A * 2, 1) / 2}, index=qids)
-    frame_b = pd.DataFrame({"AP": B, "P@5": np.round(B * 2, 1) / 2}, index=qids).iloc[::-1]
-    rows = compare_systems(frame_a, frame_b, ["AP", "P@5"], seed=3, n_resamples=2000)
-    assert [r.metric for r in rows] == ["AP", "P@5"]
-    ap = rows[0]
-    assert isinstance(ap, Comparison)
-    assert ap.n == A.size
-    assert ap.mean_a == pytest.approx(A.mean()) and ap.mean_b == pytest.approx(B.mean())
-    assert ap.diff == pytest.approx((B - A).mean())
-    assert ap.p_t == pytest.approx(stats.ttest_rel(B, A).pvalue)
-    assert ap.p_rand == randomization_test(A, B, n_resamples=2000, seed=3).pvalue
-    assert (ap.ci_low, ap.ci_high) == (
-        bootstrap_ci(A, B, n_resamples=2000, seed=3).low,
-        bootstrap_ci(A, B, n_resamples=2000, seed=3).high,
-    )
-    assert ap.effect_size == pytest.approx(cohens_d(A, B))
-    assert ap.ci_method == "bootstrap"
-    expected_holm = holm({r.metric: r.p_rand for r in rows})
-    assert [r.p_rand_holm for r in rows] == [expected_holm["AP"], expected_holm["P@5"]]
-    assert all(r.p_t_holm >= r.p_t for r in rows)
-    assert rows == compare_systems(frame_a, frame_b, ["AP", "P@5"], seed=3, n_resamples=2000)
-    assert set(ap.to_dict()) >= {"metric", "p_t", "p_rand", "ci_low", "effect_size", "n"}
-
-
-def test_compare_systems_with_arrays_and_clusters() -> None:
-    regions = ["east"] * 6 + ["west"] * 6
-    rows = compare_systems({"AP": A}, {"AP": B}, ["AP"], clusters=regions, n_resamples=500)
-    assert rows[0].ci_method == "cluster-bootstrap"
-    expected = cluster_bootstrap_ci(A, B, regions, n_resamples=500, seed=0)
-    assert (rows[0].ci_low, rows[0].ci_high) == (expected.low, expected.high)
-    # a Series of clusters is aligned to DataFrame rows by label
-    qids = [f"q{i}" for i in range(A.size)]
-    series = pd.Series(regions, index=qids).iloc[::-1]
-    framed = compare_systems(
-        pd.DataFrame({"AP": A}, index=qids),
-        pd.DataFrame({"AP": B}, index=qids),
-        ["AP"],
-        clusters=series,
-        n_resamples=500,
-    )
-    assert (framed[0].ci_low, framed[0].ci_high) == (expected.low, expected.high)
-
-
-def test_compare_systems_errors() -> None:
-    qids = [f"q{i}" for i in range(A.size)]
-    with pytest.raises(ValueError, match="same queries"):
-        compare_systems(
-            pd.DataFrame({"AP": A}, index=qids),
-            pd.DataFrame({"AP": B}, index=[*qids[:-1], "other"]),
-            ["AP"],
-        )
-    with pytest.raises(KeyError, match="nDCG@10"):
-        compare_systems({"AP": A}, {"AP": B}, ["nDCG@10"])
-    with pytest.raises(TypeError, match="two DataFrames or two mappings"):
-        compare_systems(pd.DataFrame({"AP": A}, index=qids), {"AP": B}, ["AP"])
-    with pytest.raises(ValueError, match="no metrics"):
-        compare_systems({"AP": A}, {"AP": B}, [])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from underfoot_lab.errors import UnderfootError
-from underfoot_lab.evaluation.trec import (
+from underfoot_lab.evaluation.metrics.trec import (
     TrecFormatError,
     ranked,
     read_qrels,
@@ -17,7 +17,7 @@ from underfoot_lab.evaluation.trec import (
     write_run,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "trec"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trec"
 
 
 def test_read_qrels_from_lines_skips_comments_and_blank_lines() -> None:

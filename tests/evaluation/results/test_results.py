@@ -11,22 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from underfoot_lab.commands.metrics import metrics_cli_payload
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.measures import evaluate, metrics_cli_payload
+from underfoot_lab.evaluation.metrics.catalog import display_names, metric_names, resolve_metric
+from underfoot_lab.evaluation.metrics.kernel import evaluate
+from underfoot_lab.evaluation.metrics.trec import ranked, read_run
 from underfoot_lab.evaluation.regions import ExpectedPlace, RegionQuery
-from underfoot_lab.evaluation.report import (
-    EvaluationReport,
-    QueryOutcome,
-    RunConfig,
-    build_report,
-    compare_reports,
-    display_names,
-    format_comparison,
-    metric_names,
-    resolve_metric,
-    trec_scores,
-)
-from underfoot_lab.evaluation.trec import ranked, read_run
+from underfoot_lab.evaluation.results.build import build_report, trec_scores
+from underfoot_lab.evaluation.results.compare import compare_reports, format_comparison
+from underfoot_lab.evaluation.results.model import EvaluationReport, QueryOutcome, RunConfig
 from underfoot_lab.geo.gazetteer import Gazetteer
 from underfoot_lab.records import (
     Answer,
@@ -270,7 +263,8 @@ def test_compare_reports(report: EvaluationReport) -> None:
     pq = report.per_query.copy()
     pq.loc[pq["query_id"] == "q-2", "ndcg_at_10"] += 0.25
     b = replace(report, run_id="b", per_query=pq)
-    frame = compare_reports(report, b, ["nDCG@10", "geocode_error_km", "mrr"], n_resamples=500)
+    comparison = compare_reports(report, b, ["nDCG@10", "geocode_error_km", "mrr"], n_resamples=500)
+    frame = comparison.to_frame()
     assert list(frame["metric"]) == ["ndcg_at_10", "geocode_error_km", "mrr"]
     nd = frame.set_index("metric").loc["ndcg_at_10"]
     assert nd["diff"] == pytest.approx(0.25 / 3)
@@ -284,9 +278,10 @@ def test_compare_reports(report: EvaluationReport) -> None:
     assert same["diff"] == 0 and same["p_t"] == 1.0
     assert (frame["p_t_holm"] >= frame["p_t"] - 1e-12).all()
     again = compare_reports(report, b, ["nDCG@10", "geocode_error_km", "mrr"], n_resamples=500)
-    pd.testing.assert_frame_equal(frame, again)  # seeded
-    text = format_comparison(frame)
-    assert "nDCG@10" in text and "region CI" in text
+    assert again == comparison  # seeded
+    text = format_comparison(comparison)
+    assert "nDCG@10" in text and "95% region CI" in text
+    assert format_comparison(frame) == text  # a frame (MLflow comparisons) renders the same
     other = replace(report, per_query=report.per_query.iloc[:2])
     with pytest.raises(ConfigError, match="same queries"):
         compare_reports(report, other)

@@ -33,12 +33,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..settings import Settings
+    from ...settings import Settings
 
 __all__ = [
     "MAX_GRADE",
@@ -351,7 +351,7 @@ class JudgmentStore:
     def __init__(self, path: str | Path | None = None, *, settings: Settings | None = None) -> None:
         if path is None:
             if settings is None:
-                from ..settings import Settings
+                from ...settings import Settings
 
                 settings = Settings()
             path = settings.home / "judgments.sqlite3"
@@ -519,7 +519,7 @@ class JudgmentStore:
         Every line gets ``created_at`` (default: now) and ``note`` (default: ``"qrels import:
         <file name>"``, the provenance). Grades are stored as given, negative ones included.
         """
-        from .trec import read_qrels
+        from ..metrics.trec import read_qrels
 
         source = Path(path)
         try:
@@ -552,7 +552,7 @@ class JudgmentStore:
         ``"merged:<rule>"`` (every judge merged by majority / the rule), or a qrels mapping
         (e.g. from :meth:`merged`) to write as is.
         """
-        from .trec import write_qrels
+        from ..metrics.trec import write_qrels
 
         if isinstance(judge_or_merged, str):
             spec = judge_or_merged

@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import ConfigError
-from ..http import make_client, scrub
-from ..pipeline.openai_client import chat_parse, openai_client, openai_key, parsed_output
+from ...errors import ConfigError
+from ...http import make_client, scrub
+from ...pipeline.openai_client import chat_parse, openai_client, openai_key, parsed_output
 from .judgments import Agreement, Judgment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,10 +51,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from openai import AsyncOpenAI
 
-    from ..pipeline.run import Pipeline
-    from ..prompts import Prompt
-    from ..settings import Settings
-    from ..world import World
+    from ...pipeline.run import Pipeline
+    from ...prompts import Prompt
+    from ...settings import Settings
+    from ...world import World
     from .judgments import JudgmentStore
     from .pooling import JudgingPool, PoolItem
 
@@ -288,7 +288,7 @@ class LLMJudge:
         transport: httpx.AsyncBaseTransport | None = None,
         max_retries: int = 2,
     ) -> None:
-        from ..prompts import load_prompt
+        from ...prompts import load_prompt
 
         if openai_key(settings) is None:
             raise ConfigError("the LLM judge needs OPENAI_API_KEY")
@@ -488,14 +488,14 @@ def make_reference_judge(
         )
     if pipeline is not None:
         return WorldStandInJudge(pipeline.world)
-    from ..geo.gazetteer import get_gazetteer
-    from ..world import build_world
+    from ...geo.gazetteer import get_gazetteer
+    from ...world import build_world
 
     return WorldStandInJudge(build_world(settings, get_gazetteer()))
 
 
 def _simulated(settings: Settings) -> bool:
-    from ..pipeline.providers import select_providers
+    from ...pipeline.providers import select_providers
 
     return select_providers(settings).simulated
 

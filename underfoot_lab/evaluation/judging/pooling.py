@@ -25,16 +25,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, UnderfootError
+from ...errors import ConfigError, UnderfootError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..pipeline.run import Pipeline
-    from ..pipeline.score.weights import ScoringWeights
-    from ..records import Place, RankedResult, SearchResult
-    from ..settings import Settings
-    from .regions import RegionQuery, RegionSet
+    from ...pipeline.run import Pipeline
+    from ...pipeline.score.weights import ScoringWeights
+    from ...records import Place, RankedResult, SearchResult
+    from ...settings import Settings
+    from ..regions import RegionQuery, RegionSet
 
 __all__ = [
     "DEFAULT_POOL_WEIGHTS",
@@ -173,7 +173,7 @@ def load_weights(
     spec: ScoringWeights | str | Path,
 ) -> ScoringWeights:
     """A weights object, a path to a YAML file, or a name in :func:`default_weights_dir`."""
-    from ..pipeline.score.weights import ScoringWeights
+    from ...pipeline.score.weights import ScoringWeights
 
     if isinstance(spec, ScoringWeights):
         return spec
@@ -208,8 +208,8 @@ def pool_from_results(
     Pure (no I/O): the searches' raw candidates are merged again and ranked with
     :class:`FeatureScorer` at ``now``.
     """
-    from ..pipeline.score.engine import FeatureScorer
-    from ..pipeline.score.merge import merge_candidates
+    from ...pipeline.score.engine import FeatureScorer
+    from ...pipeline.score.merge import merge_candidates
 
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -299,9 +299,9 @@ def build_judging_pool(
     one is created from ``settings`` and closed. Queries that fail (an unknown town) are listed
     in :attr:`JudgingPool.errors` and contribute nothing.
     """
-    from ..pipeline.run import Pipeline
-    from ..settings import Settings
-    from .regions import load_region_set
+    from ...pipeline.run import Pipeline
+    from ...settings import Settings
+    from ..regions import load_region_set
 
     rs = region_set if not isinstance(region_set, (str, Path)) else load_region_set(region_set)
     chosen = [load_weights(w) for w in (weights if weights is not None else DEFAULT_POOL_WEIGHTS)]

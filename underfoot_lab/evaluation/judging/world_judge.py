@@ -43,14 +43,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..geo.gazetteer import Town
-    from ..records import RankedResult, SearchResult
-    from ..world import Entity, Intent, World
+    from ...geo.gazetteer import Town
+    from ...records import RankedResult, SearchResult
+    from ...world import Entity, Intent, World
+    from ..regions import RegionQuery
     from .judgments import Judgment, JudgmentStore, MergeHow, ResolvedDoc
-    from .regions import RegionQuery
 
 __all__ = [
     "UNRETRIEVED_PREFIX",
@@ -150,7 +150,7 @@ def unretrieved_relevant(
     grade > 0 (:meth:`World.grade`, same town and intent as the retrieved results) whose id is
     not in ``retrieved`` (the world entity ids the retrieved results resolve to), in universe
     order."""
-    from ..world import parse_intent
+    from ...world import parse_intent
 
     seen = {e for e in retrieved if e is not None}
     it = intent if not isinstance(intent, str) else parse_intent(intent)
@@ -186,7 +186,7 @@ def judge_query(
     world: World, result: SearchResult, query: RegionQuery | None = None
 ) -> QueryJudgments:
     """The world's judgments of one search (see the module docstring for town and intent)."""
-    from ..world import parse_intent
+    from ...world import parse_intent
 
     town = town_for(world, query, result)
     intent = parse_intent(result.parsed.intent)

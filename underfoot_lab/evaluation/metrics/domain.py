@@ -66,10 +66,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..geo.gazetteer import Gazetteer
-    from ..records import RankedResult, SearchResult
-    from ..world import World
-    from .regions import RegionQuery
+    from ...geo.gazetteer import Gazetteer
+    from ...records import RankedResult, SearchResult
+    from ...world import World
+    from ..regions import RegionQuery
 
 __all__ = [
     "GROUP_CLASS",
@@ -130,7 +130,7 @@ class DomainContext:
     def towns(self) -> Gazetteer:
         if self.gazetteer is not None:
             return self.gazetteer
-        from ..geo.gazetteer import get_gazetteer
+        from ...geo.gazetteer import get_gazetteer
 
         return get_gazetteer()
 
@@ -220,7 +220,7 @@ def hiddenness(reviews: float) -> float:
 
 def _popularity(r: RankedResult, world: World | None) -> float | None:
     if world is not None:
-        from .world_judge import resolve_entity
+        from ..judging.world_judge import resolve_entity
 
         entity = resolve_entity(world, r)
         if entity is not None:
@@ -296,7 +296,7 @@ def answer_faithfulness(result: SearchResult) -> float:
 
 def intent_classes(text: str) -> frozenset[str]:
     """The region-set intent classes an intent text reads as (``general`` when broad)."""
-    from ..world.truth import parse_intent
+    from ...world.truth import parse_intent
 
     intent = parse_intent(text)
     if intent.broad:
@@ -328,7 +328,7 @@ def parse_location_ok(
     result: SearchResult, query: RegionQuery, gazetteer: Gazetteer | None = None
 ) -> bool:
     """Whether the parsed location names the expected town and state (see the module doc)."""
-    from ..geo.gazetteer import get_gazetteer, normalize_name
+    from ...geo.gazetteer import get_gazetteer, normalize_name
 
     parsed = _parsed_location(result, gazetteer or get_gazetteer())
     if parsed is None:
@@ -345,7 +345,7 @@ def geocode_error_km(
     result: SearchResult, query: RegionQuery, gazetteer: Gazetteer | None = None
 ) -> float:
     """km between the geocoded place and the expected town (NaN when that town is unknown)."""
-    from ..geo.gazetteer import get_gazetteer, haversine_km
+    from ...geo.gazetteer import get_gazetteer, haversine_km
 
     g = gazetteer or get_gazetteer()
     towns = g.lookup(query.expected.place, query.expected.state)

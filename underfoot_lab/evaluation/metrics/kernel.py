@@ -44,12 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from .measure_names import (
-    EvaluationError,
-    Measure,
-    MeasureError,
-    parse_measures,
-)
+from .measure_names import EvaluationError, Measure, MeasureError, parse_measures
 from .trec import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -33,7 +33,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..records import SearchResult
+    from ...records import SearchResult
 
 __all__ = [
     "LATENCY_COLUMNS",

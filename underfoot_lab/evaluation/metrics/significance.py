@@ -11,8 +11,9 @@ Everything reports about ``diff = mean(b - a)``: positive means B is better.
   mean difference, resampling queries or whole clusters (regions) with replacement.
 * :func:`holm` -- Holm's step-down adjustment for several p-values.
 * :func:`cohens_d` -- effect size for paired samples: mean diff / sd of diffs.
-* :func:`compare_systems` -- all of the above for several metrics, as :class:`Comparison` records
-  with Holm-adjusted p-values across the metrics.
+
+:func:`.paired.paired_comparison` runs all of them for several metrics (the one comparison
+``underfoot-lab compare``, the reports and the notebooks use).
 
 scipy and pandas are imported inside the functions that need them.
 """
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+    pass
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 
@@ -54,34 +55,6 @@ class ConfidenceInterval:
     low: float
     high: float
     confidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """How system B compares with system A on one metric (``diff = mean_b - mean_a``)."""
-
-    metric: str
-    mean_a: float
-    mean_b: float
-    diff: float
-    p_t: float
-    """Paired t-test p-value (two-sided)."""
-    p_rand: float
-    """Paired randomization (sign-flip) test p-value (two-sided)."""
-    ci_low: float
-    ci_high: float
-    effect_size: float
-    """Cohen's d for paired samples: mean diff / sd of diffs."""
-    n: int
-    p_t_holm: float
-    """``p_t`` Holm-adjusted across the metrics compared together."""
-    p_rand_holm: float
-    """``p_rand`` Holm-adjusted across the metrics compared together."""
-    ci_method: str
-    """``bootstrap`` (queries resampled) or ``cluster-bootstrap`` (clusters resampled)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _differences(a: npt.ArrayLike, b: npt.ArrayLike, minimum: int = 2) -> FloatArray:
@@ -247,93 +220,3 @@ def cohens_d(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     if sd == 0.0:
         return 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
     return mean / sd
-
-
-def _metric_arrays(
-    table: pd.DataFrame | Mapping[str, npt.ArrayLike], metrics: Sequence[str]
-) -> tuple[dict[str, FloatArray], list[Any] | None]:
-    """Per-metric arrays from a DataFrame (with its index) or a mapping of arrays."""
-    if isinstance(table, Mapping):
-        missing = [m for m in metrics if m not in table]
-        if missing:
-            raise KeyError(f"no per-query values for metric(s) {', '.join(missing)}")
-        return {m: np.asarray(table[m], dtype=np.float64) for m in metrics}, None
-    missing = [m for m in metrics if m not in table.columns]
-    if missing:
-        raise KeyError(f"no column for metric(s) {', '.join(missing)}")
-    return {m: table[m].to_numpy(dtype=np.float64) for m in metrics}, list(table.index)
-
-
-def compare_systems(
-    per_query_a: pd.DataFrame | Mapping[str, npt.ArrayLike],
-    per_query_b: pd.DataFrame | Mapping[str, npt.ArrayLike],
-    metrics: Sequence[str],
-    clusters: Sequence[Hashable] | npt.ArrayLike | pd.Series | None = None,
-    seed: int = 0,
-    *,
-    n_resamples: int = 10000,
-    confidence: float = 0.95,
-) -> list[Comparison]:
-    """Compare B with A on each metric; p-values are Holm-adjusted across the metrics.
-
-    ``per_query_a``/``per_query_b`` are DataFrames (one row per query, one column per metric;
-    rows are paired by index label, which must hold the same queries) or mappings
-    ``metric -> array`` paired by position. ``clusters`` (one label per query, or a Series
-    indexed like the DataFrames) switches the interval to :func:`cluster_bootstrap_ci`.
-    Every metric uses the same ``seed``, so the resamples are shared across metrics.
-    """
-    if not metrics:
-        raise ValueError("no metrics to compare")
-    arrays_a, index_a = _metric_arrays(per_query_a, metrics)
-    arrays_b, index_b = _metric_arrays(per_query_b, metrics)
-    labels: list[Any] | None = None if clusters is None else _cluster_labels(clusters, index_a)
-    if index_a is not None and index_b is not None:
-        if len(set(index_a)) != len(index_a) or set(index_a) != set(index_b):
-            raise ValueError("the two tables must hold the same queries, each once")
-        position = {q: i for i, q in enumerate(index_b)}
-        take = np.fromiter((position[q] for q in index_a), np.int64, len(index_a))
-        arrays_b = {m: v[take] for m, v in arrays_b.items()}
-    elif (index_a is None) != (index_b is None):
-        raise TypeError("pass two DataFrames or two mappings, not one of each")
-
-    rows: list[dict[str, Any]] = []
-    for metric in metrics:
-        a, b = arrays_a[metric], arrays_b[metric]
-        if labels is None:
-            interval = bootstrap_ci(a, b, n_resamples=n_resamples, confidence=confidence, seed=seed)
-        else:
-            interval = cluster_bootstrap_ci(
-                a, b, labels, n_resamples=n_resamples, confidence=confidence, seed=seed
-            )
-        mean_a, mean_b = float(np.mean(a)), float(np.mean(b))
-        rows.append(
-            {
-                "metric": metric,
-                "mean_a": mean_a,
-                "mean_b": mean_b,
-                "diff": float(np.mean(np.asarray(b) - np.asarray(a))),
-                "p_t": paired_t_test(a, b).pvalue,
-                "p_rand": randomization_test(a, b, n_resamples=n_resamples, seed=seed).pvalue,
-                "ci_low": interval.low,
-                "ci_high": interval.high,
-                "effect_size": cohens_d(a, b),
-                "n": int(a.size),
-                "ci_method": "bootstrap" if labels is None else "cluster-bootstrap",
-            }
-        )
-    holm_t = holm({r["metric"]: r["p_t"] for r in rows})
-    holm_rand = holm({r["metric"]: r["p_rand"] for r in rows})
-    return [
-        Comparison(**r, p_t_holm=holm_t[r["metric"]], p_rand_holm=holm_rand[r["metric"]])
-        for r in rows
-    ]
-
-
-def _cluster_labels(clusters: Any, index: list[Any] | None) -> list[Any]:
-    """Cluster labels in row order; a Series is aligned to the DataFrame index by label."""
-    if index is not None and hasattr(clusters, "index") and hasattr(clusters, "reindex"):
-        aligned = clusters.reindex(index)
-        if aligned.isna().any():
-            raise ValueError("clusters has no label for some queries")
-        return list(aligned)
-    return list(clusters)

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeAlias
 
-from ..errors import UnderfootError
+from ...errors import UnderfootError
 
 Qrels: TypeAlias = Mapping[str, Mapping[str, int]]
 """Relevance judgments: ``qid -> docid -> grade`` (integer; > 0 is a positive judgment)."""

@@ -1,41 +1,17 @@
-"""The result of evaluating a region set: :class:`EvaluationReport`, and comparing two of them.
+"""The result of evaluating a region set: :class:`EvaluationReport`.
 
 A report holds one row per query (``per_query``: every IR metric, every domain metric, the
 total latency, the cache status and the error if the query raised), the means, a per-region
 breakdown, stage latencies, cache statistics, the TREC run and the qrels it was scored against.
 
-**Metric names.** ``means`` is keyed by MLflow-safe names (letters, digits and ``_`` only);
-:func:`display_names` maps them to what tables show:
-
-=============================  ==================  =============================================
-name                           display             what
-=============================  ==================  =============================================
-``ndcg_at_10``                 nDCG@10             trec_eval ``ndcg_cut_10`` (gain = grade)
-``ndcg_at_5``                  nDCG@5              trec_eval ``ndcg_cut_5``
-``p_at_5``, ``p_at_10``        P@5, P@10           precision at 5 / 10 (grade >= 1 is relevant)
-``r_at_100``                   R@100               recall at 100
-``mrr``                        MRR                 reciprocal rank (``RR``; mean = MRR)
-``map``                        MAP                 average precision (``AP``; mean = MAP)
-``hiddenness_at_10``           Hiddenness@10       :mod:`.domain`
-``geo_precision_at_10``        GeoP@10             :mod:`.domain`
-``nearby_ratio``               Nearby ratio        :mod:`.domain`
-``source_diversity_at_10``     SourceDiv@10        :mod:`.domain`
-``corroboration_at_10``        Corroboration@10    :mod:`.domain`
-``expired_event_rate_at_10``   Expired@10          :mod:`.domain`
-``answer_faithfulness``        Faithfulness        :mod:`.domain`
-``parse_accuracy``             Parse acc           :mod:`.domain` (also ``parse_location_accuracy``,
-                                                   ``parse_intent_accuracy``)
-``geocode_error_km``           Geocode err km      :mod:`.domain`
-``latency_p50_ms``             Latency p50 (ms)    p50 of the ``total`` stage over the searches
-``latency_p95_ms``             Latency p95 (ms)    p95 of the same (:mod:`.latency`)
-``cache_hit_rate``             Cache hit rate      overall hit rate (:class:`.latency.CacheStats`)
-=============================  ==================  =============================================
+**Metric names.** ``means`` is keyed by MLflow-safe names (``ndcg_at_10``, ``mrr``, ...);
+:mod:`underfoot_lab.evaluation.metrics.catalog` lists them with their display names.
 
 The ``_at_10`` domain metrics follow the run's ``k`` (``k=5`` gives ``hiddenness_at_5``); when
 ``k`` is not 5 or 10, ``ndcg_at_<k>`` and ``p_at_<k>`` are added. IR metrics come from
-:func:`underfoot_lab.evaluation.measures.evaluate` with ``on_missing="zero"``; every query of
+:func:`underfoot_lab.evaluation.metrics.kernel.evaluate` with ``on_missing="zero"``; every query of
 the region set counts: a query that raised, or has no judgments, scores 0. Means skip NaN
-(see :mod:`.domain` for which metrics can be NaN). NaN becomes ``null`` in JSON.
+(see :mod:`..metrics.domain` for which metrics can be NaN). NaN becomes ``null`` in JSON.
 
 **The TREC run.** :meth:`EvaluationReport.run_lines` lists each query's results in the
 pipeline's rank order with their scores. trec_eval re-ranks by score descending, ties by docid
@@ -50,125 +26,32 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import ConfigError
+from ...errors import ConfigError
+from ..metrics.catalog import display_names
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..geo.gazetteer import Gazetteer
-    from ..records import RankedResult, SearchResult
-    from ..world import World
-    from .latency import CacheStats
-    from .regions import RegionQuery
+    from ...records import SearchResult
+    from ..metrics.latency import CacheStats
+    from ..regions import RegionQuery
 
 __all__ = [
-    "IR_MEASURES",
     "REPORT_FORMAT_VERSION",
+    "SIMULATED_LABEL",
     "EvaluationReport",
     "QueryOutcome",
     "RunConfig",
-    "build_report",
-    "compare_reports",
-    "display_names",
-    "format_comparison",
-    "ir_measures",
     "json_safe",
-    "metric_names",
-    "resolve_metric",
-    "trec_scores",
 ]
 
 REPORT_FORMAT_VERSION = 1
 SIMULATED_LABEL = "offline world (simulated)"
-
-IR_MEASURES: dict[str, str] = {
-    "ndcg_at_10": "nDCG@10",
-    "ndcg_at_5": "nDCG@5",
-    "p_at_5": "P@5",
-    "p_at_10": "P@10",
-    "r_at_100": "R@100",
-    "mrr": "RR",
-    "map": "AP",
-}
-"""MLflow-safe name -> canonical measure (:mod:`underfoot_lab.evaluation.measures`)."""
-
-_IR_DISPLAY = {"mrr": "MRR", "map": "MAP"}
-_OTHER_DISPLAY = {
-    "latency_p50_ms": "Latency p50 (ms)",
-    "latency_p95_ms": "Latency p95 (ms)",
-    "cache_hit_rate": "Cache hit rate",
-}
-
-
-def ir_measures(k: int = 10) -> dict[str, str]:
-    """The IR metrics of a run with cutoff ``k``: :data:`IR_MEASURES` plus nDCG@k and P@k."""
-    out = dict(IR_MEASURES)
-    if k not in (5, 10):
-        out[f"ndcg_at_{k}"] = f"nDCG@{k}"
-        out[f"p_at_{k}"] = f"P@{k}"
-    return out
-
-
-def metric_names(k: int = 10) -> list[str]:
-    """Every mean's name, in report order."""
-    from .domain import domain_metric_specs
-
-    return [
-        *ir_measures(k),
-        *(m.name for m in domain_metric_specs(k)),
-        *_OTHER_DISPLAY,
-    ]
-
-
-def display_names(k: int = 10) -> dict[str, str]:
-    """MLflow-safe name -> display name ("ndcg_at_10" -> "nDCG@10")."""
-    from .domain import domain_metric_specs
-
-    out = {name: _IR_DISPLAY.get(name, measure) for name, measure in ir_measures(k).items()}
-    out.update({m.name: m.display for m in domain_metric_specs(k)})
-    out.update(_OTHER_DISPLAY)
-    return out
-
-
-def _higher_is_better(name: str, k: int) -> bool | None:
-    from .domain import domain_metric_specs
-
-    if name in ir_measures(k) or name == "cache_hit_rate":
-        return True
-    if name.startswith("latency_"):
-        return False
-    for m in domain_metric_specs(k):
-        if m.name == name:
-            return m.higher_is_better
-    return None
-
-
-def resolve_metric(name: str, k: int = 10) -> str:
-    """A metric's MLflow-safe name from that name, its display name or its measure name
-    (case-insensitive: ``nDCG@10``, ``ndcg_cut_10``, ``RR`` -> ``ndcg_at_10``, ..., ``mrr``)."""
-    wanted = name.strip().lower()
-    names = metric_names(k)
-    for n in names:
-        if wanted == n.lower():
-            return n
-    for n, shown in display_names(k).items():
-        if wanted == shown.lower():
-            return n
-    from .measures import parse_measure
-
-    try:
-        measure = str(parse_measure(name))
-    except ValueError:
-        measure = None
-    for n, m in ir_measures(k).items():
-        if measure == m:
-            return n
-    raise ConfigError(f"unknown metric {name!r}; known: {', '.join(names)}")
 
 
 # ------------------------------------------------------------------------------ config
@@ -243,25 +126,6 @@ class QueryOutcome:
     result: SearchResult | None
     error: str | None = None
     elapsed_ms: float | None = None
-
-
-def trec_scores(results: Sequence[RankedResult]) -> dict[str, float]:
-    """``doc id -> score`` whose trec_eval order is ``results``' order (see the module doc).
-
-    A repeated id keeps its first (best) position.
-    """
-    from .trec import ranked
-
-    docs: dict[str, float] = {}
-    for r in results:
-        if r.id not in docs:
-            docs[r.id] = float(r.score)
-    order = list(docs)
-    finite = all(math.isfinite(s) for s in docs.values())
-    if finite and [d for d, _ in ranked(docs)] == order:
-        return docs
-    n = len(order)
-    return {d: float(n - i) for i, d in enumerate(order)}
 
 
 def json_safe(value: Any) -> Any:
@@ -361,7 +225,7 @@ class EvaluationReport:
 
     def run_lines(self, tag: str | None = None) -> list[str]:
         """The TREC run: ``qid Q0 docid rank score tag`` lines, trec_eval's order per query."""
-        from .trec import ranked
+        from ..metrics.trec import ranked
 
         tag = tag or self.run_id
         lines = []
@@ -440,8 +304,8 @@ class EvaluationReport:
         """Read a report written by :meth:`save`."""
         import pandas as pd
 
-        from .latency import LATENCY_COLUMNS, CacheStats
-        from .trec import read_qrels, read_run
+        from ..metrics.latency import LATENCY_COLUMNS, CacheStats
+        from ..metrics.trec import read_qrels, read_run
 
         src = Path(directory)
         meta_path = src / "report.json"
@@ -502,7 +366,7 @@ class EvaluationReport:
     # -------------------------------------------------------------------------- text
     def summary_table(self) -> str:
         """A plain-text summary: means, per-region nDCG@10, latency, cache, counts, labels."""
-        from ..report_text import table
+        from ...terminal import table
 
         cfg = self.config
         names = self.display_names()
@@ -558,256 +422,3 @@ class EvaluationReport:
             f"EvaluationReport(run_id={self.run_id!r}, region_set={self.config.region_set!r}, "
             f"n_queries={self.n_queries}, ndcg_at_10={self.means.get('ndcg_at_10', math.nan):.4f})"
         )
-
-
-def build_report(
-    run_id: str,
-    config: RunConfig,
-    outcomes: Sequence[QueryOutcome],
-    qrels: Mapping[str, Mapping[str, int]],
-    *,
-    judges: str,
-    world: World | None = None,
-    gazetteer: Gazetteer | None = None,
-    clock: Any = None,
-    status: str = "complete",
-    created_at: str = "",
-) -> EvaluationReport:
-    """Score every outcome and assemble the report (see the module docstring).
-
-    ``qrels`` may hold other queries; only the outcomes' queries are used. ``world`` (offline
-    runs) supplies latent popularity for hiddenness; ``clock`` is "now" for expired events.
-    """
-    import pandas as pd
-
-    from .domain import DomainContext, domain_metric_specs, domain_metrics, error_values
-    from .latency import cache_stats, latency_table
-    from .measures import evaluate
-    from .world_judge import qrels_hash
-
-    k = config.k
-    qids = [o.query.id for o in outcomes]
-    if not qids:
-        raise ValueError("no query outcomes to report on")
-    if len(set(qids)) != len(qids):
-        raise ValueError("a query appears twice in the outcomes")
-    wanted = set(qids)
-    used_qrels = {
-        q: dict(sorted(docs.items())) for q, docs in sorted(qrels.items()) if q in wanted and docs
-    }
-    run_scores = {o.query.id: trec_scores(o.result.results) for o in outcomes if o.result}
-    run_scores = {q: d for q, d in run_scores.items() if d}
-    measures = ir_measures(k)
-    ir: dict[str, dict[str, float]] = {}
-    if used_qrels:
-        res = evaluate(used_qrels, run_scores, list(measures.values()), on_missing="zero")
-        ir = res.per_query
-
-    ctx = DomainContext(
-        k=k, primary_radius_km=config.primary_radius_km, clock=clock, world=world,
-        gazetteer=gazetteer,
-    )  # fmt: skip
-    rows: list[dict[str, Any]] = []
-    for o in outcomes:
-        q, r = o.query, o.result
-        judged = used_qrels.get(q.id, {})
-        row: dict[str, Any] = {
-            "query_id": q.id,
-            "region": q.region or "unlabelled",
-            "text": q.text,
-            "tags": ",".join(q.tags),
-            "intent": q.intent,
-            "status": "ok" if r is not None else "error",
-            "error": o.error,
-            "place": r.place.label if r is not None else None,
-            "n_results": len(r.results) if r is not None else 0,
-            "n_judged": len(judged),
-            "n_relevant": sum(1 for g in judged.values() if g > 0),
-        }
-        values = ir.get(q.id, {})
-        for name, measure in measures.items():
-            row[name] = float(values.get(measure, 0.0))
-        row.update(domain_metrics(r, q, ctx) if r is not None else error_values(k))
-        row["latency_total_ms"] = float(r.total_ms) if r is not None else _float(o.elapsed_ms)
-        row["cache_status"] = r.cache.status if r is not None else None
-        rows.append(row)
-    per_query = _normalise_per_query(pd.DataFrame(rows))
-    metric_cols = [*measures, *(m.name for m in domain_metric_specs(k))]
-
-    results = [o.result for o in outcomes if o.result is not None]
-    latency = latency_table(results)
-    cache = cache_stats(results)
-    total = latency[latency["stage"] == "total"]
-    means: dict[str, float] = {
-        c: (float(per_query[c].mean(skipna=True)) if len(per_query) else math.nan)
-        for c in metric_cols
-    }
-    means["latency_p50_ms"] = float(total["p50"].iloc[0]) if len(total) else math.nan
-    means["latency_p95_ms"] = float(total["p95"].iloc[0]) if len(total) else math.nan
-    means["cache_hit_rate"] = cache.hit_rate
-    means = {k_: (math.nan if v is None else float(v)) for k_, v in means.items()}
-
-    region_rows = []
-    for region, group in per_query.groupby("region", sort=True):
-        entry: dict[str, Any] = {
-            "region": str(region),
-            "n": len(group),
-            "errors": int((group["status"] == "error").sum()),
-        }
-        for c in (*metric_cols, "latency_total_ms"):
-            entry[c] = float(group[c].mean(skipna=True))
-        region_rows.append(entry)
-    per_region = pd.DataFrame(region_rows)
-
-    return EvaluationReport(
-        run_id=run_id,
-        config=config,
-        per_query=per_query,
-        means=means,
-        per_region=per_region,
-        latency=latency,
-        cache=cache,
-        n_queries=len(outcomes),
-        n_errors=sum(1 for o in outcomes if o.result is None),
-        n_judged=len(used_qrels),
-        region_set_hash=config.region_set_hash,
-        judgments_hash=qrels_hash(used_qrels),
-        judges=judges,
-        git_commit=config.git_commit,
-        simulated=config.simulated,
-        run_scores=run_scores,
-        qrels_map=used_qrels,
-        status=status,
-        created_at=created_at,
-    )
-
-
-# ------------------------------------------------------------------------------ comparing
-DEFAULT_COMPARE_METRICS: tuple[str, ...] = (
-    "ndcg_at_10",
-    "p_at_10",
-    "mrr",
-    "map",
-    "hiddenness_at_10",
-    "geo_precision_at_10",
-    "expired_event_rate_at_10",
-)
-
-
-def compare_reports(
-    baseline: EvaluationReport,
-    candidate: EvaluationReport,
-    metrics: Sequence[str] | None = None,
-    *,
-    seed: int = 0,
-    n_resamples: int = 10000,
-    confidence: float = 0.95,
-) -> pd.DataFrame:
-    """Paired comparison of ``candidate`` (B) with ``baseline`` (A), one row per metric.
-
-    Columns: ``metric, display, n, mean_a, mean_b, diff`` (``mean(b - a)`` over the paired
-    queries), ``p_t`` (paired t-test), ``p_rand`` (sign-flip randomization test, seeded),
-    ``p_t_holm``/``p_rand_holm`` (Holm-adjusted across the metrics), ``ci_low, ci_high``
-    (bootstrap over queries), ``region_ci_low, region_ci_high`` (bootstrap over regions, NaN
-    with fewer than two regions), ``effect_size`` (Cohen's d_z), ``higher_is_better``.
-    Queries are paired by id and must be the same in both reports; a metric's NaN values
-    (e.g. geocode error of a failed query) drop that query for that metric only. Everything
-    comes from :mod:`underfoot_lab.evaluation.significance`.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .significance import (
-        bootstrap_ci,
-        cluster_bootstrap_ci,
-        cohens_d,
-        holm,
-        paired_t_test,
-        randomization_test,
-    )
-
-    a = baseline.per_query.set_index("query_id")
-    b = candidate.per_query.set_index("query_id")
-    if set(a.index) != set(b.index) or len(a) != len(b):
-        raise ConfigError(
-            "the two runs must cover the same queries "
-            f"({baseline.config.region_set} vs {candidate.config.region_set})"
-        )
-    b = b.loc[a.index]
-    k = baseline.k
-    chosen = [resolve_metric(m, k) for m in (metrics or DEFAULT_COMPARE_METRICS)]
-    shown = display_names(k)
-    rows: list[dict[str, Any]] = []
-    for metric in chosen:
-        if metric not in a.columns or metric not in b.columns:
-            raise ConfigError(f"metric {metric!r} is not a per-query metric of both runs")
-        x = a[metric].to_numpy(dtype=np.float64)
-        y = b[metric].to_numpy(dtype=np.float64)
-        keep = np.isfinite(x) & np.isfinite(y)
-        x, y = x[keep], y[keep]
-        regions = a["region"].to_numpy()[keep]
-        row: dict[str, Any] = {
-            "metric": metric,
-            "display": shown.get(metric, metric),
-            "n": int(keep.sum()),
-            "mean_a": float(x.mean()) if x.size else math.nan,
-            "mean_b": float(y.mean()) if y.size else math.nan,
-            "diff": float((y - x).mean()) if x.size else math.nan,
-        }
-        nan = math.nan
-        row.update(p_t=nan, p_rand=nan, ci_low=nan, ci_high=nan, effect_size=nan)
-        row.update(region_ci_low=nan, region_ci_high=nan)
-        if x.size >= 2:
-            row["p_t"] = paired_t_test(x, y).pvalue
-            row["p_rand"] = randomization_test(x, y, n_resamples=n_resamples, seed=seed).pvalue
-            ci = bootstrap_ci(x, y, n_resamples=n_resamples, confidence=confidence, seed=seed)
-            row["ci_low"], row["ci_high"] = ci.low, ci.high
-            row["effect_size"] = cohens_d(x, y)
-            if len(set(regions.tolist())) >= 2:
-                rci = cluster_bootstrap_ci(
-                    x, y, list(regions), n_resamples=n_resamples, confidence=confidence, seed=seed
-                )
-                row["region_ci_low"], row["region_ci_high"] = rci.low, rci.high
-        row["higher_is_better"] = _higher_is_better(metric, k)
-        rows.append(row)
-    for key in ("p_t", "p_rand"):
-        finite = {r["metric"]: r[key] for r in rows if not math.isnan(r[key])}
-        adjusted = holm(finite) if finite else {}
-        for r in rows:
-            r[f"{key}_holm"] = adjusted.get(r["metric"], math.nan)
-    columns = [
-        "metric", "display", "n", "mean_a", "mean_b", "diff", "p_t", "p_rand", "p_t_holm",
-        "p_rand_holm", "ci_low", "ci_high", "region_ci_low", "region_ci_high", "effect_size",
-        "higher_is_better",
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
-
-
-def format_comparison(frame: pd.DataFrame, *, confidence: float = 0.95) -> str:
-    """A plain-text table of :func:`compare_reports`."""
-    from ..report_text import table
-
-    pct = f"{round(confidence * 100):d}%"
-    rows = []
-    for r in frame.to_dict("records"):
-        rows.append(
-            [
-                r["display"],
-                int(r["n"]),
-                _fmt(r["mean_a"]),
-                _fmt(r["mean_b"]),
-                f"{r['diff']:+.4f}" if not math.isnan(r["diff"]) else "n/a",
-                _fmt(r["p_t"]),
-                _fmt(r["p_rand"]),
-                _fmt(r["p_t_holm"]),
-                _fmt(r["p_rand_holm"]),
-                f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
-                f"[{_fmt(r['region_ci_low'])}, {_fmt(r['region_ci_high'])}]",
-                _fmt(r["effect_size"], 3),
-            ]
-        )
-    headers = [
-        "metric", "n", "mean A", "mean B", "diff", "p t", "p rand", "p t Holm", "p rand Holm",
-        f"{pct} CI", f"{pct} region CI", "d",
-    ]  # fmt: skip
-    return table(headers, rows, "lrrrrrrrrrrr")
