@@ -18,9 +18,9 @@ never stops the batch. Error rows count as done when resuming.
 
 Then, for offline runs, the world's truth for every stored result, and for every relevant
 place of the query's town that no result retrieved (doc id ``world:<entity id>``), is upserted
-into the :class:`~underfoot_lab.evaluation.judgments.JudgmentStore` (judge ``"world"``,
+into the :class:`~underfoot_lab.evaluation.judging.judgments.JudgmentStore` (judge ``"world"``,
 :mod:`.world_judge`), the qrels are read back for the run's queries (``judges``, default
-``"world"``) and the :class:`~underfoot_lab.evaluation.report.EvaluationReport` is built.
+``"world"``) and the :class:`~underfoot_lab.evaluation.results.model.EvaluationReport` is built.
 :func:`load_report` rebuilds a report from the store at any time (e.g. against newer
 judgments, or human ones).
 

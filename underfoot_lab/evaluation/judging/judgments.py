@@ -614,7 +614,7 @@ class JudgmentStore:
         """Agreement between two judges over the pairs both graded.
 
         Weighted Cohen's kappa and ordinal Krippendorff's alpha from
-        :mod:`underfoot_lab.evaluation.agreement`, on the grade scale 0..3 (extended by any
+        :mod:`underfoot_lab.evaluation.judging.agreement`, on the grade scale 0..3 (extended by any
         negative grades that occur). NaN when no pair was judged by both, or when the statistic
         is undefined (both judges gave one and the same grade throughout).
         """

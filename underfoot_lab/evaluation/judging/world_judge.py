@@ -3,9 +3,9 @@
 For every ranked result of a search, the world decides which latent entity the result is about
 (the majority entity of its mentions' URLs and ids, as :meth:`World.grade_urls` does) and how
 relevant that entity is to the query (0-3, ``docs/offline-world.md``). :func:`world_judgments`
-turns that into :class:`~underfoot_lab.evaluation.judgments.Judgment` records keyed by the
+turns that into :class:`~underfoot_lab.evaluation.judging.judgments.Judgment` records keyed by the
 region-set query id and the result id, which :func:`export_world_judgments` upserts into the
-:class:`~underfoot_lab.evaluation.judgments.JudgmentStore`.
+:class:`~underfoot_lab.evaluation.judging.judgments.JudgmentStore`.
 
 Which town and which intent a query is graded against:
 
@@ -13,7 +13,7 @@ Which town and which intent a query is graded against:
   search geocoded to the wrong town gets 0 for everything (its results belong to another town's
   universe); without an expected place, the geocoded place is used;
 * the intent is the pipeline's parsed intent text (the same reading
-  :mod:`underfoot_lab.evaluation.pools` grades with, so pools and runs share one truth).
+  :mod:`underfoot_lab.evaluation.candidate_pools` grades with, so pools and runs share one truth).
 
 **Unretrieved relevant places.** The world knows every place of the town, so the qrels of a
 query are not only the results the search retrieved: every entity of the graded town's universe
