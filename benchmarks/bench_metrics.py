@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from underfoot_lab.evaluation.measures import dense_scores, evaluate, prepare
+from underfoot_lab.evaluation.metrics.dense import dense_scores, prepare
+from underfoot_lab.evaluation.metrics.kernel import evaluate
 
 MEASURES = ["nDCG@10", "AP"]
 PYTREC_MEASURES = {"ndcg_cut.10", "map"}

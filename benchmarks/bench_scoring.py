@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from underfoot_lab.evaluation.pools import build_pool, load_pool, write_pool
+from underfoot_lab.evaluation.candidate_pools import build_pool, load_pool, write_pool
 from underfoot_lab.evaluation.regions import load_region_set
 from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.score.engine import WeightBatch

@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "underfoot_lab"
 # Lowest first. Names are module prefixes below ``underfoot_lab``; the longest prefix wins.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "records", "codec", "secrets", "config", "provenance", "prompts", "settings"),
-    ("http", "registry", "recording", "geo", "logs"),
+    ("http", "registry", "recording", "geo", "logs", "terminal"),
     ("pipeline",),
     ("world",),
     ("harness",),
     ("evaluation",),
     ("viz",),
     ("tracking",),
-    ("sweeps", "bundles", "service"),
+    ("sweeps", "bundles", "service", "papermill_reports", "notebook_helpers"),
     ("widgets", "commands", "cli", "__main__"),
 )
 # Siblings that must not know each other even though their layers would allow it.

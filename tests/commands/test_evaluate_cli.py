@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from underfoot_lab.cli import main
-from underfoot_lab.evaluation.report import EvaluationReport, metric_names
+from underfoot_lab.evaluation.metrics.catalog import metric_names
+from underfoot_lab.evaluation.results.model import EvaluationReport
 
 pytestmark = pytest.mark.slow
 

@@ -12,17 +12,18 @@ import pandas as pd
 import pytest
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.judgments import Judgment, JudgmentStore
-from underfoot_lab.evaluation.measures import evaluate
+from underfoot_lab.evaluation.judging.judgments import Judgment, JudgmentStore
+from underfoot_lab.evaluation.judging.world_judge import qrels_hash
+from underfoot_lab.evaluation.metrics.catalog import metric_names
+from underfoot_lab.evaluation.metrics.kernel import evaluate
 from underfoot_lab.evaluation.regions import RegionSet, load_region_set
-from underfoot_lab.evaluation.report import EvaluationReport, metric_names
+from underfoot_lab.evaluation.results.model import EvaluationReport
 from underfoot_lab.evaluation.runner import (
     RunStore,
     evaluate_region_set,
     load_report,
     new_run_id,
 )
-from underfoot_lab.evaluation.world_judge import qrels_hash
 from underfoot_lab.settings import Settings
 
 MINI = """\

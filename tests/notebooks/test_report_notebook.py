@@ -16,7 +16,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from underfoot_lab import reporting, tracking
+from underfoot_lab import papermill_reports, tracking
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,9 @@ def cli_report(home: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def weights_report(home: Path, cli_report: dict[str, Any]) -> reporting.ReportRun:
+def weights_report(home: Path, cli_report: dict[str, Any]) -> papermill_reports.ReportRun:
     """A second smoke report, with a weights file, after the CLI's (so it is the newest)."""
-    return reporting.run_report("smoke", weights=DEFAULT_WEIGHTS)
+    return papermill_reports.run_report("smoke", weights=DEFAULT_WEIGHTS)
 
 
 def _artifacts(client: Any, run_id: str, path: str = "") -> list[str]:
@@ -144,7 +144,7 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
     print(f"\ncli report, 2 region sets in parallel: {cli_report['_elapsed_s']:.1f} s")
 
 
-def test_report_with_weights_logs_the_weights(weights_report: reporting.ReportRun) -> None:
+def test_report_with_weights_logs_the_weights(weights_report: papermill_reports.ReportRun) -> None:
     assert weights_report.ok, weights_report.error
     client = tracking.get_client(weights_report.tracking_uri)
     run = client.get_run(weights_report.mlflow_run_id)
@@ -158,7 +158,7 @@ def test_report_with_weights_logs_the_weights(weights_report: reporting.ReportRu
 
 
 def test_compare_notebook_over_the_latest_two_runs(
-    home: Path, cli_report: dict[str, Any], weights_report: reporting.ReportRun, tmp_path: Path
+    home: Path, cli_report: dict[str, Any], weights_report: papermill_reports.ReportRun, tmp_path: Path
 ) -> None:
     import papermill
 
@@ -184,7 +184,7 @@ def test_compare_notebook_over_the_latest_two_runs(
 
 
 def test_failing_notebook_marks_the_run_failed_and_keeps_the_notebook(home: Path) -> None:
-    result = reporting.run_report("no-such-region-set")
+    result = papermill_reports.run_report("no-such-region-set")
     assert not result.ok
     assert result.error is not None and "no-such-region-set" in result.error
     client = tracking.get_client(result.tracking_uri)
@@ -195,7 +195,7 @@ def test_failing_notebook_marks_the_run_failed_and_keeps_the_notebook(home: Path
 
 
 def test_no_secret_in_any_store_artifact_or_notebook(
-    home: Path, cli_report: dict[str, Any], weights_report: reporting.ReportRun
+    home: Path, cli_report: dict[str, Any], weights_report: papermill_reports.ReportRun
 ) -> None:
     files = [p for p in home.rglob("*") if p.is_file()]
     checked = [

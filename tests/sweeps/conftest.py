@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from underfoot_lab.evaluation.pools import Pool, build_pool, load_pool, write_pool
+from underfoot_lab.evaluation.candidate_pools import Pool, build_pool, load_pool, write_pool
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.settings import Settings
 

@@ -1,6 +1,6 @@
 """The dense sweep path against the reference paths, value for value.
 
-* IR metrics: ``measures.evaluate`` (trec_eval semantics) on a run built from the same scores;
+* IR metrics: ``kernel.evaluate`` (trec_eval semantics) on a run built from the same scores;
 * rankings: ``FeatureScorer(weights).rank_matrix`` on the same entities (ids, scores, order,
   primary/nearby);
 * domain metrics: ``evaluation.domain``'s functions on search results built from those
@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from underfoot_lab.evaluation import domain, measures
-from underfoot_lab.evaluation.pools import Pool
+from underfoot_lab.evaluation.candidate_pools import Pool
+from underfoot_lab.evaluation.metrics import domain, kernel
+from underfoot_lab.evaluation.metrics.measure_names import parse_measure
 from underfoot_lab.evaluation.runner import evaluate_region_set
 from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.score.engine import FeatureScorer
@@ -91,12 +92,16 @@ def test_ir_metrics_equal_trec_eval_path(
     for i, w in enumerate(trial_weights):
         scores = pool.scores(w, exact=True)[0]
         run = {q: d for q, d in pool.run(scores).items() if d}
-        ref = measures.evaluate(qrels, run, list(IR), on_missing="zero")
+        ref = kernel.evaluate(qrels, run, list(IR), on_missing="zero")
         for qi, qid in enumerate(pool.query_ids):
             for j, m in enumerate(IR):
                 got = float(values[i, qi, j])
                 if qid in ref.per_query:
-                    assert got == ref.per_query[qid][str(measures.parse_measure(m))], (i, qid, m)
+                    assert got == ref.per_query[qid][str(parse_measure(m))], (
+                        i,
+                        qid,
+                        m,
+                    )
                     checked += 1
                 else:  # the query the pipeline rejected: no entities, scored 0
                     assert got == 0.0 and pool.query(qi).error is not None

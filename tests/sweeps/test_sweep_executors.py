@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.pools import Pool
+from underfoot_lab.evaluation.candidate_pools import Pool
 from underfoot_lab.pipeline.score.features import SCORED_FEATURES
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.sweeps import evaluate as ev

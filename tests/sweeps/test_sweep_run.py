@@ -13,7 +13,7 @@ import pytest
 
 from underfoot_lab import tracking
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.evaluation.pools import Pool
+from underfoot_lab.evaluation.candidate_pools import Pool
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.sweeps import evaluate as ev
 from underfoot_lab.sweeps.run import (

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from underfoot_lab import tracking
-from underfoot_lab.evaluation.report import EvaluationReport
+from underfoot_lab.evaluation.results.model import EvaluationReport
 from underfoot_lab.tracking.mlflow_store import artifact_location, safe_key
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from widget_support import CountingTransport, make_settings
 
-from underfoot_lab.evaluation.pooling import load_weights
+from underfoot_lab.evaluation.judging.pooling import load_weights
 from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score.engine import FeatureScorer

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from widget_support import SCRIPT_TITLE, CountingTransport
 
-from underfoot_lab.evaluation.judgments import Judgment, JudgmentStore
-from underfoot_lab.evaluation.llm_judge import STAND_IN_LABEL, WorldStandInJudge
-from underfoot_lab.evaluation.pooling import JudgingPool, build_judging_pool
+from underfoot_lab.evaluation.judging.judgments import Judgment, JudgmentStore
+from underfoot_lab.evaluation.judging.llm_judge import STAND_IN_LABEL, WorldStandInJudge
+from underfoot_lab.evaluation.judging.pooling import JudgingPool, build_judging_pool
 from underfoot_lab.evaluation.regions import RegionSet, load_region_set
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.widgets import JudgePanel

@@ -93,7 +93,7 @@ def _ensure_run(
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..evaluation.report import compare_reports, format_comparison
+    from ..evaluation.results.compare import compare_reports, format_comparison
     from ..evaluation.runner import load_report
     from ..settings import Settings
 
@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
             f"runs {a_id} and {b_id} evaluated different region sets "
             f"({a.config.region_set} vs {b.config.region_set})"
         )
-    frame = compare_reports(a, b, args.metrics, seed=args.seed, n_resamples=args.resamples)
+    comparison = compare_reports(a, b, args.metrics, seed=args.seed, n_resamples=args.resamples)
     if args.json:
-        from ..evaluation.report import json_safe
+        from ..evaluation.results.model import json_safe
 
         payload = {
             "region_set": a.config.region_set,
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             "simulated": a.simulated,
             "seed": args.seed,
             "resamples": args.resamples,
-            "comparisons": json_safe(frame.to_dict("records")),
+            "comparisons": json_safe(comparison.to_records()),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -135,5 +135,5 @@ def run(args: argparse.Namespace) -> int:
             f"qrels {a.judgments_hash[:12]} ({args.judges}); diff = mean(B - A); "
             f"seed {args.seed}, {args.resamples} resamples\n"
         )
-        print(format_comparison(frame))
+        print(format_comparison(comparison))
     return 0

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..harness import build_harness
-    from ..report_text import format_search
+    from ..terminal import format_search
 
     with build_harness() as harness:
         for q in args.queries or DEMO_QUERIES:

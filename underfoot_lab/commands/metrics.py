@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
 
 HELP = "compute trec_eval-exact metrics (nDCG, P, R, RR, AP) of a qrels file and a run file"
 
@@ -47,7 +50,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..evaluation.measures import format_metrics_table, metrics_cli_payload
 
     measures = list(args.measures or DEFAULT_MEASURES)
     try:
@@ -70,3 +72,58 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_metrics_table(payload))
     return 0
+
+
+def metrics_cli_payload(
+    qrels_path: str | os.PathLike[str],
+    run_path: str | os.PathLike[str],
+    measures: list[str],
+    per_query: bool,
+    *,
+    rel_threshold: int = 1,
+    on_missing: Literal["zero", "skip"] = "zero",
+) -> dict[str, Any]:
+    """Evaluate TREC files: ``{"queries": N, "mean": {...}, "per_query": {...}}``.
+
+    Keys of ``mean`` are canonical measure names (``ndcg_cut_10`` is reported as ``nDCG@10``);
+    ``per_query`` is empty unless asked for.
+    """
+    from ..evaluation.metrics.kernel import evaluate
+    from ..evaluation.metrics.trec import read_qrels, read_run
+
+    result = evaluate(
+        read_qrels(qrels_path),
+        read_run(run_path),
+        measures,
+        rel_threshold=rel_threshold,
+        on_missing=on_missing,
+    )
+    return {
+        "queries": result.queries,
+        "mean": result.mean,
+        "per_query": result.per_query if per_query else {},
+    }
+
+
+def format_metrics_table(payload: Mapping[str, Any], digits: int = 4) -> str:
+    """A readable text table of a :func:`metrics_cli_payload` result."""
+    mean: Mapping[str, float] = payload["mean"]
+    names = list(mean)
+    lines = [f"queries: {payload['queries']}"]
+    width = max(len("measure"), *(len(n) for n in names))
+    lines.append(f"{'measure':<{width}}  {'mean':>{digits + 2}}")
+    lines.extend(f"{n:<{width}}  {mean[n]:>{digits + 2}.{digits}f}" for n in names)
+    per_query: Mapping[str, Mapping[str, float]] = payload.get("per_query") or {}
+    if per_query:
+        qwidth = max(len("qid"), *(len(q) for q in per_query))
+        cols = [max(len(n), digits + 2) for n in names]
+        header = f"{'qid':<{qwidth}}  " + "  ".join(
+            f"{n:>{w}}" for n, w in zip(names, cols, strict=True)
+        )
+        lines += ["", header]
+        for qid, values in per_query.items():
+            cells = "  ".join(
+                f"{values[n]:>{w}.{digits}f}" for n, w in zip(names, cols, strict=True)
+            )
+            lines.append(f"{qid:<{qwidth}}  {cells}")
+    return "\n".join(lines)

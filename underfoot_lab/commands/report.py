@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..tracking.mlflow_store import REQUIRED_METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..reporting import ReportRun
+    from ..papermill_reports import ReportRun
 
 HELP = "run the report notebook per region set (papermill), log each to MLflow"
 
@@ -85,8 +85,8 @@ def _metric(metrics: dict[str, float], name: str) -> float | None:
 
 def metrics_table(runs: Sequence[ReportRun]) -> str:
     """One row per report: region set, status and the headline metrics."""
-    from ..evaluation.report import display_names
-    from ..report_text import table
+    from ..evaluation.metrics.catalog import display_names
+    from ..terminal import table
 
     names = display_names(10)
     headers = ["region set", "status", *(names.get(m, m) for m in TABLE_METRICS)]
@@ -116,7 +116,7 @@ def _venv_tool(name: str) -> str:
 
 def open_commands(tracking_uri: str, home: Path) -> dict[str, str]:
     """The shell commands that open the MLflow UI and JupyterLab on this machine."""
-    from ..reporting import notebooks_dir
+    from ..papermill_reports import notebooks_dir
 
     out: dict[str, str] = {}
     if tracking_uri.startswith(("http://", "https://", "databricks")):
@@ -138,7 +138,7 @@ def open_commands(tracking_uri: str, home: Path) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import reporting, tracking
+    from .. import papermill_reports, tracking
     from ..errors import ConfigError
     from ..evaluation.regions import default_region_set_name
     from ..settings import Settings
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    runs = reporting.run_reports(
+    runs = papermill_reports.run_reports(
         region_sets,
         parallel=args.parallel,
         weights=args.weights,

@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..harness import build_harness
-    from ..report_text import format_search
     from ..settings import Settings
+    from ..terminal import format_search
 
     overrides: dict[str, Any] = {}
     if args.weights:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..evaluation.pools import (
+    from ..evaluation.candidate_pools import (
         build_pool,
         default_pool_dir,
         load_pool,
@@ -85,7 +85,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..evaluation.pools import load_pool
+    from ..evaluation.candidate_pools import load_pool
 
     pool = load_pool(args.path)
     manifest = pool.manifest.to_dict()

@@ -18,9 +18,9 @@ never stops the batch. Error rows count as done when resuming.
 
 Then, for offline runs, the world's truth for every stored result, and for every relevant
 place of the query's town that no result retrieved (doc id ``world:<entity id>``), is upserted
-into the :class:`~underfoot_lab.evaluation.judgments.JudgmentStore` (judge ``"world"``,
+into the :class:`~underfoot_lab.evaluation.judging.judgments.JudgmentStore` (judge ``"world"``,
 :mod:`.world_judge`), the qrels are read back for the run's queries (``judges``, default
-``"world"``) and the :class:`~underfoot_lab.evaluation.report.EvaluationReport` is built.
+``"world"``) and the :class:`~underfoot_lab.evaluation.results.model.EvaluationReport` is built.
 :func:`load_report` rebuilds a report from the store at any time (e.g. against newer
 judgments, or human ones).
 
@@ -62,7 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .report import EvaluationReport, QueryOutcome, RunConfig, build_report
+from .results.build import build_report
+from .results.model import EvaluationReport, QueryOutcome, RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline.run import Pipeline
@@ -599,8 +600,8 @@ def _report_from_store(
     judges: str,
     world: World | None,
 ) -> EvaluationReport:
-    from .judgments import JudgmentStore
-    from .world_judge import export_world_judgments, qrels_for
+    from .judging.judgments import JudgmentStore
+    from .judging.world_judge import export_world_judgments, qrels_for
 
     rows = store.rows(run_id)
     outcomes: list[QueryOutcome] = []

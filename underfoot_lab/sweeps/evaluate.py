@@ -1,21 +1,21 @@
 """Dense, vectorised evaluation of many weight settings over a frozen pool.
 
-:func:`build_pool_data` turns a :class:`~underfoot_lab.evaluation.pools.Pool` into
+:func:`build_pool_data` turns a :class:`~underfoot_lab.evaluation.candidate_pools.Pool` into
 :class:`PoolData`: plain arrays a worker needs (the feature matrix, query offsets, tie codes,
 the qrels -- every entity's grade plus the relevant places no entity resolves to,
-:meth:`~underfoot_lab.evaluation.pools.Pool.qrels` -- laid out once by
-:func:`underfoot_lab.evaluation.measures.prepare`, and one value per
+:meth:`~underfoot_lab.evaluation.candidate_pools.Pool.qrels` -- laid out once by
+:func:`underfoot_lab.evaluation.metrics.dense.prepare`, and one value per
 entity for each domain metric). :func:`evaluate_batch` then scores a :class:`~.search.TrialBatch`:
 
 1. **scores** -- ``score_pool(features, weights, exact=True)``: the feature scorer's own
    grouped summation with its caps, so every score equals
    :meth:`FeatureScorer.scores` bit for bit and rankings (score desc, id desc) equal
    :meth:`FeatureScorer.rank` -- exact ties included;
-2. **IR metrics** -- :func:`~underfoot_lab.evaluation.measures.dense_scores` on each trial's
+2. **IR metrics** -- :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` on each trial's
    ``[queries x candidates]`` score block: the same values as
-   :func:`~underfoot_lab.evaluation.measures.evaluate` on a run built from the same scores;
+   :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate` on a run built from the same scores;
 3. **domain metrics** -- from the ranking (:func:`~underfoot_lab.pipeline.score.engine.rank_pool`)
-   and per-entity values, vectorised, with :mod:`underfoot_lab.evaluation.domain`'s
+   and per-entity values, vectorised, with :mod:`underfoot_lab.evaluation.metrics.domain`'s
    definitions: ``hiddenness@k`` (mean over the top k with a popularity signal, the world's
    latent review count offline; NaN when none has one), ``geo_precision@k`` (share of the
    top k with a known distance within ``settings.primary_radius_km``), ``corroboration@k``,
@@ -52,8 +52,8 @@ from .search import TrialBatch
 from .spec import MetricRef, parse_metric
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..evaluation.measures import DenseQrels
-    from ..evaluation.pools import Pool
+    from ..evaluation.candidate_pools import Pool
+    from ..evaluation.metrics.dense import DenseQrels
     from ..world import World
 
 FloatArray = npt.NDArray[np.float64]
@@ -168,14 +168,14 @@ def entity_domain_values(
     """Per-entity inputs of the domain metrics, in pool row order.
 
     ``hidden`` (NaN: no popularity signal), ``inside``, ``expired``, ``n_sources``; computed
-    with :mod:`underfoot_lab.evaluation.domain`'s own functions on each entity as a ranked
+    with :mod:`underfoot_lab.evaluation.metrics.domain`'s own functions on each entity as a ranked
     result, so the vectorised metrics agree with them exactly.
     """
-    from ..evaluation.domain import hiddenness, is_expired_event
+    from ..evaluation.metrics.domain import hiddenness, is_expired_event
 
     resolve: Any = None
     if world is not None:
-        from ..evaluation.world_judge import resolve_entity
+        from ..evaluation.judging.world_judge import resolve_entity
 
         resolve = resolve_entity
     n = pool.features.values.shape[0]
@@ -233,7 +233,7 @@ def build_pool_data(
     kept there (``<pool key>-<inputs hash>-<settings digest>.npz``) and reused while the pool,
     its world and the radius stay the same.
     """
-    from ..evaluation.measures import prepare
+    from ..evaluation.metrics.dense import prepare
 
     refs = tuple(m if isinstance(m, MetricRef) else parse_metric(m) for m in metrics)
     if not refs:
@@ -474,7 +474,7 @@ def _metrics(
     data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
 ) -> FloatArray:
     """``[b, queries, metrics]`` for a block of scores ``[b, entities]``."""
-    from ..evaluation.measures import dense_scores
+    from ..evaluation.metrics.dense import dense_scores
 
     b = scores.shape[0]
     nq = data.n_queries

@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ..evaluation.pools import Pool
+    from ..evaluation.candidate_pools import Pool
     from ..settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
@@ -117,7 +117,13 @@ def resolve_pool(
     An explicit ``pool_path`` (or the spec's ``pool``) must exist; otherwise the region set's
     default pool directory is used and, when empty, the pool is built and written there.
     """
-    from ..evaluation.pools import build_pool, default_pool_dir, load_pool, pool_key, write_pool
+    from ..evaluation.candidate_pools import (
+        build_pool,
+        default_pool_dir,
+        load_pool,
+        pool_key,
+        write_pool,
+    )
     from ..evaluation.regions import load_region_set
     from ..pipeline.score.features import FeatureParams
     from ..settings import Settings
@@ -499,7 +505,7 @@ def _compare(
     """Winner vs each baseline on every metric, paired by query; Holm over the family."""
     import pandas as pd
 
-    from ..evaluation.significance import (
+    from ..evaluation.metrics.significance import (
         bootstrap_ci,
         cluster_bootstrap_ci,
         cohens_d,

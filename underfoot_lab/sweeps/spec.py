@@ -106,7 +106,7 @@ class MetricRef:
     display: str
     kind: Literal["ir", "domain"]
     measure: str | None = None
-    """Canonical measure for :mod:`underfoot_lab.evaluation.measures` (IR metrics)."""
+    """Canonical measure for :mod:`underfoot_lab.evaluation.metrics` (IR metrics)."""
     domain: str | None = None
     """``hiddenness``, ``geo_precision``, ``corroboration``, ``expired_event_rate`` or
     ``nearby_ratio`` (domain metrics)."""
@@ -141,7 +141,7 @@ def parse_metric(text: str) -> MetricRef:
 
     Raises :class:`ValueError` with the known names for anything else.
     """
-    from ..evaluation.measures import parse_measure
+    from ..evaluation.metrics.measure_names import parse_measure
 
     raw = str(text).strip()
     low = raw.lower().replace("-", "_")

@@ -18,7 +18,7 @@ off unless ``MLFLOW_DISABLE_TELEMETRY`` is set otherwise.
 * metrics -- the report means under their MLflow-safe names (``ndcg_at_10``, ``p_at_5``,
   ``mrr``, ``map``, ``hiddenness_at_10``, ``geo_precision_at_10``, ``answer_faithfulness``,
   ``latency_p50_ms``, ``latency_p95_ms``, ``cache_hit_rate``, ... see
-  :mod:`underfoot_lab.evaluation.report`), counts (``n_queries``, ``n_errors``, ``n_judged``),
+  ``evaluation.metrics.catalog``), counts (``n_queries``, ``n_errors``, ``n_judged``),
   cache detail (``cache_memory_hit_rate``, ...), per stage ``latency.<stage>.p50_ms`` /
   ``.p95_ms`` and per region ``region.<region>.<metric>`` (and ``region.<region>.n``). NaN
   means (a metric undefined for every query) are not logged;
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from mlflow.tracking import MlflowClient
 
-    from ..evaluation.report import EvaluationReport
+    from ..evaluation.results.model import EvaluationReport
     from ..settings import Settings
 
 __all__ = [
@@ -391,7 +391,7 @@ def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
 
 def evaluation_tags(report: EvaluationReport) -> dict[str, str]:
     """The run's tags (hashes, commit, simulated, ids), unscrubbed."""
-    from ..evaluation.report import SIMULATED_LABEL
+    from ..evaluation.results.model import SIMULATED_LABEL
 
     cfg = report.config
     tags = {
@@ -741,7 +741,7 @@ def download_report(
 def _download_report(run_id: str, uri: str, target: Path) -> EvaluationReport:
     import mlflow.artifacts
 
-    from ..evaluation.report import EvaluationReport
+    from ..evaluation.results.model import EvaluationReport
 
     try:
         local = mlflow.artifacts.download_artifacts(
@@ -757,8 +757,8 @@ def _download_report(run_id: str, uri: str, target: Path) -> EvaluationReport:
 
 def _rescored(report: EvaluationReport, qrels: Mapping[str, Mapping[str, int]]) -> pd.DataFrame:
     """``report.per_query`` with its IR metrics recomputed against ``qrels``."""
-    from ..evaluation.measures import evaluate
-    from ..evaluation.report import ir_measures
+    from ..evaluation.metrics.catalog import ir_measures
+    from ..evaluation.metrics.kernel import evaluate
 
     frame = report.per_query.copy()
     measures = ir_measures(report.k)
@@ -786,14 +786,14 @@ def compare_reports_paired(
     n_resamples: int = 10000,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """:func:`underfoot_lab.evaluation.report.compare_reports` of two reports, re-scoring both
-    against the union of their qrels first when they were judged on different ones (their
-    ``judgments_hash`` differs), so neither is judged on a smaller pool. ``attrs["rescored"]``
-    says whether that happened."""
+    """:func:`~underfoot_lab.evaluation.results.compare.compare_reports` of two reports (as a
+    frame), re-scoring both against the union of their qrels first when they were judged on
+    different ones (their ``judgments_hash`` differs), so neither is judged on a smaller pool.
+    ``attrs["rescored"]`` says whether that happened."""
     from dataclasses import replace
 
-    from ..evaluation.report import compare_reports
-    from ..evaluation.world_judge import union_qrels
+    from ..evaluation.judging.world_judge import union_qrels
+    from ..evaluation.results.compare import compare_reports
 
     if a.region_set_hash != b.region_set_hash:
         raise ConfigError(
@@ -808,7 +808,7 @@ def compare_reports_paired(
         b = replace(b, per_query=_rescored(b, union))
     frame = compare_reports(
         a, b, metrics, seed=seed, n_resamples=n_resamples, confidence=confidence
-    )
+    ).to_frame()
     frame.attrs.update(eval_run_a=a.run_id, eval_run_b=b.run_id, rescored=rescored)
     return frame
 
@@ -829,7 +829,7 @@ def compare_runs(
 
     Downloads both runs' ``evaluation/`` artifacts and runs :func:`compare_reports_paired`:
     paired t-test, sign-flip randomization test, Holm adjustment, bootstrap CIs over queries
-    and over regions, Cohen's d (all from :mod:`underfoot_lab.evaluation.significance`), one
+    and over regions, Cohen's d (all from :mod:`underfoot_lab.evaluation.metrics.paired`), one
     row per metric (default: nDCG@10, P@10, MRR, MAP, hiddenness, geo precision, expired
     events). The frame's ``attrs`` hold ``run_a``, ``run_b``, both ``eval_run_*`` ids and
     ``rescored``.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ..evaluation.report import EvaluationReport
+    from ..evaluation.results.model import EvaluationReport
     from ..records import SearchResult
 
 __all__ = [
@@ -76,7 +76,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _names(k: int) -> dict[str, str]:
-    from ..evaluation.report import display_names
+    from ..evaluation.metrics.catalog import display_names
 
     return display_names(k)
 

@@ -201,7 +201,7 @@ class SearchExplorer:
         sliders: Sequence[str] | None = None,
         region_set_path: str | Path | None = None,
     ) -> None:
-        from ..evaluation.pooling import load_weights
+        from ..evaluation.judging.pooling import load_weights
         from ..evaluation.regions import INTENTS
         from ..harness import build_harness
         from ..pipeline.score.engine import FeatureScorer
@@ -357,7 +357,7 @@ class SearchExplorer:
     def _now(self) -> datetime:
         # The pipeline's clock (offline the world's fixed "now"): freshness features use it.
         # Only called once a scorer ranks, i.e. after ``self.pipeline`` is set.
-        from ..evaluation.pooling import pipeline_now
+        from ..evaluation.judging.pooling import pipeline_now
 
         return pipeline_now(self.pipeline)
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..evaluation.judgments import Agreement
-    from ..evaluation.pooling import PoolItem
+    from ..evaluation.judging.judgments import Agreement
+    from ..evaluation.judging.pooling import PoolItem
     from ..records import Answer, CacheInfo, Place, RankedResult, SourceStatus, StageTrace
 
 __all__ = [

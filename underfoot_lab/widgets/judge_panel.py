@@ -1,11 +1,11 @@
 """``JudgePanel``: grade a region set's judging pool, one document at a time.
 
-The pool is :func:`~underfoot_lab.evaluation.pooling.build_judging_pool` (the union of the top
+The pool is :func:`~underfoot_lab.evaluation.judging.pooling.build_judging_pool` (the union of the top
 ``k`` under several weights files, in a rank-blind deterministic order). The panel shows one
 item with its context (query, town, title, description, sources, distance, link; all
 escaped), takes a grade 0-3 (or a skip and an optional note) and writes a
-:class:`~underfoot_lab.evaluation.judgments.Judgment` by ``human:<rater>`` to the
-:class:`~underfoot_lab.evaluation.judgments.JudgmentStore` (``<home>/judgments.sqlite3``) at
+:class:`~underfoot_lab.evaluation.judging.judgments.Judgment` by ``human:<rater>`` to the
+:class:`~underfoot_lab.evaluation.judging.judgments.JudgmentStore` (``<home>/judgments.sqlite3``) at
 once, so closing the notebook loses nothing. Starting again with the same name **resumes**: the
 items this rater already graded are skipped.
 
@@ -19,7 +19,7 @@ Keyboard use. ipywidgets cannot bind raw keys, so the panel offers two keyboard 
 Agreement: after every grade the panel shows this rater's agreement (linear weighted Cohen's
 kappa, exact share, ordinal Krippendorff's alpha) with every other judge on the pool: other
 people and the reference judge. The reference judge is the LLM judge
-(:mod:`~underfoot_lab.evaluation.llm_judge`) or, offline, the world's truth standing in for
+(:mod:`~underfoot_lab.evaluation.judging.llm_judge`) or, offline, the world's truth standing in for
 it, labelled as such; "Run reference judge" grades the whole pool with it (per-region
 agreement: :meth:`JudgePanel.region_agreement`).
 """
@@ -39,9 +39,9 @@ from . import html as h
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..evaluation.judgments import Agreement, JudgmentStore
-    from ..evaluation.llm_judge import JudgeRun, ReferenceJudge
-    from ..evaluation.pooling import JudgingPool, PoolItem
+    from ..evaluation.judging.judgments import Agreement, JudgmentStore
+    from ..evaluation.judging.llm_judge import JudgeRun, ReferenceJudge
+    from ..evaluation.judging.pooling import JudgingPool, PoolItem
     from ..evaluation.regions import RegionSet
     from ..pipeline.run import Pipeline
     from ..pipeline.score.weights import ScoringWeights
@@ -99,8 +99,8 @@ class JudgePanel:
         reference: ReferenceJudge | str | None = "auto",
         world: World | None = None,
     ) -> None:
-        from ..evaluation.judgments import JudgmentStore
-        from ..evaluation.pooling import build_judging_pool
+        from ..evaluation.judging.judgments import JudgmentStore
+        from ..evaluation.judging.pooling import build_judging_pool
         from ..harness import build_harness
         from ..settings import Settings
 
@@ -119,7 +119,7 @@ class JudgePanel:
         self.reference: ReferenceJudge | None = None
         self.reference_error: str | None = None
         if reference == "auto":
-            from ..evaluation.llm_judge import make_reference_judge
+            from ..evaluation.judging.llm_judge import make_reference_judge
 
             try:
                 self.reference = make_reference_judge(self.settings, world)
@@ -279,7 +279,7 @@ class JudgePanel:
 
     def grade(self, grade: int, note: str | None = None) -> None:
         """Store ``grade`` for the current item (with the note box's text) and move on."""
-        from ..evaluation.judgments import Judgment
+        from ..evaluation.judging.judgments import Judgment
 
         item = self.current
         if item is None or self.judge is None:
@@ -352,7 +352,7 @@ class JudgePanel:
 
     def agreement(self) -> list[Agreement]:
         """This rater against every other judge, over the pool (reference judge first)."""
-        from ..evaluation.llm_judge import agreement_over, pool_grades
+        from ..evaluation.judging.llm_judge import agreement_over, pool_grades
 
         if self.judge is None:
             return []
@@ -364,7 +364,7 @@ class JudgePanel:
 
     def region_agreement(self, other: str | None = None) -> dict[str, Agreement]:
         """Per-region agreement of this rater with ``other`` (default: the reference judge)."""
-        from ..evaluation.llm_judge import agreement_by_region
+        from ..evaluation.judging.llm_judge import agreement_by_region
 
         target = other or (self.reference.judge if self.reference is not None else None)
         if self.judge is None or target is None:

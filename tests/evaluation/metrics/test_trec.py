@@ -1,0 +1,136 @@
+"""TREC qrels/run reading and writing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from underfoot_lab.errors import UnderfootError
+from underfoot_lab.evaluation.metrics.trec import (
+    TrecFormatError,
+    ranked,
+    read_qrels,
+    read_run,
+    write_qrels,
+    write_run,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trec"
+
+
+def test_read_qrels_from_lines_skips_comments_and_blank_lines() -> None:
+    qrels = read_qrels(["# judged by hand", "", "q1 0 d1 2", "q1 0 d2 0", "  q2\t0\td9  -1  "])
+    assert qrels == {"q1": {"d1": 2, "d2": 0}, "q2": {"d9": -1}}
+
+
+def test_read_qrels_needs_four_fields_and_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "qrels.txt"
+    path.write_text("q1 0 d1 1\nq1 0 d2\n")
+    with pytest.raises(TrecFormatError, match=r"qrels.txt:2: .*4 fields"):
+        read_qrels(path)
+    with pytest.raises(TrecFormatError, match=r":1: .*4 fields"):
+        read_qrels(["q1 0 d1 1 extra"])
+
+
+def test_read_qrels_rejects_non_integer_grades_and_duplicates() -> None:
+    with pytest.raises(TrecFormatError, match=r":1: grade must be an integer, got '1.5'"):
+        read_qrels(["q1 0 d1 1.5"])
+    with pytest.raises(TrecFormatError, match=r":3: duplicate judgment for qid 'q1' docid 'd1'"):
+        read_qrels(["q1 0 d1 1", "q1 0 d2 0", "q1 0 d1 0"])
+
+
+def test_format_errors_are_value_errors_the_cli_can_print() -> None:
+    assert issubclass(TrecFormatError, ValueError)
+    assert issubclass(TrecFormatError, UnderfootError)
+
+
+def test_read_run_parses_six_fields_ignores_rank_and_extra_fields() -> None:
+    run = read_run(
+        [
+            "q1 Q0 d1 7 1.5 tag",
+            "q1 Q0 d2 1 -2.25e-3 tag trailing words are ignored",
+            "q2 Q0 d3 1 inf tag",
+        ]
+    )
+    assert run == {"q1": {"d1": 1.5, "d2": -0.00225}, "q2": {"d3": math.inf}}
+
+
+def test_read_run_too_few_fields_is_an_error_with_line_number() -> None:
+    with pytest.raises(TrecFormatError, match=r"<lines>:2: run line needs 6 fields .* got 5"):
+        read_run(["q1 Q0 d1 1 0.5 tag", "q1 Q0 d2 2 0.4"])
+
+
+def test_read_run_duplicate_document_names_qid_and_docid(tmp_path: Path) -> None:
+    path = tmp_path / "run.txt"
+    path.write_text("q1 Q0 d1 1 0.9 t\nq2 Q0 d1 1 0.9 t\nq1 Q0 d1 2 0.1 t\n")
+    with pytest.raises(TrecFormatError, match=r"run.txt:3: duplicate document .*'q1'.*'d1'"):
+        read_run(path)
+
+
+def test_read_run_rejects_bad_and_nan_scores() -> None:
+    with pytest.raises(TrecFormatError, match="score must be a number"):
+        read_run(["q1 Q0 d1 1 high tag"])
+    with pytest.raises(TrecFormatError, match="NaN"):
+        read_run(["q1 Q0 d1 1 nan tag"])
+
+
+def test_ranked_is_trec_eval_order_score_then_docid_descending() -> None:
+    docs = {"d1": 1.0, "d3": 2.0, "d2": 2.0, "B": 0.5, "a": 0.5, "é": 0.5}
+    # ties by docid descending in byte order: "é" (0xC3..) > "a" (0x61) > "B" (0x42)
+    assert [d for d, _ in ranked(docs)] == ["d3", "d2", "d1", "é", "a", "B"]
+
+
+def test_run_round_trip_is_exact_and_ranks_follow_trec_order(tmp_path: Path) -> None:
+    run = {
+        "q1": {"b": 0.1 + 0.2, "a": 0.30000000000000004, "c": 1e-300, "d": -math.inf},
+        "q2": {"x": 5.0},
+    }
+    path = tmp_path / "run.txt"
+    write_run(run, path, tag="sys1")
+    lines = path.read_text().splitlines()
+    assert lines[0] == "q1 Q0 b 1 0.30000000000000004 sys1"
+    assert [line.split()[2] for line in lines[:4]] == ["b", "a", "c", "d"]
+    assert [line.split()[3] for line in lines[:4]] == ["1", "2", "3", "4"]
+    assert read_run(path) == run
+
+
+def test_qrels_round_trip(tmp_path: Path) -> None:
+    qrels = {"q1": {"d1": 3, "d2": 0, "d3": -1}, "q2": {"d1": 1}}
+    path = tmp_path / "qrels.txt"
+    write_qrels(qrels, path)
+    assert path.read_text().splitlines()[0] == "q1 0 d1 3"
+    assert read_qrels(path) == qrels
+
+
+def test_writers_refuse_ids_that_would_break_the_format(tmp_path: Path) -> None:
+    with pytest.raises(TrecFormatError, match="docid"):
+        write_run({"q1": {"two words": 1.0}}, tmp_path / "r", tag="t")
+    with pytest.raises(TrecFormatError, match="run tag"):
+        write_run({"q1": {"d": 1.0}}, tmp_path / "r", tag="")
+    with pytest.raises(TrecFormatError, match="qid"):
+        write_qrels({"": {"d": 1}}, tmp_path / "q")
+    with pytest.raises(TrecFormatError, match="NaN"):
+        write_run({"q1": {"d": math.nan}}, tmp_path / "r", tag="t")
+
+
+def test_public_trec_eval_sample_loads() -> None:
+    qrels = read_qrels(FIXTURES / "qrels.test.excerpt")
+    run = read_run(FIXTURES / "results.test.top100")
+    assert sorted(qrels) == ["301", "302"]
+    assert sum(g >= 1 for g in qrels["301"].values()) == 474  # trec_eval's num_rel
+    assert sum(g >= 1 for g in qrels["302"].values()) == 77
+    assert {q: len(d) for q, d in run.items()} == {"301": 100, "302": 100}
+
+
+def test_public_sample_rank_column_agrees_with_trec_eval_order() -> None:
+    lines = (FIXTURES / "results.test.top100").read_text().splitlines()
+    file_rank = {(f[0], f[2]): int(f[3]) for f in (line.split() for line in lines)}
+    run = read_run(FIXTURES / "results.test.top100")
+    for qid, docs in run.items():
+        ours = [file_rank[(qid, docid)] for docid, _ in ranked(docs)]
+        assert ours == list(range(1, 101))
+    # the ties in topic 301 are ordered by docid descending in the file, as trec_eval does
+    assert file_rank[("301", "FBIS3-3622")] < file_rank[("301", "FBIS3-3586")]
+    assert file_rank[("301", "FBIS3-58055")] < file_rank[("301", "FBIS3-58025")]

@@ -1,0 +1,202 @@
+"""The dense path: fixed candidates per query, only the scores change (sweeps).
+
+:func:`prepare` lays the qrels out against each query's fixed candidate list once;
+:func:`dense_scores` then evaluates any number of score vectors with the same kernel as
+:func:`~underfoot_lab.evaluation.metrics.kernel.evaluate`, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .kernel import (
+    _NOT_RELEVANT,
+    FloatArray,
+    IntArray,
+    OnMissing,
+    _columns,
+    _eval_qids,
+    _factorize_docids,
+    _Ideal,
+    _judge,
+    _kernel,
+    _names,
+    _segments,
+    _sorted_keys,
+    _validate,
+)
+from .measure_names import EvaluationError, Measure, parse_measures
+from .trec import Qrels, Run
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+# --------------------------------------------------------------------------------------------
+# The dense path: fixed candidates per query, only the scores change
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DenseQrels:
+    """Qrels laid out against fixed candidate lists, ready for :func:`dense_scores`.
+
+    Row ``i`` is query ``qids[i]``; its candidates are ``candidates[i]`` in the order given to
+    :func:`prepare`, and that is the column order score arrays must use. Internally candidates
+    are kept in docid-descending byte order (``order`` maps internal slots to columns), so a
+    stable sort by score reproduces trec_eval's tie breaking without touching a string.
+    """
+
+    qids: tuple[str, ...]
+    candidates: tuple[tuple[str, ...], ...]
+    lengths: IntArray
+    order: IntArray
+    """[n_queries, width]: column index of the candidate in each internal slot (0 in padding)."""
+    grades: IntArray
+    """[n_queries, width]: grade per internal slot; unjudged, negative and padding are -1."""
+    num_rel: IntArray
+    ideal: _Ideal
+    rel_threshold: int
+    on_missing: OnMissing
+
+    @property
+    def width(self) -> int:
+        """Padded width: the largest number of candidates of any query."""
+        return int(self.grades.shape[1])
+
+    def score_matrix(self, run: Run, fill: float | None = None) -> FloatArray:
+        """A [n_queries, width] score matrix in candidate order, taken from ``run``.
+
+        A candidate missing from the run raises KeyError unless ``fill`` is given (note that a
+        filled candidate still counts as retrieved, unlike in :func:`evaluate`).
+        """
+        matrix = np.full((len(self.qids), max(self.width, 1)), -np.inf, dtype=np.float64)
+        for i, (qid, docids) in enumerate(zip(self.qids, self.candidates, strict=True)):
+            scores = run.get(qid, {})
+            for j, docid in enumerate(docids):
+                if docid in scores:
+                    matrix[i, j] = scores[docid]
+                elif fill is None:
+                    raise KeyError(f"run has no score for qid {qid!r} candidate {docid!r}")
+                else:
+                    matrix[i, j] = fill
+        return matrix
+
+
+def prepare(
+    qrels: Qrels | pd.DataFrame,
+    candidates: Mapping[str, Sequence[str]] | Mapping[str, Mapping[str, float]],
+    *,
+    rel_threshold: int = 1,
+    on_missing: OnMissing = "zero",
+) -> DenseQrels:
+    """Lay ``qrels`` out against fixed ``candidates`` (``qid -> docids``; a run works too).
+
+    Rows are the qrels queries in byte order (``on_missing="zero"``: all of them, those without
+    candidates as empty rows that score 0; ``"skip"``: only those with candidates). Candidate
+    queries absent from the qrels are dropped, as :func:`evaluate` ignores them. Raises
+    ValueError for a candidate listed twice in one query.
+    """
+    _validate(rel_threshold, on_missing)
+    qc = _columns(qrels, "grade", np.int64)
+    cand_qids = list(candidates)
+    eval_qids = _eval_qids(qc.qids, cand_qids, on_missing)
+    n_rows = len(eval_qids)
+    row_of = {qid: i for i, qid in enumerate(eval_qids)}
+    lists: list[tuple[str, ...]] = [()] * n_rows
+    for qid in cand_qids:
+        if qid in row_of:
+            lists[row_of[qid]] = tuple(candidates[qid])
+    lengths = np.fromiter((len(c) for c in lists), dtype=np.int64, count=n_rows)
+    flat_docids = np.asarray([d for c in lists for d in c], dtype=object)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+    columns = np.arange(rows.size, dtype=np.int64) - np.repeat(
+        np.cumsum(lengths) - lengths, lengths
+    )
+
+    (q_docs, c_docs), vocabulary = _factorize_docids(qc.docids, flat_docids)
+    n_docs = int(max(q_docs.max(initial=-1), c_docs.max(initial=-1))) + 1
+    judged = _judge(qc, q_docs, eval_qids, vocabulary, n_docs, rel_threshold)
+    _sorted_keys(rows, c_docs, n_docs, (eval_qids, vocabulary, "candidate"))
+
+    # Internal order: by row, docid descending (lexsort ascending on (-row, name), reversed).
+    names = _names(vocabulary, c_docs) if c_docs.size else np.zeros(0, dtype=str)
+    internal = np.lexsort((names, -rows))[::-1] if rows.size else rows
+    width = int(lengths.max(initial=0))
+    order = np.zeros((n_rows, width), dtype=np.int64)
+    grades = np.full((n_rows, width), _NOT_RELEVANT, dtype=np.int64)
+    sorted_rows = rows[internal]
+    _, slots = _segments(sorted_rows, n_rows)
+    order[sorted_rows, slots] = columns[internal]
+    grades[sorted_rows, slots] = judged.lookup(sorted_rows, c_docs[internal])
+    return DenseQrels(
+        qids=tuple(eval_qids),
+        candidates=tuple(lists),
+        lengths=lengths,
+        order=order,
+        grades=grades,
+        num_rel=judged.num_rel,
+        ideal=judged.ideal,
+        rel_threshold=int(rel_threshold),
+        on_missing=on_missing,
+    )
+
+
+def _score_matrix(prepared: DenseQrels, scores: Any) -> FloatArray:
+    n, width = len(prepared.qids), prepared.width
+    if isinstance(scores, np.ndarray) and scores.ndim == 2:
+        matrix = np.asarray(scores, dtype=np.float64)
+        if matrix.shape[0] != n or matrix.shape[1] < width:
+            raise EvaluationError(
+                f"score matrix has shape {matrix.shape}, need ({n}, >= {width}) "
+                "(rows = prepared.qids, columns = candidates)"
+            )
+        return matrix
+    rows = list(scores)
+    if len(rows) != n:
+        raise EvaluationError(f"got scores for {len(rows)} queries, prepared has {n}")
+    matrix = np.full((n, max(width, 1)), -np.inf, dtype=np.float64)
+    for i, row in enumerate(rows):
+        values = np.asarray(row, dtype=np.float64)
+        if values.shape != (int(prepared.lengths[i]),):
+            raise EvaluationError(
+                f"scores for qid {prepared.qids[i]!r} have shape {values.shape}, "
+                f"expected ({int(prepared.lengths[i])},)"
+            )
+        matrix[i, : values.size] = values
+    return matrix
+
+
+def dense_scores(
+    prepared: DenseQrels,
+    scores: npt.ArrayLike | Sequence[npt.ArrayLike],
+    measures: Sequence[str | Measure] | str | Measure,
+) -> FloatArray:
+    """Measure values [n_queries, n_measures] for one set of candidate scores, vectorised.
+
+    ``scores`` is a 2-D array (rows = ``prepared.qids``, columns = candidates in the order
+    given to :func:`prepare`; columns past a row's length are ignored) or one 1-D array per
+    query. Values equal :func:`evaluate` on the same run exactly; the column means (over all
+    rows) are the means :func:`evaluate` reports.
+    """
+    wanted = parse_measures(measures)
+    matrix = _score_matrix(prepared, scores)
+    width = prepared.width
+    if width == 0:
+        return np.zeros((len(prepared.qids), len(wanted)), dtype=np.float64)
+    internal = np.take_along_axis(matrix, prepared.order, axis=1)
+    valid = np.arange(width) < prepared.lengths[:, None]
+    if np.isnan(internal[valid]).any():
+        row = int(np.flatnonzero(np.isnan(np.where(valid, internal, 0.0)).any(axis=1))[0])
+        raise EvaluationError(f"NaN score for qid {prepared.qids[row]!r}")
+    # Padding sorts after every real candidate, -inf scores included (stable sort).
+    key = np.where(valid, -internal, np.inf)
+    ranking = np.argsort(key, axis=1, kind="stable")
+    grades = np.take_along_axis(prepared.grades, ranking, axis=1)
+    return _kernel(
+        grades, prepared.num_rel, prepared.ideal.table(wanted), wanted, prepared.rel_threshold
+    )

@@ -1,0 +1,199 @@
+"""The one paired comparison of two systems: candidate (B) against baseline (A), per metric.
+
+:func:`paired_comparison` takes per-query values of both systems (paired by position) and,
+for every metric, reports a :class:`MetricComparison`: the means, ``diff = mean(b - a)``
+(positive: B is higher), the paired t-test and sign-flip randomization p-values, both
+Holm-adjusted across the metrics compared together, a percentile bootstrap CI over queries,
+one over clusters (regions) when given, Cohen's d_z and the number of pairs. A pair where
+either value is not finite (e.g. the geocode error of a failed query) is dropped for that
+metric only. Every statistic comes from :mod:`.significance`; every metric uses the same
+``seed``, so the resamples are shared across metrics and the result is deterministic.
+
+``underfoot-lab compare``, :func:`underfoot_lab.evaluation.results.compare.compare_reports`
+(and through it the notebook helpers and MLflow comparisons) all use this function; the
+column names below are the CLI's ``--json`` keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .significance import (
+    bootstrap_ci,
+    cluster_bootstrap_ci,
+    cohens_d,
+    holm,
+    paired_t_test,
+    randomization_test,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["COLUMNS", "MetricComparison", "PairedComparison", "paired_comparison"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricComparison:
+    """Candidate B against baseline A on one metric (NaN where there were too few pairs)."""
+
+    metric: str
+    display: str
+    """How tables show the metric (``nDCG@10``); the metric name when none was given."""
+    n: int
+    """Pairs with both values finite: the queries the statistics are over."""
+    mean_a: float
+    """Mean of the baseline (A)."""
+    mean_b: float
+    """Mean of the candidate (B)."""
+    diff: float
+    """``mean(b - a)`` over the pairs: positive means B is higher."""
+    p_t: float
+    """Paired t-test p-value (two-sided)."""
+    p_rand: float
+    """Paired sign-flip randomization test p-value (two-sided, seeded)."""
+    p_t_holm: float
+    """``p_t`` Holm-adjusted across the metrics compared together."""
+    p_rand_holm: float
+    """``p_rand`` Holm-adjusted across the metrics compared together."""
+    ci_low: float
+    ci_high: float
+    """Percentile bootstrap interval of ``diff``, queries resampled."""
+    region_ci_low: float
+    region_ci_high: float
+    """The same with whole clusters (regions) resampled; NaN without enough clusters."""
+    effect_size: float
+    """Cohen's d for paired samples: ``mean(b - a) / sd(b - a)``."""
+    higher_is_better: bool | None
+    """The metric's direction, when known (None: no direction, or not given)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict, in the order of :data:`COLUMNS`."""
+        return asdict(self)
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(MetricComparison))
+"""The fields of :class:`MetricComparison`, in order: the columns of
+:meth:`PairedComparison.to_frame` and the keys of :meth:`PairedComparison.to_records`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairedComparison:
+    """The result of :func:`paired_comparison`: one :class:`MetricComparison` per metric."""
+
+    rows: tuple[MetricComparison, ...]
+    seed: int
+    n_resamples: int
+    confidence: float
+
+    def __iter__(self) -> Iterator[MetricComparison]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, metric: str) -> MetricComparison:
+        """The row of ``metric``."""
+        for row in self.rows:
+            if row.metric == metric:
+                return row
+        raise KeyError(metric)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per metric (NaN kept; ``evaluation.results.model.json_safe`` for JSON)."""
+        return [row.to_dict() for row in self.rows]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric, the columns of :data:`COLUMNS`."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records(), columns=list(COLUMNS))
+
+
+def paired_comparison(
+    baseline: Mapping[str, npt.ArrayLike],
+    candidate: Mapping[str, npt.ArrayLike],
+    metrics: Sequence[str] | None = None,
+    *,
+    clusters: Sequence[Hashable] | npt.NDArray[Any] | None = None,
+    display: Mapping[str, str] | None = None,
+    higher_is_better: Mapping[str, bool | None] | None = None,
+    seed: int = 0,
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    min_clusters: int = 2,
+) -> PairedComparison:
+    """Compare ``candidate`` (B) with ``baseline`` (A) on each metric, paired by position.
+
+    ``baseline``/``candidate`` map a metric to its per-query values (same length, same query
+    order); ``metrics`` defaults to the baseline's keys. ``clusters`` (one label per query)
+    adds the cluster-bootstrap interval when the kept pairs span at least ``min_clusters``
+    labels. ``display`` and ``higher_is_better`` annotate the rows. Holm's adjustment runs
+    over the metrics whose p-value is defined.
+    """
+    chosen = list(baseline) if metrics is None else list(metrics)
+    if not chosen:
+        raise ValueError("no metrics to compare")
+    missing = [m for m in chosen if m not in baseline or m not in candidate]
+    if missing:
+        raise KeyError(f"no per-query values for metric(s) {', '.join(missing)}")
+    labels = None if clusters is None else np.array(list(clusters), dtype=np.object_)
+    rows: list[dict[str, Any]] = []
+    for metric in chosen:
+        x = np.asarray(baseline[metric], dtype=np.float64)
+        y = np.asarray(candidate[metric], dtype=np.float64)
+        if x.ndim != 1 or x.shape != y.shape:
+            raise ValueError(
+                f"{metric}: need two 1-D arrays of equal length, got {x.shape} and {y.shape}"
+            )
+        if labels is not None and labels.shape != x.shape:
+            raise ValueError(f"{metric}: {labels.size} cluster labels for {x.size} queries")
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        nan = math.nan
+        row: dict[str, Any] = {
+            "metric": metric,
+            "display": (display or {}).get(metric, metric),
+            "n": int(keep.sum()),
+            "mean_a": float(x.mean()) if x.size else nan,
+            "mean_b": float(y.mean()) if y.size else nan,
+            "diff": float((y - x).mean()) if x.size else nan,
+            "p_t": nan,
+            "p_rand": nan,
+            "ci_low": nan,
+            "ci_high": nan,
+            "region_ci_low": nan,
+            "region_ci_high": nan,
+            "effect_size": nan,
+            "higher_is_better": (higher_is_better or {}).get(metric),
+        }
+        if x.size >= 2:
+            row["p_t"] = paired_t_test(x, y).pvalue
+            row["p_rand"] = randomization_test(x, y, n_resamples=n_resamples, seed=seed).pvalue
+            ci = bootstrap_ci(x, y, n_resamples=n_resamples, confidence=confidence, seed=seed)
+            row["ci_low"], row["ci_high"] = ci.low, ci.high
+            row["effect_size"] = cohens_d(x, y)
+            kept = None if labels is None else list(labels[keep])
+            if kept is not None and len(set(kept)) >= max(min_clusters, 2):
+                rci = cluster_bootstrap_ci(
+                    x, y, kept, n_resamples=n_resamples, confidence=confidence, seed=seed
+                )
+                row["region_ci_low"], row["region_ci_high"] = rci.low, rci.high
+        rows.append(row)
+    for key in ("p_t", "p_rand"):
+        finite = {r["metric"]: r[key] for r in rows if not math.isnan(r[key])}
+        adjusted = holm(finite) if finite else {}
+        for r in rows:
+            r[f"{key}_holm"] = adjusted.get(r["metric"], math.nan)
+    return PairedComparison(
+        rows=tuple(MetricComparison(**r) for r in rows),
+        seed=seed,
+        n_resamples=n_resamples,
+        confidence=confidence,
+    )
