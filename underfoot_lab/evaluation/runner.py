@@ -417,14 +417,10 @@ def _progress_enabled(progress: bool) -> bool:
 
 
 def _error_text(exc: BaseException) -> str:
-    from ..settings import Settings, redact
+    from ..redaction import known_secrets, redact
 
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    try:
-        secrets_ = Settings().secret_values()
-    except Exception:
-        secrets_ = ()
-    return redact(text, secrets_)[:500]
+    return redact(text, known_secrets())[:500]
 
 
 class _Batch:
