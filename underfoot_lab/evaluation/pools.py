@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from ..pipeline.score.features import (
 )
 from ..pipeline.score.merge import Entity, merge_candidates
 from ..pipeline.score.weights import ScoringWeights
+from ..provenance import git_commit, git_dirty
 from ..records import Candidate, ParsedQuery, Place, RankedResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -118,6 +118,8 @@ class PoolManifest:
     """Relevant world entities no merged entity resolves to (rows of ``unretrieved``)."""
     files: dict[str, str] = field(default_factory=dict)
     """Table file name -> sha256 of its bytes."""
+    git_dirty: bool | None = None
+    """The checkout had uncommitted changes when the pool was built (None: unknown)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +138,7 @@ class PoolManifest:
             "judge": self.judge,
             "code_version": self.code_version,
             "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
             "created_at": self.created_at,
             "n_queries": self.n_queries,
             "n_entities": self.n_entities,
@@ -162,6 +165,7 @@ class PoolManifest:
             judge=str(data["judge"]),
             code_version=str(data["code_version"]),
             git_commit=data.get("git_commit"),
+            git_dirty=data.get("git_dirty"),
             created_at=str(data["created_at"]),
             n_queries=int(data["n_queries"]),
             n_entities=int(data["n_entities"]),
@@ -480,22 +484,6 @@ def _sha256_json(payload: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) == 40 else None
-
-
 @dataclass(frozen=True, slots=True)
 class _Fetched:
     query: RegionQuery
@@ -627,7 +615,8 @@ def build_pool(
             feature_params=_params_dict(params),
             judge="world",
             code_version=__version__,
-            git_commit=_git_commit(),
+            git_commit=git_commit(),
+            git_dirty=git_dirty(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             n_queries=tables["queries"].num_rows,
             n_entities=tables["entities"].num_rows,
