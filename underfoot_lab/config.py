@@ -34,7 +34,6 @@ __all__ = [
     "content_hash",
     "file_hash",
     "load_model",
-    "read_text",
     "read_yaml",
     "read_yaml_nodes",
     "validation_message",
@@ -47,7 +46,7 @@ def _label(path: Path, what: str) -> str:
     return f"{what} {path}" if what else str(path)
 
 
-def read_text(path: str | Path, what: str = "", *, label: str | None = None) -> str:
+def _read_text(path: str | Path, what: str = "", *, label: str | None = None) -> str:
     """A config file's text (UTF-8, a byte-order mark dropped); ``what`` names the kind of
     file in errors (``"weights file"``), ``label`` replaces the whole name."""
     p = Path(path)
@@ -70,7 +69,7 @@ def read_yaml_nodes(
     """The YAML document in ``path`` and its node tree (for line numbers of later errors)."""
     p = Path(path)
     name = label or _label(p, what)
-    text = read_text(p, label=name)
+    text = _read_text(p, label=name)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

@@ -42,7 +42,6 @@ __all__ = [
     "scrub_bytes",
     "scrub_file",
     "scrub_headers",
-    "scrub_log_text",
     "scrub_url",
 ]
 
@@ -170,7 +169,7 @@ _log_lock = threading.Lock()
 _log_installed = False
 
 
-def scrub_log_text(text: str, secrets: Iterable[str] = ()) -> str:
+def _scrub_log_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Log text with key-like URL parameters, bearer/basic tokens and ``secrets`` masked (line
     breaks kept: a traceback stays readable)."""
     text = _SECRET_PARAM.sub(rf"\1{MASK}", text)
@@ -184,17 +183,17 @@ def _scrub_record(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a malformed record is the logging module's to report
         return
-    clean = scrub_log_text(message, secrets)
+    clean = _scrub_log_text(message, secrets)
     if clean != message:
         record.msg = clean
         record.args = None
     if record.exc_info and not record.exc_text:
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        clean = scrub_log_text(text, secrets)
+        clean = _scrub_log_text(text, secrets)
         if clean != text:
             record.exc_text = clean
     if record.stack_info:
-        record.stack_info = scrub_log_text(record.stack_info, secrets)
+        record.stack_info = _scrub_log_text(record.stack_info, secrets)
 
 
 def install_log_redaction(secrets: Iterable[str] = ()) -> None:

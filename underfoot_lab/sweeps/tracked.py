@@ -36,13 +36,6 @@ __all__ = ["SWEEP_KIND_TAG", "LoadedSweep", "list_sweeps", "load_sweep", "log_sw
 SWEEP_KIND_TAG = "underfoot.kind"
 
 
-def _weights_params(w: ScoringWeights, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {f"{prefix}weight.{f}": w.weight(f) for f in SCORED_FEATURES}
-    for k in SCALAR_PARAMS:
-        out[f"{prefix}weights.{k}"] = getattr(w, k)
-    return out
-
-
 def log_sweep(
     r: SweepResult,
     *,
@@ -106,7 +99,7 @@ def log_sweep(
             "best_trial": r.winner.number,
         }
         params.update({f"range.{k}": v.describe() for k, v in s.ranges.items()})
-        params.update(_weights_params(r.winner_weights, "best."))
+        params.update(tracking.weights_params(r.winner_weights, "best."))
         metrics: dict[str, Any] = {
             "n_trials": r.n_trials_run,
             "n_feasible": int(r.final_study.table["feasible"].sum()),
@@ -224,7 +217,7 @@ def _log_children(
             tracking_uri=uri,
             settings=settings,
         )
-        params = {"trial": trial, "split": r.final.label, **_weights_params(w)}
+        params = {"trial": trial, "split": r.final.label, **tracking.weights_params(w)}
         metrics = {k: v for k, v in row.items() if k.startswith(("tune.", "heldout."))}
         metrics["rank"] = row["rank"]
         metrics["violation"] = row["violation"]

@@ -22,6 +22,7 @@ from .evaluations import (
     evaluation_params,
     evaluation_tags,
     log_evaluation,
+    weights_params,
 )
 from .reading import (
     compare_reports_paired,
@@ -66,4 +67,5 @@ __all__ = [
     "safe_key",
     "start_run",
     "tracking_uri",
+    "weights_params",
 ]

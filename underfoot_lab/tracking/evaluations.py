@@ -27,7 +27,6 @@ Everything is written through :mod:`.writer`, which keeps secrets out.
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -37,10 +36,19 @@ from typing import TYPE_CHECKING, Any
 from ..config import file_hash
 from .store import DEFAULT_EXPERIMENT, get_client
 from .store import tracking_uri as _resolve_uri
-from .writer import end_run, log_artifacts, log_values, param_text, safe_key, start_run
+from .writer import (
+    end_run,
+    finite,
+    log_artifacts,
+    log_values,
+    param_text,
+    safe_key,
+    start_run,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.report import EvaluationReport
+    from ..pipeline.score.weights import ScoringWeights
     from ..settings import Settings
 
 __all__ = [
@@ -49,6 +57,7 @@ __all__ = [
     "evaluation_params",
     "evaluation_tags",
     "log_evaluation",
+    "weights_params",
 ]
 
 REQUIRED_METRICS: tuple[str, ...] = (
@@ -105,9 +114,31 @@ def _report_weights(report: EvaluationReport) -> tuple[Any | None, str, Path | N
     return ScoringWeights.from_yaml(path), "weights file", path
 
 
+_WEIGHTS_FIELDS = (
+    "cap",
+    "keyword_cap",
+    "primary_threshold",
+    "primary_radius_km",
+    "half_distance_km",
+    "freshness_window_days",
+    "post_half_life_days",
+    "diversity_lambda",
+)
+
+
+def weights_params(weights: ScoringWeights, prefix: str = "") -> dict[str, Any]:
+    """A scorer's params as runs log them: ``<prefix>weight.<feature>`` for every scored
+    feature and ``<prefix>weights.<field>`` for its caps, threshold and feature parameters."""
+    from ..pipeline.score.features import SCORED_FEATURES
+
+    out: dict[str, Any] = {f"{prefix}weight.{f}": weights.weight(f) for f in SCORED_FEATURES}
+    for field in _WEIGHTS_FIELDS:
+        out[f"{prefix}weights.{field}"] = getattr(weights, field)
+    return out
+
+
 def evaluation_params(report: EvaluationReport) -> dict[str, str]:
     """The run's params (config and every scorer weight), values as text, unscrubbed."""
-    from ..pipeline.score.features import SCORED_FEATURES
 
     cfg = report.config
     params: dict[str, Any] = {
@@ -130,28 +161,8 @@ def evaluation_params(report: EvaluationReport) -> dict[str, str]:
     if path is not None:
         params["weights.file"] = path.name
     if weights is not None:
-        for feature in SCORED_FEATURES:
-            params[f"weight.{feature}"] = weights.weight(feature)
-        for field in (
-            "cap",
-            "keyword_cap",
-            "primary_threshold",
-            "primary_radius_km",
-            "half_distance_km",
-            "freshness_window_days",
-            "post_half_life_days",
-            "diversity_lambda",
-        ):
-            params[f"weights.{field}"] = getattr(weights, field)
+        params.update(weights_params(weights))
     return {k: param_text(v) for k, v in params.items()}
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
@@ -160,7 +171,7 @@ def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
     out: dict[str, float] = {}
 
     def put(key: str, value: Any) -> None:
-        v = _finite(value)
+        v = finite(value)
         if v is not None:
             out[safe_key(key)] = v
 

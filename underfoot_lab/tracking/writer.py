@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "end_run",
+    "finite",
     "log_artifacts",
     "log_file",
     "log_values",
@@ -75,7 +76,8 @@ def _clean(values: Mapping[str, Any], secrets: Sequence[str], limit: int) -> dic
     return {safe_key(k, secrets): redact(param_text(v), secrets)[:limit] for k, v in values.items()}
 
 
-def _finite(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float; None when it is not a number or not finite."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -142,7 +144,7 @@ def log_values(
     t = [RunTag(k, v) for k, v in _clean(tags or {}, secrets, _MAX_TAG).items()]
     m = []
     for k, v in (metrics or {}).items():
-        f = _finite(v)
+        f = finite(v)
         if f is not None:
             m.append(Metric(safe_key(k, secrets), f, now, 0))
     for chunk in _chunks(p, _BATCH_PARAMS):
