@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "underfoot_lab"
 
 # Lowest first. Names are module prefixes below ``underfoot_lab``; the longest prefix wins.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "records", "codec", "secrets", "config", "provenance", "prompts", "settings"),
+    ("errors", "records", "codec", "redaction", "config", "provenance", "prompts", "settings"),
     ("http", "registry", "recording", "geo", "logs", "terminal"),
     ("pipeline",),
     ("world",),

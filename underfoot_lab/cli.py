@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        from .settings import Settings, redact
+        from .redaction import redact
+        from .settings import Settings
 
         msg = redact(f"{type(exc).__name__}: {exc}", Settings().secret_values())
         print(f"internal error: {msg} (re-run with --debug for details)", file=sys.stderr)

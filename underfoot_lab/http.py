@@ -13,7 +13,7 @@ GET with everything an upstream call needs:
 * errors classified into :class:`~underfoot_lab.errors.UpstreamError` (``auth``,
   ``rate_limited``, ``timeout``, ``http_error``, ``bad_payload``) whose messages are one line and
   never contain a secret: key-like query parameters are masked and every configured secret is
-  redacted (:func:`scrub`).
+  redacted (:func:`underfoot_lab.redaction.scrub`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import asyncio
 import email.utils
 import json
 import random
-import re
 import weakref
 import xml.parsers.expat
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,7 +34,8 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .errors import UpstreamError
-from .settings import Settings, redact
+from .redaction import scrub
+from .settings import Settings
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
@@ -45,7 +45,6 @@ __all__ = [
     "limiter_for",
     "make_client",
     "reset_rate_limits",
-    "scrub",
     "set_rate_limit",
 ]
 
@@ -53,22 +52,6 @@ Expect = Literal["json", "xml"]
 
 JSON_TYPES = ("application/json", "text/json")
 XML_TYPES = ("application/atom+xml", "application/rss+xml", "application/xml", "text/xml")
-
-# ------------------------------------------------------------------------------ redaction
-
-# Query parameters that carry credentials in the upstreams we call (SerpAPI ``api_key``,
-# Geoapify ``apiKey``) and in common others. Matched case-insensitively, value masked.
-_SECRET_PARAM = re.compile(
-    r"(?i)(\b(?:api_?key|key|token|access_token|auth|secret|password)=)[^&#\s\"'<>]*"
-)
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` made safe to show: key-like URL parameters masked, secrets redacted, one line."""
-    text = _SECRET_PARAM.sub(r"\1***", text)
-    text = redact(text, secrets)
-    return " ".join(text.split())
-
 
 # ------------------------------------------------------------------------------ client
 

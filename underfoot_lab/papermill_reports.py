@@ -129,7 +129,7 @@ def _param_path(value: str | Path | None) -> str | None:
 
 
 def _short_error(exc: BaseException, secrets: Sequence[str]) -> str:
-    from .settings import redact
+    from .redaction import redact
 
     name = getattr(exc, "ename", None) or type(exc).__name__
     value = getattr(exc, "evalue", None) or str(exc)

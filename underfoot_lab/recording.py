@@ -1,4 +1,4 @@
-"""Record and replay upstream HTTP exchanges, and keep secrets out of recordings and logs.
+"""Record and replay upstream HTTP exchanges, with secrets kept out of the recordings.
 
 :class:`RecordingTransport` wraps the pipeline's transport and writes every exchange (method,
 URL, request headers and body, status, response headers and body; or the transport error) as one
@@ -21,8 +21,7 @@ often than recorded), re-raises recorded transport errors, and for a request tha
 recorded raises :class:`ReplayMiss` (an :class:`~underfoot_lab.errors.UpstreamError` naming the
 URL without secrets). No network is touched during a replay.
 
-:func:`install_log_redaction` makes every log record secret-free at creation (httpx logs each
-request URL at INFO, API key included), for every logger and handler.
+The scrubbing rules themselves live in :mod:`underfoot_lab.redaction`.
 """
 
 from __future__ import annotations
@@ -31,21 +30,19 @@ import asyncio
 import base64
 import hashlib
 import json
-import logging
 import os
 import re
 import threading
-import traceback
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from .errors import UpstreamError
-from .settings import redact
+from .redaction import redact, scrub_bytes, scrub_headers, scrub_url
 
 __all__ = [
     "FORMAT",
@@ -53,69 +50,15 @@ __all__ = [
     "ReplayMiss",
     "ReplayTransport",
     "exchange_key",
-    "install_log_redaction",
     "read_manifest",
-    "redact_text",
-    "scrub_headers",
-    "scrub_url",
 ]
 
 FORMAT = "underfoot-recording/1"
 MANIFEST = "manifest.json"
-MASK = "***"
 
-SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token"})
-"""URL query parameters whose values are credentials (compared lower-cased)."""
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"}
-)
 # Headers describing the wire encoding of a body we store decoded; they are recomputed on replay.
 _WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-# ------------------------------------------------------------------------------ redaction
-
-
-def scrub_url(url: str | httpx.URL, secrets: Iterable[str] = ()) -> str:
-    """``url`` with credential parameters and user info masked and every secret redacted."""
-    parts = urlsplit(str(url))
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in SECRET_PARAMS for k, _ in pairs):
-            query = urlencode(
-                [(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs], safe="*"
-            )
-    out = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    return redact_text(out, secrets)
-
-
-def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Every secret in ``text`` (also URL-encoded) replaced by ``***``."""
-    from urllib.parse import quote, quote_plus
-
-    values = [s for s in secrets if s]
-    # Longest first, so a secret containing another is masked whole.
-    variants = sorted(
-        {v for s in values for v in (s, quote(s, safe=""), quote_plus(s))}, key=len, reverse=True
-    )
-    return redact(text, tuple(variants))
-
-
-def scrub_headers(
-    headers: Iterable[tuple[str, str]], secrets: Iterable[str] = ()
-) -> list[list[str]]:
-    """Header pairs with credential headers masked and secrets redacted (names lower-cased)."""
-    secrets = tuple(secrets)
-    out: list[list[str]] = []
-    for name, value in headers:
-        low = name.lower()
-        out.append([low, MASK if low in SECRET_HEADERS else redact_text(value, secrets)])
-    return out
 
 
 def exchange_key(method: str, scrubbed_url: str, scrubbed_body: bytes) -> str:
@@ -127,20 +70,6 @@ def exchange_key(method: str, scrubbed_url: str, scrubbed_body: bytes) -> str:
     h.update(b"\n")
     h.update(scrubbed_body)
     return h.hexdigest()
-
-
-def _scrub_body(body: bytes, secrets: tuple[str, ...]) -> bytes:
-    if not body or not secrets:
-        return body
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        out = body
-        for s in secrets:
-            if s:
-                out = out.replace(s.encode(), MASK.encode())
-        return out
-    return redact_text(text, secrets).encode("utf-8")
 
 
 def _encode_body(body: bytes) -> dict[str, str]:
@@ -219,9 +148,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.files: list[Path] = []
         meta: dict[str, Any] = {"format": FORMAT, "created_at": datetime.now(UTC).isoformat()}
         meta.update(manifest or {})
-        _write_json(
-            self.directory / MANIFEST, json.loads(redact_text(json.dumps(meta), self.secrets))
-        )
+        _write_json(self.directory / MANIFEST, json.loads(redact(json.dumps(meta), self.secrets)))
 
     def _next(self, key: str) -> int:
         with self._lock:
@@ -238,7 +165,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         url = scrub_url(request.url, self.secrets)
-        req_body = _scrub_body(body, self.secrets)
+        req_body = scrub_bytes(body, self.secrets)
         key = exchange_key(request.method, url, req_body)
         seq = self._next(key)
         record: dict[str, Any] = {
@@ -265,7 +192,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         except httpx.TransportError as exc:
             record["error"] = {
                 "type": type(exc).__name__,
-                "message": redact_text(str(exc), self.secrets)[:500],
+                "message": redact(str(exc), self.secrets)[:500],
             }
             self._save(path, record)
             raise
@@ -279,7 +206,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             "http_version": response.extensions.get("http_version", b"HTTP/1.1").decode(),
             "reason_phrase": response.extensions.get("reason_phrase", b"").decode(),
             "headers": scrub_headers(kept, self.secrets),
-            "body": _encode_body(_scrub_body(content, self.secrets)),
+            "body": _encode_body(scrub_bytes(content, self.secrets)),
             "truncated": truncated,
         }
         self._save(path, record)
@@ -398,7 +325,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         url = scrub_url(request.url, self.secrets)
-        key = exchange_key(request.method, url, _scrub_body(body, self.secrets))
+        key = exchange_key(request.method, url, scrub_bytes(body, self.secrets))
         items = self._exchanges.get(key)
         if not items:
             raise ReplayMiss(
@@ -418,61 +345,3 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             cls = _TRANSPORT_ERRORS.get(kind, httpx.TransportError)
             raise cls(str(error.get("message", kind)), request=request)
         return _build_response(request, record["response"])
-
-
-# ------------------------------------------------------------------------------ logs
-
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:api_?key|key|token|access_token)=)[^&#\s\"'<>]*")
-_AUTH_HEADER = re.compile(
-    r"(?i)\b(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic)\s+)[^\s'\",}]+"
-)
-_log_secrets: set[str] = set()
-_log_lock = threading.Lock()
-_log_installed = False
-
-
-def _log_clean(text: str) -> str:
-    text = _QUERY_SECRET.sub(rf"\1{MASK}", text)
-    text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
-    return redact_text(text, tuple(_log_secrets))
-
-
-def _scrub_record(record: logging.LogRecord) -> None:
-    try:
-        message = record.getMessage()
-    except Exception:  # a malformed record is the logging module's to report
-        return
-    clean = _log_clean(message)
-    if clean != message:
-        record.msg = clean
-        record.args = None
-    if record.exc_info and not record.exc_text:
-        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        clean = _log_clean(text)
-        if clean != text:
-            record.exc_text = clean
-    if record.stack_info:
-        record.stack_info = _log_clean(record.stack_info)
-
-
-def install_log_redaction(secrets: Iterable[str] = ()) -> None:
-    """Scrub every log record from now on: key-like URL parameters, bearer tokens, ``secrets``.
-
-    Works through the record factory, so it covers every logger (httpx, httpcore, openai, ...)
-    and every handler, including ones added later (pytest's caplog, notebooks). Idempotent;
-    secrets accumulate over calls.
-    """
-    global _log_installed
-    with _log_lock:
-        _log_secrets.update(s for s in secrets if s)
-        if _log_installed:
-            return
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            _scrub_record(record)
-            return record
-
-        logging.setLogRecordFactory(factory)
-        _log_installed = True

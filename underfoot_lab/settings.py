@@ -134,11 +134,3 @@ def endpoint(base_url: str, documented: str) -> str:
     return urlunsplit(
         (base.scheme or doc.scheme, base.netloc or doc.netloc, doc.path, doc.query, "")
     )
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Replace every secret in ``text`` by ``***``."""
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return text

@@ -85,7 +85,7 @@ def test_spec_with_overrides_table_and_mlflow(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--spec", "nope.yaml"], "error: cannot read sweep spec"),
+        (["--spec", "nope.yaml"], "error: sweep spec nope.yaml: cannot read"),
         (["--pool", "/nonexistent/pool"], "error: no frozen pool at /nonexistent/pool"),
         (["--objective", "relevance"], "error: sweep options: objective: unknown metric"),
         (["--holdout-regions", "atlantis", "--trials", "2", "--no-mlflow", "--no-write"],

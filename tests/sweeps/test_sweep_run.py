@@ -15,8 +15,7 @@ from underfoot_lab import tracking
 from underfoot_lab.errors import ConfigError
 from underfoot_lab.evaluation.candidate_pools import Pool
 from underfoot_lab.pipeline.score.weights import ScoringWeights
-from underfoot_lab.sweeps import evaluate as ev
-from underfoot_lab.sweeps.run import (
+from underfoot_lab.sweeps import (
     SweepResult,
     list_sweeps,
     load_sweep,
@@ -24,6 +23,7 @@ from underfoot_lab.sweeps.run import (
     resolve_pool,
     run_sweep,
 )
+from underfoot_lab.sweeps import evaluate as ev
 from underfoot_lab.sweeps.spec import SweepSpec, ValidationSpec, spec_from_options
 
 FAKE_SECRETS = {

@@ -139,11 +139,11 @@ def test_bad_specs_are_one_line_config_errors(tmp_path: Path, body: str, message
 
 
 def test_yaml_and_file_problems(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"s\.yaml:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"s\.yaml:\d+: YAML syntax error"):
         load_spec(write(tmp_path, "name: x\nranges: {a: [\n"))
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_spec(write(tmp_path, "- 1\n"))
-    with pytest.raises(ConfigError, match="cannot read sweep spec"):
+    with pytest.raises(ConfigError, match=r"sweep spec .*missing\.yaml: cannot read"):
         load_spec(tmp_path / "missing.yaml")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from underfoot_lab import tracking
 from underfoot_lab.evaluation.results.model import EvaluationReport
-from underfoot_lab.tracking.mlflow_store import artifact_location, safe_key
+from underfoot_lab.tracking import artifact_location, safe_key
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WEIGHTS = REPO / "experiments" / "weights" / "default.yaml"

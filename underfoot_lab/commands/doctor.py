@@ -159,12 +159,12 @@ def format_report(data: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..recording import redact_text
+    from ..redaction import redact
     from ..settings import Settings
 
     settings = Settings()
     data = report(settings)
     text = json.dumps(data, indent=2) if args.json else format_report(data)
     # Belt and braces: nothing above reads a key's value, and nothing printed may contain one.
-    print(redact_text(text, settings.secret_values()))
+    print(redact(text, settings.secret_values()))
     return 0

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..tracking.mlflow_store import REQUIRED_METRICS
+from ..tracking import REQUIRED_METRICS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..papermill_reports import ReportRun

@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..config import read_yaml_nodes
 from ..errors import ConfigError
 
 __all__ = [
@@ -461,32 +462,8 @@ class _Parsed:
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """The document and its node tree (for line numbers); YAML errors as ConfigError."""
-    label = _show(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{label}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{label}: not UTF-8 text ({exc.reason})") from exc
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{label}:{mark.line + 1}" if mark is not None else label
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        if exc.problem and exc.context:
-            # "while scanning a quoted scalar" + where it started: usually the real culprit.
-            started = f" started at line {exc.context_mark.line + 1}" if exc.context_mark else ""
-            problem += f" ({' '.join(exc.context.split())}{started})"
-        raise ConfigError(f"{where}: YAML syntax error: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{label}: YAML error: {' '.join(str(exc).split())}") from exc
-    finally:
-        loader.dispose()
-    return data, node
+    """The document and its node tree (for line numbers); problems as ConfigError."""
+    return read_yaml_nodes(path, label=_show(path))
 
 
 def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:

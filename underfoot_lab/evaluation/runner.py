@@ -44,12 +44,10 @@ so tests can interrupt a run midway. It is not a setting; do not use it otherwis
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import secrets
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -57,11 +55,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import file_hash, read_yaml
 from ..errors import ConfigError
+from ..provenance import git_commit, git_dirty
 from .results.build import build_report
 from .results.model import EvaluationReport, QueryOutcome, RunConfig
 
@@ -79,7 +78,6 @@ __all__ = [
     "StoredRow",
     "evaluate_region_set",
     "find_run",
-    "git_commit",
     "load_report",
     "make_run_config",
     "new_run_id",
@@ -96,25 +94,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """``YYYYMMDD-HHMMSS-xxxxxx``: UTC time plus 6 random hex digits."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-@cache
-def git_commit() -> str | None:
-    """The checkout's HEAD commit (None outside a git checkout)."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
 
 
 # ------------------------------------------------------------------------------ run store
@@ -322,10 +301,6 @@ class RunStore:
 
 
 # ------------------------------------------------------------------------------ config
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def weights_identity(weights: WeightsArg) -> tuple[str, str, str | None]:
     """(name, hash, path) of a weights file; ``("seed", "seed", None)`` for the seed scorer."""
     if weights is None:
@@ -335,14 +310,12 @@ def weights_identity(weights: WeightsArg) -> tuple[str, str, str | None]:
         raise ConfigError(f"weights file {path} does not exist")
     name = path.stem
     try:
-        import yaml
-
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path, "weights file")
         if isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]:
             name = data["name"]
-    except Exception:  # the scorer loader reports a broken file properly
+    except ConfigError:  # the scorer loader reports a broken file when it loads it
         pass
-    return name, _sha256_file(path), str(path)
+    return name, file_hash(path), str(path)
 
 
 def _load_set(region_set: RegionSet | str | Path) -> RegionSet:
@@ -390,6 +363,7 @@ def make_run_config(
         primary_radius_km=float(s.primary_radius_km),
         pipeline_version=PIPELINE_VERSION,
         git_commit=git_commit(),
+        git_dirty=git_dirty(),
         weights_path=path,
         use_cache=bool(use_cache),
         region_set_path=_outside_data_dir(rs),
@@ -419,14 +393,10 @@ def _progress_enabled(progress: bool) -> bool:
 
 
 def _error_text(exc: BaseException) -> str:
-    from ..settings import Settings, redact
+    from ..redaction import known_secrets, redact
 
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    try:
-        secrets_ = Settings().secret_values()
-    except Exception:
-        secrets_ = ()
-    return redact(text, secrets_)[:500]
+    return redact(text, known_secrets())[:500]
 
 
 class _Batch:

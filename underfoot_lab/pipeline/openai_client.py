@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from ..errors import UpstreamError
-from ..http import limiter_for, scrub
+from ..http import limiter_for
 from ..records import Availability
+from ..redaction import scrub
 from ..registry import ProviderContext, api_key
 from ..settings import Settings
 

@@ -126,7 +126,7 @@ class Pipeline:
             self.settings = self.settings.model_copy(update=overrides)
         if self.settings.record_dir is not None and self.settings.replay_dir is not None:
             raise ConfigError("record_dir and replay_dir are exclusive: record or replay")
-        from ..recording import install_log_redaction
+        from ..redaction import install_log_redaction
 
         # httpx logs every request URL (API key included); no log record may carry a secret.
         install_log_redaction(self.settings.secret_values())
@@ -288,7 +288,7 @@ class Pipeline:
 
     def _reason(self, exc: BaseException) -> str:
         """A one-line, secret-free reason for a fallback, for the trace."""
-        from ..http import scrub
+        from ..redaction import scrub
 
         return scrub(f"{type(exc).__name__}: {exc}", self.settings.secret_values())[:200]
 

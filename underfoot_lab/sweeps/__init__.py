@@ -5,8 +5,9 @@ from a grid, a seeded random search or an Optuna TPE study (:mod:`.search`) are 
 batches -- one exact matrix pass per batch, trec_eval-exact IR metrics and vectorised domain
 metrics (:mod:`.evaluate`) -- on a local process pool or a Dask cluster (:mod:`.executors`);
 the best setting on the tuning regions is checked on held-out regions against the baselines,
-with paired randomization tests and Holm's correction, and everything goes to MLflow
-(:mod:`.run`). Specs live in ``experiments/sweeps/*.yaml`` (:mod:`.spec`).
+with paired randomization tests and Holm's correction (:mod:`.comparison`), and everything
+goes to MLflow (:mod:`.tracked`). :mod:`.run` orchestrates it; :mod:`.result` holds what a
+sweep produced. Specs live in ``experiments/sweeps/*.yaml`` (:mod:`.spec`).
 
 Importing this package is cheap; pandas, optuna, dask and mlflow load when used::
 
@@ -27,18 +28,8 @@ from .executors import (
     TrialExecutor,
     make_executor,
 )
-from .run import (
-    LoadedSweep,
-    Split,
-    StudyResult,
-    SweepResult,
-    list_sweeps,
-    load_sweep,
-    log_sweep,
-    make_splits,
-    resolve_pool,
-    run_sweep,
-)
+from .result import Split, StudyResult, SweepResult
+from .run import make_splits, resolve_pool, run_sweep
 from .search import OptunaSearch, SearchSpace, Trial, TrialBatch
 from .spec import (
     Constraint,
@@ -50,6 +41,7 @@ from .spec import (
     parse_metric,
     spec_from_options,
 )
+from .tracked import LoadedSweep, list_sweeps, load_sweep, log_sweep
 
 __all__ = [
     "BatchResult",

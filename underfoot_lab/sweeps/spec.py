@@ -32,8 +32,6 @@ Metric names accept the report's names and spellings (``nDCG@10``, ``ndcg_at_10`
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -51,6 +49,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..config import content_hash, file_hash, load_model, validation_message
 from ..errors import ConfigError
 from ..pipeline.score.features import SCORED_FEATURES
 
@@ -545,13 +544,11 @@ class SweepSpec(BaseModel):
             },
         )
         data["base_weights"] = _file_digest(self.base_weights)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return content_hash(data)
 
     def spec_hash(self) -> str:
         """sha256 of the whole validated spec (canonical JSON)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return content_hash(self)
 
     def to_yaml_text(self) -> str:
         return yaml.safe_dump(
@@ -567,7 +564,7 @@ class SweepSpec(BaseModel):
 
 def _file_digest(path: str) -> str:
     try:
-        return hashlib.sha256(resolve_path(path).read_bytes()).hexdigest()
+        return file_hash(resolve_path(path))
     except OSError:
         return path
 
@@ -593,40 +590,24 @@ def resolve_path(path: str | Path) -> Path:
 
 
 # ------------------------------------------------------------------------------ loading
-def _message(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function-"))
-    msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return f"{loc}: {msg}" if loc else msg
-
-
 def _validate(data: Mapping[str, Any], where: str) -> SweepSpec:
     try:
         return SweepSpec.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_message(exc)}") from None
+        raise ConfigError(f"{where}: {validation_message(exc)}") from None
 
 
 def load_spec(path: str | Path, **overrides: Any) -> SweepSpec:
     """Read and validate a spec file (``name`` defaults to the file's stem); ``overrides``
     (None values ignored) replace fields before validation. Problems are one-line
-    :class:`ConfigError`\\ s."""
+    :class:`ConfigError`\\ s (see :mod:`underfoot_lab.config`)."""
     p = resolve_path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep spec {p}: {exc.strerror or exc}") from None
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"sweep spec {p}{where}: invalid YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"sweep spec {p}: expected a mapping at the top level")
-    data.setdefault("name", p.stem)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return _validate(data, f"sweep spec {p}")
+
+    def prepare(data: dict[str, Any]) -> None:
+        data.setdefault("name", p.stem)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+
+    return load_model(p, SweepSpec, "sweep spec", prepare=prepare)
 
 
 def spec_from_options(**fields: Any) -> SweepSpec:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import yaml
 
+from ..config import read_yaml
 from ..errors import ConfigError, UnderfootError
 from . import html as h
 
@@ -122,7 +123,7 @@ def append_to_region_set(
         raise ConfigError(f"{place.label} is not a US town; region sets hold US towns only")
     clean = " ".join(text.split())
     if target.is_file():
-        data: Any = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+        data: Any = read_yaml(target, "region set") or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{target}: expected a mapping at the top level")
     else:

@@ -1,8 +1,8 @@
 """``JudgePanel``: grade a region set's judging pool, one document at a time.
 
-The pool is :func:`~underfoot_lab.evaluation.judging.pooling.build_judging_pool` (the union of the top
-``k`` under several weights files, in a rank-blind deterministic order). The panel shows one
-item with its context (query, town, title, description, sources, distance, link; all
+The pool is :func:`~underfoot_lab.evaluation.judging.pooling.build_judging_pool` (the union
+of the top ``k`` under several weights files, in a rank-blind deterministic order). The panel
+shows one item with its context (query, town, title, description, sources, distance, link; all
 escaped), takes a grade 0-3 (or a skip and an optional note) and writes a
 :class:`~underfoot_lab.evaluation.judging.judgments.Judgment` by ``human:<rater>`` to the
 :class:`~underfoot_lab.evaluation.judging.judgments.JudgmentStore` (``<home>/judgments.sqlite3``) at

@@ -74,7 +74,7 @@ def test_vector_params_and_with_weights() -> None:
         ("half_distance_km: 0\n", "half_distance_km"),
         ("diversity_lambda: 2\n", "diversity_lambda"),
         ("- a\n- b\n", "mapping"),
-        ("weights: [\n", "invalid YAML"),
+        ("weights: [\n", "YAML syntax error"),
     ],
 )
 def test_bad_files_are_one_line_config_errors(tmp_path: Path, text: str, match: str) -> None:

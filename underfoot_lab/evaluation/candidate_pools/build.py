@@ -11,7 +11,6 @@ ideal DCG and the recall denominators, exactly as in an evaluation run's qrels).
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from ...pipeline.score.features import (
     build_features,
 )
 from ...pipeline.score.merge import Entity, merge_candidates
+from ...provenance import git_commit, git_dirty
 from ...records import ParsedQuery, Place
 from .model import (
     POOL_FORMAT_VERSION,
@@ -80,22 +80,6 @@ def pool_key(
         "params": _params_dict(params),
     }
     return _sha256_json(payload)
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) == 40 else None
 
 
 async def _fetch_all(
@@ -220,7 +204,8 @@ def build_pool(
             feature_params=_params_dict(params),
             judge="world",
             code_version=__version__,
-            git_commit=_git_commit(),
+            git_commit=git_commit(),
+            git_dirty=git_dirty(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             n_queries=tables["queries"].num_rows,
             n_entities=tables["entities"].num_rows,

@@ -93,6 +93,8 @@ class PoolManifest:
     """Relevant world entities no merged entity resolves to (rows of ``unretrieved``)."""
     files: dict[str, str] = field(default_factory=dict)
     """Table file name -> sha256 of its bytes."""
+    git_dirty: bool | None = None
+    """The checkout had uncommitted changes when the pool was built (None: unknown)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,7 @@ class PoolManifest:
             "judge": self.judge,
             "code_version": self.code_version,
             "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
             "created_at": self.created_at,
             "n_queries": self.n_queries,
             "n_entities": self.n_entities,
@@ -137,6 +140,7 @@ class PoolManifest:
             judge=str(data["judge"]),
             code_version=str(data["code_version"]),
             git_commit=data.get("git_commit"),
+            git_dirty=data.get("git_dirty"),
             created_at=str(data["created_at"]),
             n_queries=int(data["n_queries"]),
             n_entities=int(data["n_entities"]),

@@ -42,8 +42,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import ConfigError
-from ...http import make_client, scrub
+from ...http import make_client
 from ...pipeline.openai_client import chat_parse, openai_client, openai_key, parsed_output
+from ...redaction import scrub
 from .judgments import Agreement, Judgment
 
 if TYPE_CHECKING:  # pragma: no cover

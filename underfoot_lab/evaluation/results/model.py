@@ -85,8 +85,15 @@ class RunConfig:
     use_cache: bool = True
     region_set_path: str | None = None
     """The YAML file when the set came from outside the data directory (found again by it)."""
+    git_dirty: bool | None = None
+    """The checkout had uncommitted changes (None: unknown, or not a git checkout)."""
 
-    NOT_COMPARED: ClassVar[tuple[str, ...]] = ("weights_path", "use_cache", "region_set_path")
+    NOT_COMPARED: ClassVar[tuple[str, ...]] = (
+        "weights_path",
+        "use_cache",
+        "region_set_path",
+        "git_dirty",
+    )
 
     @property
     def region_set_ref(self) -> str:

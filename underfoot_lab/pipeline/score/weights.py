@@ -23,14 +23,12 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ...errors import ConfigError
 from .features import (
     DEFAULT_FRESHNESS_WINDOW_DAYS,
     DEFAULT_HALF_DISTANCE_KM,
@@ -130,28 +128,14 @@ class ScoringWeights(BaseModel):
     # ------------------------------------------------------------------------ YAML
     @classmethod
     def from_yaml(cls, path: str | Path) -> ScoringWeights:
-        """Load a weights file; any problem is a one-line :class:`ConfigError`."""
+        """Load a weights file (``name`` defaults to the file's stem); any problem is a
+        one-line :class:`ConfigError` (see :mod:`underfoot_lab.config`)."""
+        from ...config import load_model
+
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read weights file {p}: {exc.strerror or exc}") from None
-        try:
-            data: Any = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"weights file {p}{where}: invalid YAML") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"weights file {p}: expected a mapping at the top level")
-        data.setdefault("name", p.stem)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(x) for x in err["loc"])
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            raise ConfigError(f"weights file {p}: {loc}: {msg}") from None
+        return load_model(
+            p, cls, "weights file", prepare=lambda data: data.setdefault("name", p.stem)
+        )
 
     def to_yaml_text(self) -> str:
         data = self.model_dump(mode="json")

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import cast, get_args
 
 from ...errors import UpstreamError
-from ...http import scrub
 from ...records import Candidate, ErrorClass, ParsedQuery, Place, SourceStatus, StageStatus
+from ...redaction import scrub
 from .base import Source
 
 __all__ = ["gather_sources"]

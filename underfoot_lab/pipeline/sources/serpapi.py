@@ -33,8 +33,9 @@ from urllib.parse import quote
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import normalize_name
-from ...http import RetryPolicy, fetch_json, scrub
+from ...http import RetryPolicy, fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
+from ...redaction import scrub
 from ...registry import ProviderContext, api_key, key_availability
 from ...settings import Settings, endpoint
 from .names import place_name_from_title, short_label
