@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "underfoot_lab"
 
 # Lowest first. Names are module prefixes below ``underfoot_lab``; the longest prefix wins.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "records", "codec", "secrets", "config", "provenance", "prompts", "settings"),
+    ("errors", "records", "codec", "redaction", "config", "provenance", "prompts", "settings"),
+    ("storage",),
     ("http", "registry", "recording", "geo", "logs"),
     ("pipeline",),
     ("world",),
