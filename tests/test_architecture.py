@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "underfoot_lab"
 # Lowest first. Names are module prefixes below ``underfoot_lab``; the longest prefix wins.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "records", "codec", "redaction", "config", "provenance", "prompts", "settings"),
+    ("storage",),
     ("http", "registry", "recording", "geo", "logs", "terminal"),
     ("pipeline",),
     ("world",),

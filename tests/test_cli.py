@@ -70,3 +70,41 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, query: str, fragment: str) 
     assert len(lines) == 1, p.stderr
     assert fragment.lower() in lines[0].lower()
     assert p.stdout == ""
+
+
+def _run_bytes(args: list[bytes], home: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "UNDERFOOT_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable.encode(), b"-m", b"underfoot_lab.cli", *args],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_invalid_utf8_argument_exits_2_with_one_line(tmp_path: Path) -> None:
+    p = _run_bytes([b"search", b"hidden gems in Pikeville KY \xff"], tmp_path)
+    assert p.returncode == 2
+    err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+    assert len(err) == 1 and "not valid UTF-8" in err[0], err
+
+
+def test_unusable_home_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    p = run(["search", "hidden gems in Pikeville KY"], blocker / "home")
+    assert p.returncode == 2, p.stderr
+    assert "UNDERFOOT_HOME=" in p.stderr and str(blocker / "home") in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_cache_info_and_clear_survive_a_garbage_cache(tmp_path: Path) -> None:
+    (tmp_path / "cache.sqlite3").write_bytes(b"\x00garbage" * 1000)
+    info = run(["cache", "info"], tmp_path)
+    assert info.returncode == 0, info.stderr
+    assert "0 cached answers" in info.stdout
+    assert "moved to cache.sqlite3.corrupt-" in info.stderr
+    cleared = run(["cache", "clear"], tmp_path)
+    assert cleared.returncode == 0 and "cleared" in cleared.stdout
+    search = run(["search", "hidden gems in Pikeville KY", "--json"], tmp_path)
+    assert search.returncode == 0, search.stderr

@@ -45,8 +45,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``underfoot-lab`` console script."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    raw = list(sys.argv[1:] if argv is None else argv)
+    for arg in raw:
+        # Undecodable bytes reach Python as lone surrogates; say so before anything uses them.
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            print(f"error: argument {shown!r} is not valid UTF-8 text", file=sys.stderr)
+            return 2
     parser, mods = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(raw)
     if not args.command:
         parser.print_help()
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from ..storage import StoreCorrupt, connect, is_corruption, move_aside
+
 V = TypeVar("V")
+T = TypeVar("T")
 Layer = Literal["memory", "sqlite"]
 
 SCHEMA_VERSION = 1
@@ -81,69 +85,116 @@ class MemoryLayer(Generic[V]):
 
 
 class SQLiteLayer:
-    """Persistent key -> JSON text with expiry, in one SQLite file (WAL, one connection/thread)."""
+    """Persistent key -> JSON text with expiry, in one SQLite file (WAL, one connection/thread).
+
+    A cache holds nothing that cannot be fetched again, so a damaged file is moved aside
+    (``cache.sqlite3.corrupt-<time>``, with a one-line warning on stderr) and rebuilt instead of
+    stopping every search.
+    """
 
     def __init__(self, path: Path, ttl_s: float, clock: Callable[[], float]) -> None:
         self.path = path
         self.ttl_s = ttl_s
         self._clock = clock
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._conn() as conn:
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._healing = threading.Lock()
+        self._guard(lambda: None)
+
+    def _open(self) -> sqlite3.Connection:
+        conn = connect(self.path, what="answer cache")
+        with conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS answers ("
                 " key TEXT PRIMARY KEY, query TEXT NOT NULL, value TEXT NOT NULL,"
                 " created_at REAL NOT NULL, expires_at REAL NOT NULL)"
             )
+        return conn
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = self._open()
             self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
         return conn
+
+    def _guard(self, op: Callable[[], T]) -> T:
+        """Run ``op``; on a damaged file, move it aside, rebuild and run ``op`` once more."""
+        try:
+            self._conn()
+            return op()
+        except StoreCorrupt:
+            pass
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+        with self._healing:
+            self.close()
+            if self.path.exists():
+                moved = move_aside(self.path)
+                print(
+                    f"warning: the answer cache {self.path} was damaged; moved to {moved.name}"
+                    " and rebuilt",
+                    file=sys.stderr,
+                )
+        self._conn()
+        return op()
 
     def get(self, key: str) -> tuple[str, float] | None:
         """(value, seconds left) or None when missing or expired."""
-        row = (
-            self._conn()
-            .execute("SELECT value, expires_at FROM answers WHERE key = ?", (key,))
-            .fetchone()
-        )
-        if row is None:
-            return None
-        value, expires_at = row
-        left = expires_at - self._clock()
-        if left <= 0:
-            with self._conn() as conn:
-                conn.execute("DELETE FROM answers WHERE key = ?", (key,))
-            return None
-        return value, left
+
+        def op() -> tuple[str, float] | None:
+            row = (
+                self._conn()
+                .execute("SELECT value, expires_at FROM answers WHERE key = ?", (key,))
+                .fetchone()
+            )
+            if row is None:
+                return None
+            value, expires_at = row
+            left = float(expires_at) - self._clock()
+            if left <= 0:
+                with self._conn() as conn:
+                    conn.execute("DELETE FROM answers WHERE key = ?", (key,))
+                return None
+            return str(value), left
+
+        return self._guard(op)
 
     def put(self, key: str, query: str, value: str) -> None:
-        now = self._clock()
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO answers (key, query, value, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (key, query, value, now, now + self.ttl_s),
-            )
+        def op() -> None:
+            now = self._clock()
+            with self._conn() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO answers (key, query, value, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (key, query, value, now, now + self.ttl_s),
+                )
+
+        self._guard(op)
 
     def clear(self) -> int:
-        with self._conn() as conn:
-            return conn.execute("DELETE FROM answers").rowcount
+        def op() -> int:
+            with self._conn() as conn:
+                return int(conn.execute("DELETE FROM answers").rowcount)
+
+        return self._guard(op)
 
     def count(self) -> int:
-        row = self._conn().execute("SELECT COUNT(*) FROM answers").fetchone()
-        return int(row[0])
+        return self._guard(
+            lambda: int(self._conn().execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+        )
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every connection this layer opened (from any thread)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +234,23 @@ class TwoLayerCache(Generic[V]):
         self.memory.put(key, decoded, ttl_s=min(left, self.memory.ttl_s))
         return CacheHit(decoded, "sqlite")
 
-    def put(self, key: str, query: str, value: V) -> None:
-        self.memory.put(key, value)
-        self.sqlite.put(key, query, self._encode(value))
+    def put(
+        self,
+        key: str,
+        query: str,
+        value: V,
+        *,
+        persist: bool = True,
+        memory_ttl_s: float | None = None,
+    ) -> None:
+        """Store ``value``; ``persist=False`` keeps it in memory only (for ``memory_ttl_s``).
+
+        Degraded answers (a failed or fallback stage) are never persisted: after the upstream
+        recovers, the next process must ask again rather than serve the outage for days.
+        """
+        self.memory.put(key, value, ttl_s=memory_ttl_s)
+        if persist:
+            self.sqlite.put(key, query, self._encode(value))
 
     def clear(self) -> None:
         self.memory.clear()

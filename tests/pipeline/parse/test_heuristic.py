@@ -264,3 +264,27 @@ def test_parse_is_fast(parser: HeuristicParser) -> None:
             parser.parse_sync(q)
     per_query_ms = (time.perf_counter() - start) * 1000 / (20 * len(queries))
     assert per_query_ms < 2.0
+
+
+@pytest.mark.parametrize(
+    ("query", "location", "other", "intent"),
+    [
+        ("hidden gems between Austin TX and Marfa TX", "Marfa, TX", "Austin, TX", "hidden gems"),
+        ("dive bars in Austin TX or Marfa TX", "Austin, TX", "Marfa, TX", "dive bars"),
+    ],
+)
+def test_two_places_in_one_query_are_noted_and_kept_out_of_the_intent(
+    query: str, location: str, other: str, intent: str
+) -> None:
+    parsed = HeuristicParser().parse_sync(query)
+    assert parsed.location == location
+    assert parsed.intent == intent
+    note = next(n for n in parsed.notes if n.startswith("several places:"))
+    assert other in note and f"searched {location}" in note
+    # Deterministic: the same query always picks the same place.
+    assert HeuristicParser().parse_sync(query) == parsed
+
+
+def test_one_place_has_no_several_places_note() -> None:
+    parsed = HeuristicParser().parse_sync("hidden gems in Pikeville KY")
+    assert not any(n.startswith("several places") for n in parsed.notes)

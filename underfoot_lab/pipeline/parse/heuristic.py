@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ...errors import BadQuery, LocationNotFound
@@ -261,7 +261,18 @@ class HeuristicParser:
         if not eligible:
             raise self._not_found(g, text, tokens, notes)
         best = max(eligible, key=lambda c: (c.score, c.j))
-        return self._build(g, text, tokens, best, notes)
+        # "between Austin TX and Marfa TX": a second confirmed town + state is a second place.
+        # Search one (the same deterministic pick as always), keep the other out of the intent
+        # and say so, rather than leaving "between Austin TX" in the intent.
+        also = [
+            c
+            for c in eligible
+            if c is not best
+            and c.confirmed
+            and best.confirmed
+            and (c.end <= best.i or c.i >= best.end)
+        ]
+        return self._build(g, text, tokens, best, notes, also)
 
     # ------------------------------------------------------------------------------ candidates
     def _candidates(self, g: Gazetteer, text: str, tokens: list[_Token]) -> list[_Candidate]:
@@ -427,6 +438,7 @@ class HeuristicParser:
         tokens: list[_Token],
         best: _Candidate,
         notes: list[str],
+        also: Sequence[_Candidate] = (),
     ) -> ParsedQuery:
         span_text = text[tokens[best.i].start : tokens[best.j - 1].end]
         if best.mismatched:
@@ -492,7 +504,17 @@ class HeuristicParser:
 
         first = best.prep_start if best.prep_start is not None else best.i
         removals = [(tokens[first].start, tokens[best.end - 1].end)]
-        intent = _intent(text, removals, notes)
+        if also:
+            named_others = []
+            for other in also:
+                start = other.prep_start if other.prep_start is not None else other.i
+                removals.append((tokens[start].start, tokens[other.end - 1].end))
+                named_others.append(f"{other.in_state[0].name}, {other.state}")
+            notes.append(
+                f"several places: {', '.join(named_others)} and {location}; searched {location}"
+                " only (ask for one place per query)"
+            )
+        intent = _intent(text, removals, notes, joiners=bool(also))
         return ParsedQuery(
             text=text,
             location=location,
@@ -633,8 +655,17 @@ def _suggest_labels(g: Gazetteer, words: list[str], state: str | None) -> list[s
     return labels[:3]
 
 
-def _intent(text: str, removals: list[tuple[int, int]], notes: list[str]) -> str:
-    """The query minus the location (and its preposition), trimmed of filler."""
+_JOINERS = frozenset({"between", "and", "or", "&", "to", "from", "vs", "versus"})
+
+
+def _intent(
+    text: str, removals: list[tuple[int, int]], notes: list[str], *, joiners: bool = False
+) -> str:
+    """The query minus the location (and its preposition), trimmed of filler.
+
+    ``joiners``: several places were removed, so words that only joined them ("between",
+    "and") are dropped where they now dangle at the end of the intent.
+    """
     keep = []
     pos = 0
     for start, end in sorted(removals):
@@ -657,7 +688,8 @@ def _intent(text: str, removals: list[tuple[int, int]], notes: list[str]) -> str
                 changed = True
                 break
         words = s.split()
-        if words and words[-1].lower().strip(strip_chars) in _TRAILING_FILLER:
+        last = words[-1].lower().strip(strip_chars) if words else ""
+        if words and (last in _TRAILING_FILLER or (joiners and last in _JOINERS)):
             s = " ".join(words[:-1])
             changed = True
     if not any(ch.isalnum() for ch in s):

@@ -1,0 +1,105 @@
+"""Where the workbench writes, and how every SQLite store is opened.
+
+One place for the discipline all stores share (answer cache, run store, judgments, MLflow):
+
+* :func:`ensure_home` checks ``UNDERFOOT_HOME`` once and names the variable and the path when it
+  is not a writable directory (instead of SQLite's "unable to open database file");
+* :func:`connect` opens a SQLite file with WAL, a busy timeout (concurrent processes wait instead
+  of failing with "database is locked") and a cheap header check, raising :class:`StoreCorrupt`
+  (a :class:`~underfoot_lab.errors.ConfigError`, exit 2) that names the file and the way out;
+* :func:`move_aside` renames a broken file (and its WAL/SHM side files) to
+  ``<name>.corrupt-<UTC time>``: nothing is ever deleted silently.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import ConfigError
+
+BUSY_TIMEOUT_S = 30.0
+
+
+class StoreCorrupt(ConfigError):
+    """A SQLite store is not a valid database; the message names the file and the way out."""
+
+    def __init__(self, path: Path, what: str, detail: str, remedy: str | None = None) -> None:
+        remedy = remedy or f"move it aside (mv '{path}' '{path}.bak') and run the command again"
+        super().__init__(f"{what} {path} is unreadable ({detail}); {remedy}")
+        self.path = path
+
+
+def ensure_home(home: Path) -> Path:
+    """Create ``home`` if needed and check that it is a writable directory.
+
+    Raises :class:`ConfigError` naming ``UNDERFOOT_HOME`` and the path otherwise.
+    """
+    path = Path(home).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"UNDERFOOT_HOME={path} is not a directory") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"UNDERFOOT_HOME={path} cannot be created ({exc.strerror or exc})"
+        ) from None
+    if not path.is_dir():
+        raise ConfigError(f"UNDERFOOT_HOME={path} is not a directory")
+    try:
+        # os.access lies for root on read-only mounts; a real write is the only honest test.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"UNDERFOOT_HOME={path} is not writable ({exc.strerror or exc})"
+        ) from None
+    return path
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for the SQLite errors that mean a damaged file (not a lock or a full disk)."""
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return any(s in text for s in ("not a database", "malformed", "corrupt", "disk image"))
+
+
+def connect(path: Path, *, what: str, remedy: str | None = None) -> sqlite3.Connection:
+    """Open ``path`` (WAL, busy timeout); :class:`StoreCorrupt` when it is not a database."""
+    ensure_home(path.parent)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    except sqlite3.OperationalError as exc:
+        raise ConfigError(f"{what} {path} cannot be opened ({exc})") from None
+    try:
+        # Reading the schema touches the header: a garbage file fails here, not mid-run.
+        conn.execute("PRAGMA schema_version").fetchone()
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_corruption(exc):
+            raise StoreCorrupt(path, what, str(exc), remedy) from None
+        raise
+    return conn
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a broken store (and its ``-wal``/``-shm`` files) aside; return its new path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
