@@ -15,3 +15,4 @@ SOURCES.register("serpapi_web", "underfoot_lab.pipeline.sources.serpapi:SerpApiW
 SOURCES.register("serpapi_local", "underfoot_lab.pipeline.sources.serpapi:SerpApiLocalSource")
 SOURCES.register("serpapi_events", "underfoot_lab.pipeline.sources.serpapi:SerpApiEventsSource")
 SOURCES.register("reddit", "underfoot_lab.pipeline.sources.reddit:RedditSource")
+SOURCES.register("reddit_json", "underfoot_lab.pipeline.sources.reddit_json:RedditJsonSource")
