@@ -145,6 +145,12 @@ class Candidate:
     starts_at: datetime | None = None
     published_at: datetime | None = None
     simulated: bool = False
+    votes: int | None = None
+    """A post's vote score (Reddit's JSON listing ``score``; None where the source has none)."""
+    comments: int | None = None
+    """A post's comment count (Reddit's ``num_comments``)."""
+    community: str | None = None
+    """Where a post was made (the subreddit, without ``r/``)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

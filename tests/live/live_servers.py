@@ -5,6 +5,8 @@ their documented paths, so the four ``*_BASE_URL`` settings can point at it:
 
 * ``GET /search.json`` (SerpAPI: ``engine`` google, google_maps, google_events), checks
   ``api_key``; ``GET /search.rss`` and ``GET /r/<sub>/search.rss`` (Reddit's Atom feeds);
+  ``GET /search.json`` without ``engine`` and ``api_key`` (Reddit's JSON search listing: the
+  path is SerpAPI's too, and SerpAPI refuses keyless calls);
   ``GET /v1/geocode/search`` (Geoapify GeoJSON), checks ``apiKey``. The payloads are rendered by
   the simulated offline world (:meth:`World.respond`), which writes the upstreams' exact formats.
 * ``POST /v1/chat/completions`` (OpenAI), checks ``Authorization: Bearer``; answers a canned
@@ -12,10 +14,10 @@ their documented paths, so the four ``*_BASE_URL`` settings can point at it:
   model: :func:`fake_parse` for the parser's schema, :func:`fake_answer` for the responder's.
 
 Faults are scripted per route (``"serpapi:google"``, ``"serpapi:google_maps"``,
-``"serpapi:google_events"``, ``"reddit"``, ``"geoapify"``, ``"openai:parse"``,
-``"openai:respond"``; a bare prefix such as ``"serpapi"`` covers all its routes) with
-hand-written :class:`Fault` payloads: status codes with the upstream's own error bodies,
-``Retry-After``, delays, malformed bodies, wrong content types, oversized bodies.
+``"serpapi:google_events"``, ``"reddit"`` (Atom), ``"reddit_json"``, ``"geoapify"``,
+``"openai:parse"``, ``"openai:respond"``; a bare prefix such as ``"serpapi"`` covers all its
+routes) with hand-written :class:`Fault` payloads: status codes with the upstream's own error
+bodies, ``Retry-After``, delays, malformed bodies, wrong content types, oversized bodies.
 """
 
 from __future__ import annotations
@@ -385,6 +387,8 @@ class UpstreamServer:
             pass  # the client gave up (timeout tests)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> str:
+        if path == "/search.json" and "engine" not in query and "api_key" not in query:
+            return "reddit_json"
         if path == "/search.json":
             return f"serpapi:{query.get('engine', 'google')}"
         if path == "/search.rss" or _SUBREDDIT.fullmatch(path):

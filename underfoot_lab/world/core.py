@@ -25,7 +25,9 @@ from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse, generate_universe
 from .render_geoapify import GeoMatch, render_geocode
 from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
-from .render_reddit import render_feed
+from .render_reddit import render_feed, search_posts
+from .render_reddit_json import CONTENT_TYPE as REDDIT_JSON_CONTENT_TYPE
+from .render_reddit_json import render_listing
 from .render_serpapi import (
     error,
     parse_ll,
@@ -293,6 +295,10 @@ class World:
     ) -> WorldResponse:
         if method not in {"GET", "HEAD"}:
             return _json(405, {"error": f"Method {method} not allowed."})
+        if path == "/search.json" and "engine" not in query and not _SECRET_PARAMS & set(query):
+            # SerpAPI and Reddit share this path; SerpAPI refuses keyless calls, so a call
+            # with neither an engine nor a key is Reddit's JSON listing.
+            return self._reddit_json(query)
         if path == "/search.json":
             return self._serpapi(query, self._rng(key))
         if path == "/search.rss":
@@ -340,6 +346,20 @@ class World:
             sub = next((s for s in u.subreddits if s.lower() == sub.lower()), sub)
         feed = render_feed(u, parse_intent(intent_text), query, sub, self.clock, rng)
         return WorldResponse(200, ATOM_CONTENT_TYPE, feed.encode("utf-8"))
+
+    def _reddit_json(self, query: dict[str, str]) -> WorldResponse:
+        town, intent_text = self._town_for(query)
+        u = self.universe(town) if town is not None else None
+        # The Atom feed's key, so a listing holds the very posts the feed holds for the same
+        # q/sort/t/limit (the two formats of one search).
+        rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
+        posts = (
+            search_posts(u, parse_intent(intent_text), query, None, self.clock, rng)
+            if u is not None
+            else []
+        )
+        body = json.dumps(render_listing(posts, query), ensure_ascii=False).encode("utf-8")
+        return WorldResponse(200, REDDIT_JSON_CONTENT_TYPE, body)
 
     def geocode_matches(self, text: str) -> tuple[list[GeoMatch], dict[str, str]]:
         """What Geoapify would match for ``text``, and its ``query.parsed`` block."""

@@ -25,7 +25,11 @@ class Scorer(Protocol):
 def load_scorer(
     weights: Path | str | None, *, clock: Callable[[], datetime] | None = None
 ) -> Scorer:
-    """The scorer for a weights file; ``None`` means the seed scorer (today's baseline).
+    """The scorer for a weights file; ``None`` means seed rules on merged places (``seed-v1``).
+
+    Production's per-item scorer is not chosen here: it ranks raw candidates
+    (:class:`~.production.ProductionSeedScorer`, ``per_item = True``) and needs the pipeline to
+    skip merging.
 
     A weights YAML gives a :class:`~.engine.FeatureScorer`; ``clock`` is the pipeline's clock
     ("now" for the freshness features; by default the one the current settings imply).

@@ -1,14 +1,27 @@
-"""The seed scorer: the scorer Underfoot runs today, reproduced faithfully.
+"""Production's seed scorer, per item, and the "seed rules on merged places" derived from it.
 
-It is the baseline every experiment is compared with, so it is kept exactly as it is, quirks
-included. For one merged entity:
+Two baselines live here; reports and the README name them so:
+
+* **seed (production, per item)** -- :func:`rank_seed_items`: exactly the rules Underfoot's
+  production backend applies to each RAW result (a web page or a Reddit post: title + snippet,
+  or title + the first 200 characters of self-text), with no merging and no de-duplication
+  (``/work/shared/seed-system.md``, "The scorer, rule by rule"). :mod:`.production` feeds it
+  candidates; this module knows only production's item mappings.
+* **seed rules on merged places** -- :class:`SeedScorer` (``seed-v1``, the scorer used when no
+  weights file is given, and ``experiments/weights/baseline-seed.yaml`` bit for bit): the same
+  bonuses applied to a merged place entity (its name plus every mention's text), with one prior
+  per kind of source that backs it (summed, not exclusive), Maps/local results counted as web
+  search, and ties broken by result id. It is NOT production's behaviour: merged text fills the
+  keyword cap faster and the summed priors reach 0.45 where production's exclusive bonus stops
+  at 0.2. It stays as a workbench baseline on merged places.
+
+Rules of the merged-places variant, for one merged entity:
 
 * +0.3 when the intent occurs as a substring (case-insensitive) of name + description;
 * +0.1 for each "underground" keyword found in name + description, at most +0.4;
 * source priors: +0.2 when Reddit mentions it, +0.15 when web search does (SerpAPI organic and
   local results both count as web search), +0.1 when an events source does; a merged result
-  backed by several kinds of source gets each kind's prior once (this is what makes the cap
-  bind: 0.3 + 0.4 + 0.45 = 1.15);
+  backed by several kinds of source gets each kind's prior once (0.3 + 0.4 + 0.45 = 1.15);
 * the total is capped at 1.0;
 * primary when the score is >= 0.5, otherwise nearby.
 
@@ -19,7 +32,8 @@ order trec_eval uses, so what the pipeline shows is what the evaluation scores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ...records import ParsedQuery, Place, RankedResult
 from .merge import Entity
@@ -50,6 +64,74 @@ SCORE_CAP = 1.0
 PRIMARY_THRESHOLD = 0.5
 
 SEED_SCORER_VERSION = "seed-v1"
+
+# ------------------------------------------------------------------ production, per item
+ITEM_SOURCE_BONUS: tuple[tuple[str, float], ...] = (("reddit", 0.2), ("serp", 0.15))
+"""Production's source bonus, tested in this order; the first match wins (exclusive)."""
+REDDIT_POPULAR_SCORE = 100
+"""A Reddit post whose vote score exceeds this gets the metadata bonus."""
+METADATA_BONUS = 0.1
+ITEM_KEYS = ("name", "description", "source", "url", "metadata")
+"""Keys of production's item mapping (input of :func:`rank_seed_items`)."""
+
+
+def seed_item_score(item: Mapping[str, Any], intent: str) -> float:
+    """Production's score of one raw item (rules 1-6 of ``seed-system.md``).
+
+    The bonuses are added in the rules' order (intent, capped keywords, source, metadata), then
+    capped at 1.0; that association decides the last bits at the 0.5 boundary. ``None`` name or
+    description reads as ""; a metadata ``score`` that is not a number counts as not above 100.
+    """
+    text = (_text(item.get("name")) + " " + _text(item.get("description"))).lower()
+    # Not stripped, on purpose: production lowercases only, so "bars " misses "bars," and an
+    # empty intent (a substring of everything) always earns the bonus.
+    needle = intent.lower()
+    score = 0.0
+    if needle in text:
+        score += INTENT_BONUS
+    keywords = sum(1 for k in UNDERGROUND_KEYWORDS if k in text)
+    score += min(keywords * KEYWORD_BONUS, KEYWORD_CAP)
+    source = item.get("source")
+    score += next((bonus for kind, bonus in ITEM_SOURCE_BONUS if source == kind), 0.0)
+    metadata = item.get("metadata")
+    if isinstance(metadata, Mapping) and metadata:
+        votes = metadata.get("score", 0)
+        numeric = isinstance(votes, int | float) and not isinstance(votes, bool)
+        popular_post = source == "reddit" and numeric and votes > REDDIT_POPULAR_SCORE
+        if popular_post or source == "eventbrite":
+            score += METADATA_BONUS
+    return min(score, SCORE_CAP)
+
+
+def rank_seed_items(items: Sequence[Mapping[str, Any]], intent: str) -> list[dict[str, Any]]:
+    """Production's scorer and ranker over raw items: new mappings, best first.
+
+    ``items``: mappings with ``name``, ``description``, ``source`` (``"serp"``, ``"reddit"``,
+    ``"eventbrite"``), ``url`` and ``metadata`` (a mapping or None), in production's input order
+    (web items, then Reddit, then Eventbrite, each in the source's order). Returns copies (every
+    input key, ``metadata`` copied too) plus ``score`` (float, in [0, 1]) and ``category``
+    (``"primary"`` when ``score >= 0.5``, else ``"nearby"``), sorted by score descending with a
+    stable sort, so ties keep the input order. The inputs are not modified.
+    """
+    scored: list[dict[str, Any]] = []
+    for item in items:
+        out = dict(item)
+        metadata = item.get("metadata")
+        if isinstance(metadata, Mapping):
+            out["metadata"] = dict(metadata)
+        score = seed_item_score(item, intent)
+        out["score"] = score
+        out["category"] = "primary" if score >= PRIMARY_THRESHOLD else "nearby"
+        scored.append(out)
+    # sorted() is stable, also with reverse=True: equal scores keep the input order.
+    return sorted(scored, key=lambda r: float(r["score"]), reverse=True)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# ------------------------------------------------------------------ seed rules, merged places
 
 
 def seed_components(entity: Entity, intent: str) -> dict[str, float]:
@@ -83,7 +165,7 @@ def rank_order(results: Sequence[RankedResult]) -> list[RankedResult]:
 
 
 class SeedScorer:
-    """The baseline scorer (``name = "seed-v1"``)."""
+    """Seed rules on merged places (``name = "seed-v1"``); see the module docstring."""
 
     name = SEED_SCORER_VERSION
     version = SEED_SCORER_VERSION

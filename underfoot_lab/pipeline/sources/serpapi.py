@@ -14,6 +14,10 @@ source                    engine            parameters (besides ``engine`` and `
 ``serpapi_events``        ``google_events`` ``q="<intent> events in <Town>, <ST>"`` (``"events
                                             in <Town>, <ST>"`` for a generic intent), ``hl=en``,
                                             ``gl=us``
+``serpapi_organic``       ``google``        production's call: ``q="<intent> <Town>, <ST>
+                                            underground local hidden"``,
+                                            ``location="<Town>, <ST>"``, ``hl=en``, ``gl=us``,
+                                            ``num=10``; organic results only, the first 10
 ========================  ================  ==================================================
 
 Attribution choice: the local pack that ``engine=google`` returns beside its organic results is
@@ -44,6 +48,7 @@ __all__ = [
     "GENERIC_INTENTS",
     "SerpApiEventsSource",
     "SerpApiLocalSource",
+    "SerpApiOrganicSource",
     "SerpApiWebSource",
     "parse_event_start",
 ]
@@ -214,6 +219,54 @@ class SerpApiWebSource(_SerpApiSource):
                     description=_str(raw.get("snippet")),
                     url=link,
                     rank=len(out) + 1,
+                    published_at=_page_date(_str(raw.get("date")), self.ctx.clock()),
+                )
+            )
+        return out
+
+
+class SerpApiOrganicSource(_SerpApiSource):
+    """Google web search as Underfoot's production backend calls it: organic results only.
+
+    Production's query string (``"{intent} {location} underground local hidden"``), its
+    ``location``/``hl``/``gl``/``num=10`` and ``organic_results[:10]``; the local pack is
+    ignored. ``rank`` is SerpAPI's ``position`` (production's ``metadata.position``) and
+    ``name`` is the page title, as production names its items.
+    """
+
+    name = "serpapi_organic"
+    source_type: SourceType = "web"
+    engine = "google"
+    QUERY_SUFFIX = "underground local hidden"
+    LIMIT = 10
+
+    def request_params(self, parsed: ParsedQuery, place: Place) -> dict[str, str]:
+        location = _label(place)
+        return {
+            "engine": self.engine,
+            "q": f"{parsed.intent} {location} {self.QUERY_SUFFIX}",
+            "location": location,
+            "hl": "en",
+            "gl": "us",
+            "num": str(self.LIMIT),
+        }
+
+    def parse(self, data: Mapping[str, Any], place: Place) -> list[Candidate]:
+        out: list[Candidate] = []
+        for n, raw in enumerate(_dicts(data.get("organic_results"))[: self.LIMIT], start=1):
+            title, link = _str(raw.get("title")), _str(raw.get("link"))
+            if not title or not link:
+                continue  # nothing to show or to judge
+            position = raw.get("position")
+            rank = position if isinstance(position, int) and not isinstance(position, bool) else n
+            out.append(
+                self._candidate(
+                    native_id=link,
+                    title=title,
+                    name=title,
+                    description=_str(raw.get("snippet")),
+                    url=link,
+                    rank=rank,
                     published_at=_page_date(_str(raw.get("date")), self.ctx.clock()),
                 )
             )
