@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     use_cache = False if args.no_cache else None
     with Pipeline(Settings(**overrides), use_cache=use_cache) as pipe:
         result = pipe.search(args.text)
+    from ..logs import log_search  # drops everything unless --log-json turned logs on
+
+    log_search(result, elapsed_ms=result.total_ms)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
