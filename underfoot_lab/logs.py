@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import SearchResult
 
 _SECRETS: set[str] = set()
-_DROP_ALL = 100  # above every level: the "not configured" logger drops each event
 
 
 class EventLogger(Protocol):
@@ -133,9 +132,14 @@ def configure(
         return
     add_secrets(secrets)
     if not enabled:
+
+        def drop(_logger: Any, _method: str, _event: Any) -> Any:
+            raise structlog.DropEvent
+
+        # Below critical nothing even reaches a processor; critical is dropped by `drop`.
         structlog.configure(
-            processors=[],
-            wrapper_class=structlog.make_filtering_bound_logger(_DROP_ALL),
+            processors=[drop],
+            wrapper_class=structlog.make_filtering_bound_logger(50),
             logger_factory=structlog.ReturnLoggerFactory(),
             cache_logger_on_first_use=False,
         )
@@ -173,13 +177,18 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def get_logger(name: str) -> EventLogger:
-    """A logger whose events carry ``logger=name`` (drops everything until configured)."""
+    """A logger whose events carry ``component=name``.
+
+    It is lazy: each event uses the configuration of the moment, so a logger made at import
+    time logs once :func:`configure` has run (and drops everything before). ``bind`` returns a
+    logger fixed to the configuration at that time.
+    """
     structlog = _structlog()
     if structlog is None:
         return _NullLogger()
     if not structlog.is_configured():
         configure(enabled=False)
-    logger: EventLogger = structlog.get_logger().bind(logger=name)
+    logger: EventLogger = structlog.get_logger(component=name)
     return logger
 
 
