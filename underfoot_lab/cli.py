@@ -35,6 +35,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         description="Research and evaluation workbench for Underfoot (hidden-gems search).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--log-json",
+        action="store_true",
+        help="write structured logs (JSON lines, secrets redacted) on stderr",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     mods = _command_modules()
     for name, mod in mods.items():
@@ -60,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import UnderfootError
 
     try:
+        if args.log_json:
+            _start_logs()
         code: int = mods[args.command].run(args)
         return code
     except UnderfootError as exc:
@@ -79,6 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = redact(f"{type(exc).__name__}: {exc}", Settings().secret_values())
         print(f"internal error: {msg} (re-run with --debug for details)", file=sys.stderr)
         return 1
+
+
+def _start_logs() -> None:
+    from . import logs
+    from .settings import Settings
+
+    logs.configure(json=True, secrets=Settings().secret_values())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     replay_dir: Path | None = Field(None)
     """Answer every upstream request from this recording; no network (``UNDERFOOT_REPLAY_DIR``)."""
 
+    # --- service (underfoot_lab.service; `underfoot-lab serve`) ------------------------------
+    service_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(())
+    """Origins allowed by CORS (comma-separated in ``UNDERFOOT_SERVICE_CORS_ORIGINS``); none by
+    default, so browsers on other origins cannot call the service."""
+    service_rate_limit_per_s: float = Field(5.0, ge=0)
+    """Inbound requests per second per client IP (token refill rate); 0 turns the limit off."""
+    service_rate_limit_burst: int = Field(20, ge=1)
+    """Token-bucket size: how many requests a client may send at once before being limited."""
+    service_degraded_window_s: float = Field(300.0, ge=0)
+    """``/health`` says "degraded" while a source has failed within this many seconds."""
+
     # --- offline world -----------------------------------------------------------------------
     world_seed: int = Field(20261126)
     world_clock: datetime = Field(
@@ -97,7 +108,7 @@ class Settings(BaseSettings):
     )
     """The offline world's fixed "now": event dates and post ages are relative to it."""
 
-    @field_validator("sources", "live_sources", mode="before")
+    @field_validator("sources", "live_sources", "service_cors_origins", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:
         if isinstance(value, str):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from underfoot_lab.evaluation.world_judge import judge_query, town_for
 
 from underfoot_lab.evaluation.regions import RegionQuery
-from underfoot_lab.evaluation.world_judge import judge_query, town_for
 from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.pipeline.score.production import ProductionSeedScorer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     use_cache = False if args.no_cache else None
     with build_harness(Settings(**overrides), use_cache=use_cache) as harness:
         result = harness.pipeline.search(args.text)
+    from ..logs import log_search  # drops everything unless --log-json turned logs on
+
+    log_search(result, elapsed_ms=result.total_ms)
+    for note in result.parsed.notes:
+        if note.startswith("several places:"):
+            print(f"warning: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -259,9 +259,20 @@ class Pipeline:
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the pipeline's loop from synchronous code (notebook-safe)."""
-        loop = self._ensure_loop()
-        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
-        return fut.result()
+        return self.submit(coro).result()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Schedule a coroutine on the pipeline's loop; an async caller on another loop awaits
+        ``asyncio.wrap_future(pipeline.submit(...))`` without blocking its own thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop())
+
+    def warm(self) -> None:
+        """Build the providers and the HTTP client now rather than on the first search."""
+
+        async def build() -> None:
+            self._build()
+
+        self.run_sync(build())
 
     def close(self) -> None:
         """Close the HTTP client and stop the background loop."""
