@@ -52,6 +52,7 @@ from pydantic import (
 from ..config import content_hash, file_hash, load_model, validation_message
 from ..errors import ConfigError
 from ..pipeline.score.features import SCORED_FEATURES
+from ..pipeline.score.weights import SCALAR_FIELDS
 
 __all__ = [
     "DEFAULT_SECONDARY",
@@ -71,15 +72,7 @@ __all__ = [
     "resolve_path",
 ]
 
-SCALAR_PARAMS: tuple[str, ...] = (
-    "cap",
-    "keyword_cap",
-    "primary_threshold",
-    "primary_radius_km",
-    "half_distance_km",
-    "freshness_window_days",
-    "post_half_life_days",
-)
+SCALAR_PARAMS: tuple[str, ...] = tuple(f for f in SCALAR_FIELDS if f != "diversity_lambda")
 """ScoringWeights fields a sweep may vary besides the feature weights."""
 FEATURE_PARAMS: tuple[str, ...] = (
     "half_distance_km",

@@ -114,25 +114,14 @@ def _report_weights(report: EvaluationReport) -> tuple[Any | None, str, Path | N
     return ScoringWeights.from_yaml(path), "weights file", path
 
 
-_WEIGHTS_FIELDS = (
-    "cap",
-    "keyword_cap",
-    "primary_threshold",
-    "primary_radius_km",
-    "half_distance_km",
-    "freshness_window_days",
-    "post_half_life_days",
-    "diversity_lambda",
-)
-
-
 def weights_params(weights: ScoringWeights, prefix: str = "") -> dict[str, Any]:
     """A scorer's params as runs log them: ``<prefix>weight.<feature>`` for every scored
     feature and ``<prefix>weights.<field>`` for its caps, threshold and feature parameters."""
     from ..pipeline.score.features import SCORED_FEATURES
+    from ..pipeline.score.weights import SCALAR_FIELDS
 
     out: dict[str, Any] = {f"{prefix}weight.{f}": weights.weight(f) for f in SCORED_FEATURES}
-    for field in _WEIGHTS_FIELDS:
+    for field in SCALAR_FIELDS:
         out[f"{prefix}weights.{field}"] = getattr(weights, field)
     return out
 

@@ -37,7 +37,19 @@ from .features import (
     FeatureParams,
 )
 
-__all__ = ["ScoringWeights"]
+__all__ = ["SCALAR_FIELDS", "ScoringWeights"]
+
+SCALAR_FIELDS: tuple[str, ...] = (
+    "cap",
+    "keyword_cap",
+    "primary_threshold",
+    "primary_radius_km",
+    "half_distance_km",
+    "freshness_window_days",
+    "post_half_life_days",
+    "diversity_lambda",
+)
+"""The numeric fields of :class:`ScoringWeights` besides the feature weights (what runs log)."""
 
 _HASH_EXCLUDE = frozenset({"name", "description"})
 
