@@ -43,56 +43,56 @@ def compare_with_baselines(
     seed: int,
     n_resamples: int,
 ) -> pd.DataFrame:
-    """Winner vs each baseline on every metric, paired by query; Holm over the family."""
+    """Winner vs each baseline on every metric, paired by query; Holm over the family.
+
+    Each (winner, baseline) pair is one call of the workbench's single paired comparison
+    (:func:`~underfoot_lab.evaluation.metrics.paired.paired_comparison`); what is sweep-specific
+    is only the interval shown (regions when the held-out queries span enough of them) and
+    Holm's correction over every (baseline, metric) test at once.
+    """
     import pandas as pd
 
-    from ..evaluation.metrics.significance import (
-        bootstrap_ci,
-        cluster_bootstrap_ci,
-        cohens_d,
-        holm,
-        randomization_test,
-    )
+    from ..evaluation.metrics.paired import paired_comparison
+    from ..evaluation.metrics.significance import holm
 
     win = per_query[per_query["system"] == "winner"].set_index("query_id")
+    names = [m.name for m in metrics]
     rows: list[dict[str, Any]] = []
     for b in baselines:
         base = per_query[per_query["system"] == b].set_index("query_id").reindex(win.index)
+        result = paired_comparison(
+            {n: base[n].to_numpy(dtype=np.float64) for n in names},
+            {n: win[n].to_numpy(dtype=np.float64) for n in names},
+            names,
+            clusters=win["region"].to_numpy(),
+            seed=seed,
+            n_resamples=n_resamples,
+            min_clusters=MIN_CLUSTERS,
+        )
         for m in metrics:
-            a = base[m.name].to_numpy(dtype=np.float64)
-            w = win[m.name].to_numpy(dtype=np.float64)
-            ok = np.isfinite(a) & np.isfinite(w)
-            a, w = a[ok], w[ok]
-            regions = win["region"].to_numpy()[ok]
+            c = result[m.name]
             row: dict[str, Any] = {
                 "baseline": b,
                 "metric": m.name,
                 "display": m.display,
-                "n": int(ok.sum()),
-                "mean_baseline": float(a.mean()) if a.size else math.nan,
-                "mean_winner": float(w.mean()) if w.size else math.nan,
-                "diff": float((w - a).mean()) if a.size else math.nan,
+                "n": c.n,
+                "mean_baseline": c.mean_a,
+                "mean_winner": c.mean_b,
+                "diff": c.diff,
                 "higher_is_better": m.higher_is_better,
+                "p_rand": c.p_rand,
+                "effect_size": c.effect_size,
             }
-            if a.size >= 2:
-                test = randomization_test(a, w, n_resamples=n_resamples, seed=seed)
-                if len(set(regions.tolist())) >= MIN_CLUSTERS:
-                    ci = cluster_bootstrap_ci(a, w, regions, n_resamples=n_resamples, seed=seed)
-                    row["ci_method"] = "cluster-bootstrap (regions)"
-                else:
-                    ci = bootstrap_ci(a, w, n_resamples=n_resamples, seed=seed)
-                    row["ci_method"] = "bootstrap (queries)"
+            if c.n < 2:
+                row.update(ci_low=math.nan, ci_high=math.nan, ci_method="too few queries")
+            elif not math.isnan(c.region_ci_low):
                 row.update(
-                    p_rand=test.pvalue, ci_low=ci.low, ci_high=ci.high, effect_size=cohens_d(a, w)
+                    ci_low=c.region_ci_low,
+                    ci_high=c.region_ci_high,
+                    ci_method="cluster-bootstrap (regions)",
                 )
             else:
-                row.update(
-                    p_rand=math.nan,
-                    ci_low=math.nan,
-                    ci_high=math.nan,
-                    effect_size=math.nan,
-                    ci_method="too few queries",
-                )
+                row.update(ci_low=c.ci_low, ci_high=c.ci_high, ci_method="bootstrap (queries)")
             rows.append(row)
     frame = pd.DataFrame(rows)
     if len(frame):
