@@ -39,7 +39,14 @@ from ..registry import ProviderContext
 from ..settings import Settings
 from .cache import TwoLayerCache, cache_key
 from .providers import Providers, Selection, build_providers, select_providers
-from .score import Scorer, load_scorer, merge_candidates
+from .score import (
+    PRODUCTION_SOURCES,
+    Scorer,
+    is_per_item,
+    load_scorer,
+    rank_candidates,
+)
+from .score.base import PRODUCTION_SYSTEM, weights_system
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -130,6 +137,14 @@ class Pipeline:
 
         # httpx logs every request URL (API key included); no log record may carry a secret.
         install_log_redaction(self.settings.secret_values())
+        per_item = (
+            is_per_item(scorer)
+            if scorer is not None
+            else weights_system(self.settings.weights) == PRODUCTION_SYSTEM
+        )
+        if per_item and "sources" not in self.settings.model_fields_set:
+            # Production's system asks production's sources, the way production asks them.
+            self.settings = self.settings.model_copy(update={"sources": PRODUCTION_SOURCES})
         self.selection: Selection = select_providers(self.settings)
         self.simulated = self.selection.simulated
         self._transport = transport
@@ -458,11 +473,13 @@ class Pipeline:
         providers = self._build()
 
         t = _Timer()
-        entities = merge_candidates(fetched.candidates, fetched.place)
-        trace.append(StageTrace("merge", t.ms, "ok", count=len(entities)))
-
-        t = _Timer()
-        ranked: list[RankedResult] = scorer.rank(fetched.parsed, fetched.place, entities)
+        ranked: list[RankedResult]
+        ranked, n_entities = rank_candidates(
+            scorer, fetched.parsed, fetched.place, fetched.candidates
+        )
+        if n_entities is not None:
+            # merge and score run together now; the trace keeps both stages, timed as one.
+            trace.append(StageTrace("merge", 0.0, "ok", count=n_entities))
         trace.append(StageTrace("score", t.ms, "ok", provider=scorer.name, count=len(ranked)))
 
         # Any failure of the responder (a user error included) falls back to the template.

@@ -7,8 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from ...records import ParsedQuery, Place, RankedResult
+from ...records import Candidate, ParsedQuery, Place, RankedResult
 from .merge import Entity
+
+PRODUCTION_SYSTEM = "production"
+"""``system: production`` in a weights file selects production's per-item system."""
+PRODUCTION_SOURCES = ("serpapi_organic", "reddit_json")
+"""Production's sources as it calls them (Eventbrite's search endpoint is closed)."""
 
 
 class Scorer(Protocol):
@@ -22,16 +27,63 @@ class Scorer(Protocol):
     ) -> list[RankedResult]: ...
 
 
+class ItemScorer(Scorer, Protocol):
+    """A scorer of raw candidates (no merging), as production scores each page or post."""
+
+    per_item: bool
+
+    def rank_items(
+        self, parsed: ParsedQuery, place: Place, candidates: Sequence[Candidate]
+    ) -> list[RankedResult]: ...
+
+
+def is_per_item(scorer: Scorer) -> bool:
+    """True for a scorer that ranks raw candidates (production's per-item system)."""
+    return bool(getattr(scorer, "per_item", False))
+
+
+def rank_candidates(
+    scorer: Scorer, parsed: ParsedQuery, place: Place, candidates: Sequence[Candidate]
+) -> tuple[list[RankedResult], int | None]:
+    """Rank gathered candidates: merged into place entities first, except for a per-item
+    scorer. Returns the ranking and the number of merged entities (None: not merged)."""
+    if is_per_item(scorer):
+        item_scorer: ItemScorer = scorer  # type: ignore[assignment]
+        return item_scorer.rank_items(parsed, place, candidates), None
+    from .merge import merge_candidates
+
+    entities = merge_candidates(candidates, place)
+    return scorer.rank(parsed, place, entities), len(entities)
+
+
+def weights_system(weights: Path | str | None) -> str | None:
+    """The ``system`` a weights file names (``production``), or None for a weights file."""
+    if weights is None:
+        return None
+    from ...config import read_yaml
+
+    data = read_yaml(weights, "weights")
+    if isinstance(data, dict) and "system" in data:
+        system = data["system"]
+        if system != PRODUCTION_SYSTEM or len(data) != 1:
+            from ...errors import ConfigError
+
+            raise ConfigError(
+                f"weights {weights}: 'system' must be {PRODUCTION_SYSTEM!r} and stand alone"
+            )
+        return str(system)
+    return None
+
+
 def load_scorer(
     weights: Path | str | None, *, clock: Callable[[], datetime] | None = None
 ) -> Scorer:
     """The scorer for a weights file; ``None`` means seed rules on merged places (``seed-v1``).
 
-    Production's per-item scorer is not chosen here: it ranks raw candidates
-    (:class:`~.production.ProductionSeedScorer`, ``per_item = True``) and needs the pipeline to
-    skip merging.
-
-    A weights YAML gives a :class:`~.engine.FeatureScorer`; ``clock`` is the pipeline's clock
+    A file holding only ``system: production`` selects production's per-item scorer
+    (:class:`~.production.ProductionSeedScorer`; the pipeline then skips merging and asks
+    production's sources, see :data:`PRODUCTION_SOURCES`). Any other weights YAML gives a
+    :class:`~.engine.FeatureScorer`; ``clock`` is the pipeline's clock
     ("now" for the freshness features; by default the one the current settings imply).
     ``experiments/weights/baseline-seed.yaml`` reproduces the seed scorer exactly.
     """
@@ -39,6 +91,10 @@ def load_scorer(
         from .seed import SeedScorer
 
         return SeedScorer()
+    if weights_system(weights) == PRODUCTION_SYSTEM:
+        from .production import ProductionSeedScorer
+
+        return ProductionSeedScorer()
     from .engine import FeatureScorer
     from .weights import ScoringWeights
 
