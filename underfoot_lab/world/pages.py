@@ -123,8 +123,10 @@ def build_pages(b: PlaceBuilder, posts: list[RedditPost]) -> list[WebPage]:
                 _page("official", f"{e.name} | {e.locality}, {e.locality_state}", e.website,
                       f"https://{host}", host, e.description, None, e, 0.5)
             )  # fmt: skip
-    pages.extend(_listicles(b))
-    pages.extend(_generic_pages(b))
+    if b.scenario.corpus.listicles:
+        pages.extend(_listicles(b))
+    if b.scenario.corpus.generic_pages:
+        pages.extend(_generic_pages(b))
     for p in posts:
         if p.subject is None or rng.random() < 0.5:
             continue

@@ -27,7 +27,7 @@ from .catalog import (
 )
 from .ids import IdCodec, slugify
 from .latent import Apparent, Latent, LatentDrawer, Timing, Zone, pick
-from .model import EVENT_SITES, IMAGES_HOST, Entity, destination
+from .model import CATEGORY_PHRASE, EVENT_SITES, IMAGES_HOST, Entity, destination
 from .names import (
     ANTIQUES,
     BEERS,
@@ -196,6 +196,17 @@ class PlaceBuilder:
             historic=rng.choice(HISTORIC_DETAILS),
         )
 
+    def say(self, key: str, name: str | None = None, what: str = "place") -> str:
+        """One phrase of the scenario's vocabulary list ``key``, its placeholders filled."""
+        phrase = self.rng.choice(self.scenario.phrases(key))
+        return phrase.format(
+            name=name or self.town.name,
+            town=self.town.name,
+            state=self.town.state,
+            county=self.county,
+            what=what,
+        )
+
     def _fit(self, category: str) -> str:
         return pick(self.rng, category, self.scenario.links.topic, _FIT_CHOICES, _FIT_WEIGHTS)
 
@@ -265,7 +276,7 @@ class PlaceBuilder:
         lat, lon, host = self.place_point(view.zone, urban)
         if slot.trap is not None:
             name = names.unique(slot.trap.names)
-            description = names.fill(rng.choice(self.scenario.phrases("decoy_blurb")))
+            description = self.say("decoy_blurb", name, CATEGORY_PHRASE[spec.name])
         else:
             # "{town}" in a name is the town the place is in, not the searched town.
             name = names.unique(spec.names, town=host.name)

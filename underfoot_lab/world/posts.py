@@ -20,15 +20,9 @@ _KIND_WEIGHTS = (0.38, 0.10, 0.14, 0.10, 0.14, 0.14)
 
 def say(b: PlaceBuilder, key: str, e: Entity | None = None) -> str:
     """One phrase of the scenario's vocabulary list ``key``, filled for ``e``."""
-    phrase = b.rng.choice(b.scenario.phrases(key))
-    town = b.town
-    return phrase.format(
-        name=e.name if e is not None else town.name,
-        town=town.name,
-        state=town.state,
-        county=b.county,
-        what=CATEGORY_PHRASE.get(e.category, "place") if e is not None else "place",
-    )
+    if e is None:
+        return b.say(key)
+    return b.say(key, e.name, CATEGORY_PHRASE.get(e.category, "place"))
 
 
 def opinion(b: PlaceBuilder, e: Entity) -> str:
@@ -49,6 +43,10 @@ def build_posts(b: PlaceBuilder, state_sub: str, town_sub: str | None) -> list[R
     rec_w = [logit_p(rec, b.views[e.index]) * (1.0 if e.distance_km <= 80 else 0.3) for e in places]
     gem_spec = b.scenario.language.gem
     posts: list[RedditPost] = []
+    kind_w = [
+        0.0 if (k in {"question", "offtopic"} and not b.scenario.corpus.subjectless_posts) else w
+        for k, w in zip(_KINDS, _KIND_WEIGHTS, strict=True)
+    ]
 
     def pick_places(k: int) -> list[Entity]:
         out: list[Entity] = []
@@ -61,7 +59,7 @@ def build_posts(b: PlaceBuilder, state_sub: str, town_sub: str | None) -> list[R
         return out
 
     for i in range(n):
-        kind = rng.choices(_KINDS, _KIND_WEIGHTS)[0]
+        kind = rng.choices(_KINDS, kind_w)[0]
         mentions: list[Entity] = []
         place_word = rng.choice((town.name, town.name, f"{b.county} County"))
         if kind == "rec" and places:
@@ -138,6 +136,12 @@ def build_posts(b: PlaceBuilder, state_sub: str, town_sub: str | None) -> list[R
                  f"Lost dog near {place_word}, brown hound, answers to Biscuit")
             )  # fmt: skip
             paras = ["Title says it all. Thanks in advance."]
+        if not mentions and not b.scenario.corpus.subjectless_posts:
+            # A world without subjectless posts: the fallback is a question about a place.
+            target = rng.choice(ents)
+            kind, mentions = "ask", [target]
+            title = f"Is {target.name} worth the drive from {town.name}?"
+            paras = [f"Anyone been to {target.name}?", "Is it worth it or should we skip it?"]
         # Where it was posted.
         r = rng.random()
         if r < 0.55 or (r < 0.8 and town_sub is None):

@@ -207,6 +207,18 @@ class Engines(_Strict):
     reddit: EngineSpec
 
 
+class CorpusSpec(_Strict):
+    """Which items about NO place exist. They always grade 0 (they are not places), which a
+    scorer can learn from their look (listicle titles, Reddit questions, single sources); the
+    ``null`` world switches them off so that no returned item carries information."""
+
+    listicles: bool = True
+    generic_pages: bool = True
+    """Encyclopedia, city, visitor-bureau and weather pages."""
+    subjectless_posts: bool = True
+    """Reddit questions ("what should we do?") and off-topic posts."""
+
+
 class Scenario(_Strict):
     """One scenario world (see ``docs/offline-world.md``)."""
 
@@ -219,6 +231,7 @@ class Scenario(_Strict):
     ratings: RatingSpec
     language: LanguageSpec
     engines: Engines
+    corpus: CorpusSpec = CorpusSpec()
     vocabulary: dict[str, tuple[str, ...]]
 
     @model_validator(mode="after")
