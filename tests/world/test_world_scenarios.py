@@ -59,7 +59,7 @@ def test_null_world_has_every_link_at_zero() -> None:
 
 
 def test_names_resolve_and_unknown_names_fail_with_one_line() -> None:
-    assert resolve_scenario_path("null") .name == "null.yaml"
+    assert resolve_scenario_path("null").name == "null.yaml"
     with pytest.raises(ConfigError, match="no scenario named 'nope'") as err:
         resolve_scenario_path("nope")
     assert "\n" not in str(err.value) and "default" in str(err.value)
@@ -115,7 +115,9 @@ def test_a_users_own_world_runs_without_code_changes(tmp_path: Path, gazetteer: 
     assert any("namaste" in r["title"] for r in body["organic_results"][:5])
 
 
-def test_world_setting_reaches_the_world(gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_world_setting_reaches_the_world(
+    gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UNDERFOOT_WORLD", "adversarial")
     settings = Settings()
     assert settings.world == "adversarial"

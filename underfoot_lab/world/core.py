@@ -446,6 +446,4 @@ def build_world(settings: Settings, gazetteer: Gazetteer | None = None) -> World
         from ..geo.gazetteer import get_gazetteer
 
         gazetteer = get_gazetteer()
-    return World(
-        settings.world_seed, gazetteer, settings.world_clock, scenario=settings.world
-    )
+    return World(settings.world_seed, gazetteer, settings.world_clock, scenario=settings.world)

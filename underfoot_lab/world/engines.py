@@ -23,8 +23,42 @@ from .scenario import EngineSpec
 T = TypeVar("T")
 
 _STOP = frozenset(
-    "a an and the of in on at to for near around by best top things stuff some any what where "
-    "is are with from this that my our your spots spot places place".split()
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "near",
+        "around",
+        "by",
+        "best",
+        "top",
+        "things",
+        "stuff",
+        "some",
+        "any",
+        "what",
+        "where",
+        "is",
+        "are",
+        "with",
+        "from",
+        "this",
+        "that",
+        "my",
+        "our",
+        "your",
+        "spots",
+        "spot",
+        "places",
+        "place",
+    ]
 )
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -73,7 +73,9 @@ def mix(rng: random.Random, latent: float, link: float) -> float:
     return link * latent + math.sqrt(max(0.0, 1.0 - link * link)) * rng.gauss(0.0, 1.0)
 
 
-def pick(rng: random.Random, latent: str, link: float, choices: Sequence[str], w: Sequence[float]) -> str:
+def pick(
+    rng: random.Random, latent: str, link: float, choices: Sequence[str], w: Sequence[float]
+) -> str:
     """A categorical view: the latent value with probability ``link``, else a fresh draw."""
     if rng.random() < link:
         return latent
@@ -126,7 +128,9 @@ class LatentDrawer:
         if role == "gem":
             # A genuine hidden gem: good, loved by locals, unknown to tourists, in town.
             zq = 0.6 + 1.4 * rng.random()
-            esteem = max(self.s.grade.gem_esteem + 0.2, correlated(rng, zq, lat.esteem_quality_corr))
+            esteem = max(
+                self.s.grade.gem_esteem + 0.2, correlated(rng, zq, lat.esteem_quality_corr)
+            )
             exposure = self.hidden_cut - 0.2 - abs(rng.gauss(0.0, 1.0))
             zone = "core"
         elif role == "decoy":

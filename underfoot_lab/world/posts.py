@@ -84,7 +84,11 @@ def build_posts(b: PlaceBuilder, state_sub: str, town_sub: str | None) -> list[R
                 ]
             else:
                 title = say(b, "gem" if gem_talk else "local_talk", first)
-                paras = [f"Went to {first.name} last weekend.", first.description, opinion(b, first)]
+                paras = [
+                    f"Went to {first.name} last weekend.",
+                    first.description,
+                    opinion(b, first),
+                ]
                 if traps and rng.random() < 0.3:
                     trap = rng.choice(traps)
                     mentions.append(trap)

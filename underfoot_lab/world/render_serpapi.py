@@ -9,7 +9,6 @@ comes from an RNG seeded by the request, so the same request always gets the sam
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import re
 from collections.abc import Mapping

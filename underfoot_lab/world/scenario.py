@@ -261,9 +261,7 @@ class Scenario(_Strict):
     @property
     def hash(self) -> str:
         """16 hex digits over the content and the world's code (:func:`world_code_hash`)."""
-        return hashlib.sha256(f"{self.content_hash}|{world_code_hash()}".encode()).hexdigest()[
-            :16
-        ]
+        return hashlib.sha256(f"{self.content_hash}|{world_code_hash()}".encode()).hexdigest()[:16]
 
     def phrases(self, key: str) -> tuple[str, ...]:
         """One vocabulary list (validated to exist for the required keys)."""

@@ -16,9 +16,12 @@ import httpx
 
 
 class _Answer(Protocol):
-    status: int
-    content_type: str
-    body: bytes
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
 
 
 class Responder(Protocol):
