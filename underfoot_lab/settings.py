@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     """``/health`` says "degraded" while a source has failed within this many seconds."""
 
     # --- offline world -----------------------------------------------------------------------
+    world: str = Field("default")
+    """The offline world's scenario (``UNDERFOOT_WORLD``): a name resolving to
+    ``experiments/worlds/NAME.yaml`` (``default``, ``null``, ``adversarial``,
+    ``popularity-biased``) or a path to a scenario YAML. See ``docs/offline-world.md``."""
     world_seed: int = Field(20261126)
     world_clock: datetime = Field(
         datetime.fromisoformat("2026-06-15T12:00:00+00:00"),

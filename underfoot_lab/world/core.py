@@ -17,12 +17,13 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
-from .model import Entity, RedditPost, TownUniverse, generate_universe
+from .model import Entity, RedditPost, TownUniverse
 from .render_geoapify import GeoMatch, render_geocode
 from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
 from .render_reddit import render_feed, search_posts
@@ -35,11 +36,13 @@ from .render_serpapi import (
     render_google_events,
     render_google_maps,
 )
+from .scenario import Scenario, load_scenario
+from .transport import WorldTransport
 from .truth import Intent, grade_entity, parse_intent
+from .universe import generate_universe
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
-    from .transport import WorldTransport
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 SERPAPI_ENGINES = ("google", "google_maps", "google_events")
@@ -61,9 +64,11 @@ class WorldResponse:
 class World:
     """A deterministic simulation of the upstreams for any gazetteer town.
 
-    ``World(seed, gazetteer, clock)``: the same seed gives the same universes, ids and bytes in
-    every process; ``clock`` is the world's fixed "now" (event dates and post ages are relative
-    to it). Thread-safe.
+    ``World(seed, gazetteer, clock, scenario=...)``: the same seed and scenario give the same
+    universes, ids and bytes in every process; ``clock`` is the world's fixed "now" (event dates
+    and post ages are relative to it); ``scenario`` (a :class:`Scenario`, a name such as
+    ``"null"`` or a YAML path; default ``"default"``) states every modelling assumption.
+    Thread-safe.
     """
 
     def __init__(
@@ -72,8 +77,10 @@ class World:
         gazetteer: Gazetteer,
         clock: datetime,
         *,
+        scenario: Scenario | str | Path = "default",
         payload_cache_size: int = 256,
     ) -> None:
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.seed = int(seed)
         self.gazetteer = gazetteer
         self.clock = clock if clock.tzinfo is not None else clock.replace(tzinfo=UTC)
@@ -85,7 +92,20 @@ class World:
         self._payload_cache_size = payload_cache_size
 
     def __repr__(self) -> str:
-        return f"World(seed={self.seed}, clock={self.clock.isoformat()}, simulated=True)"
+        return (
+            f"World(seed={self.seed}, clock={self.clock.isoformat()}, "
+            f"scenario={self.scenario_name!r}, simulated=True)"
+        )
+
+    @property
+    def scenario_name(self) -> str:
+        """The scenario's ``name`` (``default``, ``null``, ...)."""
+        return self.scenario.name
+
+    @property
+    def scenario_hash(self) -> str:
+        """16 hex digits over the scenario's content and the world's code."""
+        return self.scenario.hash
 
     # ------------------------------------------------------------------ universes
     def universe(self, town: Town) -> TownUniverse:
@@ -101,6 +121,7 @@ class World:
             gazetteer=self.gazetteer,
             clock=self.clock,
             codec=self.codec,
+            scenario=self.scenario,
         )
         with self._lock:
             return self._universes.setdefault(town.key, built)
@@ -237,7 +258,7 @@ class World:
         if entity.town_key != town.key:
             return 0
         it = intent if isinstance(intent, Intent) else parse_intent(intent)
-        return grade_entity(it, entity, self.clock)
+        return grade_entity(it, entity, self.clock, self.scenario.grade)
 
     def grade_urls(self, town: Town, intent: str | Intent, urls: Sequence[str]) -> int:
         """Grade of a merged result from its mention URLs/ids: the majority entity's grade.
@@ -255,7 +276,8 @@ class World:
     def judgments(self, town: Town, intent: str | Intent) -> dict[str, int]:
         """Entity id -> grade for every entity of the town (the full pool, for ideal rankings)."""
         it = intent if isinstance(intent, Intent) else parse_intent(intent)
-        return {e.id: grade_entity(it, e, self.clock) for e in self.universe(town).entities}
+        spec = self.scenario.grade
+        return {e.id: grade_entity(it, e, self.clock, spec) for e in self.universe(town).entities}
 
     # ------------------------------------------------------------------ HTTP
     def respond(
@@ -288,7 +310,8 @@ class World:
         return res
 
     def _rng(self, key: tuple[Any, ...]) -> random.Random:
-        return random.Random(f"underfoot-world|{self.seed}|{key!r}")
+        # The scenario is part of the key: two worlds never share a response's noise by accident.
+        return random.Random(f"underfoot-world|{self.seed}|{self.scenario.content_hash}|{key!r}")
 
     def _route(
         self, method: str, path: str, query: dict[str, str], key: tuple[Any, ...]
@@ -321,6 +344,7 @@ class World:
 
     def _serpapi(self, query: dict[str, str], rng: random.Random) -> WorldResponse:
         engine = query.get("engine", "google")
+        engines = self.scenario.engines
         if engine not in SERPAPI_ENGINES:
             return _json(*error(f"Unsupported `{engine}` search engine."))
         if not query.get("q", "").strip():
@@ -329,13 +353,13 @@ class World:
         u = self.universe(town) if town is not None else None
         intent = parse_intent(intent_text)
         if engine == "google":
-            body = render_google(u, intent, query, self.clock, rng)
+            body = render_google(u, intent, query, self.clock, rng, engines)
         elif engine == "google_maps":
-            body = render_google_maps(u, intent, query, self.clock, rng, self.codec)
+            body = render_google_maps(u, intent, query, self.clock, rng, self.codec, engines)
         else:
             if "events" not in intent.groups:
                 intent = parse_intent(f"{intent_text} events")
-            body = render_google_events(u, intent, query, self.clock, rng)
+            body = render_google_events(u, intent, query, self.clock, rng, engines)
         return _json(200, body)
 
     def _reddit(self, query: dict[str, str], sub: str | None, rng: random.Random) -> WorldResponse:
@@ -344,7 +368,9 @@ class World:
         if sub is not None and u is not None:
             # Subreddit names are case-insensitive; feeds spell them the subreddit's way.
             sub = next((s for s in u.subreddits if s.lower() == sub.lower()), sub)
-        feed = render_feed(u, parse_intent(intent_text), query, sub, self.clock, rng)
+        feed = render_feed(
+            u, parse_intent(intent_text), query, sub, self.clock, rng, self.scenario.engines.reddit
+        )
         return WorldResponse(200, ATOM_CONTENT_TYPE, feed.encode("utf-8"))
 
     def _reddit_json(self, query: dict[str, str]) -> WorldResponse:
@@ -424,8 +450,6 @@ class World:
 
     def transport(self) -> WorldTransport:
         """A :class:`~underfoot_lab.world.transport.WorldTransport` over this world."""
-        from .transport import WorldTransport
-
         return WorldTransport(self)
 
 
@@ -436,9 +460,10 @@ def _json(status: int, body: dict[str, Any]) -> WorldResponse:
 
 
 def build_world(settings: Settings, gazetteer: Gazetteer | None = None) -> World:
-    """The world for ``settings.world_seed`` and ``settings.world_clock`` (gazetteer: shared)."""
+    """The world for ``settings.world_seed``, ``settings.world_clock`` and ``settings.world``
+    (a scenario name or YAML path; gazetteer: shared)."""
     if gazetteer is None:
         from ..geo.gazetteer import get_gazetteer
 
         gazetteer = get_gazetteer()
-    return World(settings.world_seed, gazetteer, settings.world_clock)
+    return World(settings.world_seed, gazetteer, settings.world_clock, scenario=settings.world)

@@ -15,8 +15,10 @@ from html import escape as html_escape
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape as _xml_escape
 
+from .engines import age_freshness, order, query_terms, score, text_match
 from .model import RedditPost, TownUniverse
-from .truth import Intent, match_strength
+from .scenario import EngineSpec
+from .truth import Intent
 
 CONTENT_TYPE = "application/atom+xml; charset=UTF-8"
 REDDIT = "https://www.reddit.com"
@@ -27,7 +29,6 @@ _WINDOWS = {
     "month": timedelta(days=31),
     "year": timedelta(days=366),
 }
-_STOP = {"in", "near", "the", "a", "an", "and", "of", "to", "around", "for", "best", "things"}
 
 
 def xml_escape(text: str) -> str:
@@ -72,36 +73,35 @@ def search_posts(
     subreddit: str | None,
     clock: datetime,
     rng: random.Random,
+    engine: EngineSpec,
 ) -> list[RedditPost]:
-    """The posts a Reddit search would return, in the requested order."""
+    """The posts a Reddit search would return, in the requested order.
+
+    Relevance is Reddit's own: the query's words in the title and text, freshness, noise
+    (the scenario's ``engines.reddit``); posts matching no word mostly drop out."""
     restrict = subreddit is not None and params.get("restrict_sr", "") in {"1", "on", "true"}
     window = _WINDOWS.get(params.get("t", "all"))
-    words = [
-        w for w in intent.text.lower().replace(",", " ").split() if w not in _STOP and len(w) > 2
-    ]
+    q = query_terms(intent.text)
     scored: list[tuple[float, int, RedditPost]] = []
     for post in u.posts:
         if restrict and subreddit is not None and post.subreddit.lower() != subreddit.lower():
             continue
         if window is not None and clock - post.published > window:
             continue
-        text = f"{post.title} {post.text}".lower()
-        lexical = sum(1 for p in intent.phrases if p in text) + sum(0.5 for w in words if w in text)
-        sem = max((match_strength(intent, u.entities[i]) for i in post.mentions), default=0)
-        if sem == 0 and lexical == 0 and rng.random() > 0.15:
+        m = text_match(q, f"{post.title} {post.text}")
+        if m == 0 and rng.random() > 0.15:
             continue
-        score = 1.0 * sem + 0.6 * lexical + rng.gauss(0.0, 0.6)
-        scored.append((score, post.index, post))
-    sort = params.get("sort", "relevance")
-    if sort == "new":
-        scored.sort(key=lambda t: (-t[2].published.timestamp(), t[1]))
+        s = score(engine, rng, match=m, pop=0.0, fresh=age_freshness(post.published, clock))
+        scored.append((s, post.index, post))
+    if params.get("sort", "relevance") == "new":
+        ranked = [t[2] for t in sorted(scored, key=lambda t: (-t[2].published.timestamp(), t[1]))]
     else:
-        scored.sort(key=lambda t: (-t[0], t[1]))
+        ranked = order(scored, engine, rng)
     try:
         limit = max(1, min(100, int(params.get("limit", "25"))))
     except ValueError:
         limit = 25
-    return [p for _, _, p in scored[:limit]]
+    return ranked[:limit]
 
 
 def render_feed(
@@ -111,10 +111,11 @@ def render_feed(
     subreddit: str | None,
     clock: datetime,
     rng: random.Random,
+    engine: EngineSpec,
 ) -> str:
     """The Atom document for a search (zero entries when the town is unknown)."""
     q = params.get("q", "")
-    posts = search_posts(u, intent, params, subreddit, clock, rng) if u is not None else []
+    posts = search_posts(u, intent, params, subreddit, clock, rng, engine) if u is not None else []
     prefix = f"/r/{subreddit}" if subreddit else ""
     query = f"q={quote_plus(q)}" + ("&restrict_sr=1" if params.get("restrict_sr") else "")
     self_href = f"{REDDIT}{prefix}/search.rss?{query}"

@@ -1,27 +1,28 @@
 """SerpAPI answers (``engine=google``, ``google_maps``, ``google_events``) from a town universe.
 
-Each renderer ranks the universe's pages, places or events for the request's intent with a
-noisy score that favours popular items (as real search does), then writes the upstream's JSON
-shape. The noise comes from an RNG seeded by the request, so the same request always gets the
-same bytes.
+Each renderer ranks the universe's pages, places or events with the scenario's engine
+(:mod:`.engines`: the query's words against the item's text, popularity, authority, freshness,
+distance, noise; never the judge's relevance), then writes the upstream's JSON shape. The noise
+comes from an RNG seeded by the request, so the same request always gets the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from ..geo.gazetteer import haversine_km
+from .engines import age_freshness, order, popularity, query_terms, score, text_match
 from .ids import IdCodec
 from .model import MAPS_HOST, Entity, TownUniverse, WebPage
-from .truth import EVENT_HORIZON, Intent, match_strength
+from .scenario import Engines
+from .truth import EVENT_HORIZON, Intent
 
 NOTE = (
     "offline world (simulated): every item below is invented by underfoot_lab.world; "
@@ -94,9 +95,18 @@ def _highlights(snippet: str, intent: Intent, town: str) -> list[str]:
     return found
 
 
-def _pop(e: Entity) -> float:
-    """Popularity on a 0..~1.1 scale (log reviews)."""
-    return math.log10(e.reviews + 1) / 4.0
+def place_text(e: Entity) -> str:
+    """What a map engine indexes of a place: name, types, tags, description."""
+    return " ".join((e.name, *e.google_types, *e.tags, e.description))
+
+
+def _page_date(page: WebPage) -> datetime | None:
+    if not page.date:
+        return None
+    try:
+        return datetime.strptime(page.date, "%b %d, %Y").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _directions(u: TownUniverse, e: Entity) -> str:
@@ -108,39 +118,34 @@ def _street(e: Entity) -> str:
 
 
 # ----------------------------------------------------------------------------- google
-def _page_match(page: WebPage, u: TownUniverse, intent: Intent) -> float:
-    if page.entity is not None:
-        e = u.entities[page.entity]
-        return match_strength(intent, e) / 2.0
-    if page.theme is not None:
-        if page.theme == "broad":
-            return 1.0 if intent.broad else 0.35
-        if page.theme in intent.groups:
-            return 1.0
-        return 0.5 if intent.broad else 0.1
-    return 0.35 if intent.broad else 0.2
+_LINK_POPULARITY = {"listicle": 0.9, "generic": 0.6, "reddit": 0.4}
+"""How much of the web links to a page that is not about one place."""
 
 
 def _organic(
-    u: TownUniverse, intent: Intent, num: int, clock: datetime, rng: random.Random
+    u: TownUniverse,
+    intent: Intent,
+    num: int,
+    clock: datetime,
+    rng: random.Random,
+    engines: Engines,
 ) -> list[dict[str, Any]]:
+    spec = engines.google
+    q = query_terms(intent.text)
     scored: list[tuple[float, int, WebPage]] = []
     for i, page in enumerate(u.pages):
-        m = _page_match(page, u, intent)
-        lexical = sum(0.2 for p in intent.phrases if p in page.title.lower())
-        # How much of the web links to the page: listicles and city pages are well linked.
-        pop = {"listicle": 0.9, "generic": 0.6, "reddit": 0.4}.get(page.kind, 0.0)
+        pop = _LINK_POPULARITY.get(page.kind, 0.0)
+        fresh = age_freshness(_page_date(page), clock)
         if page.entity is not None and page.kind != "reddit":
             e = u.entities[page.entity]
-            pop = _pop(e)
-            if e.kind == "event" and e.expired(clock):
-                m *= 0.6
-        score = 2.2 * m + 0.8 * page.authority + 0.7 * pop + min(lexical, 0.4)
-        score += rng.gauss(0.0, 0.45)
-        scored.append((score, i, page))
-    scored.sort(key=lambda t: (-t[0], t[1]))
+            pop = popularity(e.reviews)
+            if e.kind == "event":
+                fresh = 0.0 if e.expired(clock) else 1.0
+        m = text_match(q, f"{page.title} {page.snippet}")
+        s = score(spec, rng, match=m, pop=pop, authority=page.authority, fresh=fresh)
+        scored.append((s, i, page))
     out: list[dict[str, Any]] = []
-    for pos, (_, _, page) in enumerate(scored[:num], start=1):
+    for pos, page in enumerate(order(scored, spec, rng)[:num], start=1):
         host = page.link.split("/")[2]
         item: dict[str, Any] = {
             "position": pos,
@@ -158,23 +163,45 @@ def _organic(
     return out
 
 
+def _ranked_places(
+    u: TownUniverse,
+    intent: Intent,
+    center: tuple[float, float],
+    rng: random.Random,
+    engines: Engines,
+    *,
+    pack: bool,
+) -> tuple[list[Entity], int]:
+    """Places by the engine's score, matching ones first; and how many match the query."""
+    spec = engines.local_pack if pack else engines.maps
+    q = query_terms(intent.text)
+    matched: list[tuple[float, int, Entity]] = []
+    padding: list[tuple[float, int, Entity]] = []
+    for e in u.entities:
+        if e.kind != "place":
+            continue
+        d = haversine_km(center[0], center[1], e.lat, e.lon)
+        if d > 90.0:
+            continue
+        m = text_match(q, place_text(e))
+        s = score(spec, rng, match=m, pop=popularity(e.reviews), distance_km=d)
+        (matched if m > 0 else padding).append((s, e.index, e))
+    return order(matched, spec, rng) + order(padding, spec, rng), len(matched)
+
+
 def _local_places(
-    u: TownUniverse, intent: Intent, clock: datetime, rng: random.Random, tz: ZoneInfo
+    u: TownUniverse,
+    intent: Intent,
+    clock: datetime,
+    rng: random.Random,
+    tz: ZoneInfo,
+    engines: Engines,
 ) -> list[dict[str, Any]]:
     if intent.groups == frozenset({"events"}):
         return []
-    scored: list[tuple[float, int, Entity]] = []
-    for e in u.entities:
-        if e.kind != "place" or e.distance_km > 90.0:
-            continue
-        m = match_strength(intent, e)
-        if m == 0:
-            continue
-        score = 1.0 * m + 3.6 * _pop(e) - 1.0 * (e.distance_km / 80.0) + rng.gauss(0.0, 0.5)
-        scored.append((score, e.index, e))
-    scored.sort(key=lambda t: (-t[0], t[1]))
+    ranked, _ = _ranked_places(u, intent, (u.town.lat, u.town.lon), rng, engines, pack=True)
     places: list[dict[str, Any]] = []
-    for pos, (_, _, e) in enumerate(scored[:3], start=1):
+    for pos, e in enumerate(ranked[:3], start=1):
         place: dict[str, Any] = {
             "position": pos,
             "title": e.name,
@@ -204,6 +231,7 @@ def render_google(
     params: Mapping[str, str],
     clock: datetime,
     rng: random.Random,
+    engines: Engines,
 ) -> dict[str, Any]:
     """``engine=google``: organic results plus a three-place local pack."""
     q = params.get("q", "")
@@ -226,7 +254,7 @@ def render_google(
         }
     )
     body["search_parameters"] = sp
-    organic = _organic(u, intent, num, clock, rng) if u is not None else []
+    organic = _organic(u, intent, num, clock, rng, engines) if u is not None else []
     body["search_information"] = {
         "query_displayed": q,
         "total_results": (len(u.pages) * 1731 + 40_000) if u is not None else 0,
@@ -235,7 +263,7 @@ def render_google(
     }
     if u is not None:
         tz = ZoneInfo(u.timezone)
-        places = _local_places(u, intent, clock, rng, tz)
+        places = _local_places(u, intent, clock, rng, tz, engines)
         if places:
             body["local_map"] = {
                 "link": f"https://{MAPS_HOST}/search?q={quote_plus(q)}",
@@ -275,6 +303,7 @@ def render_google_maps(
     clock: datetime,
     rng: random.Random,
     codec: IdCodec,
+    engines: Engines,
 ) -> dict[str, Any]:
     """``engine=google_maps`` (``type=search``): up to 20 places as a flat list."""
     body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
@@ -288,22 +317,10 @@ def render_google_maps(
     if u is not None:
         center = parse_ll(params.get("ll", "")) or (u.town.lat, u.town.lon, 12.0)
         tz = ZoneInfo(u.timezone)
-        scored: list[tuple[float, int, Entity]] = []
-        for e in u.entities:
-            if e.kind != "place":
-                continue
-            d = haversine_km(center[0], center[1], e.lat, e.lon)
-            if d > 90.0:
-                continue
-            m = match_strength(intent, e)
-            score = 1.3 * m + 2.0 * _pop(e) - 1.5 * (d / 50.0) + rng.gauss(0.0, 0.4)
-            if m == 0:
-                score -= 2.5  # padding: what Maps shows when little matches
-            scored.append((score, e.index, e))
-        scored.sort(key=lambda t: (-t[0], t[1]))
-        matched = [t for t in scored if match_strength(intent, t[2]) > 0]
-        keep = scored[:20] if len(matched) < 8 else matched[:20]
-        for pos, (_, _, e) in enumerate(keep, start=1):
+        ranked, n_matched = _ranked_places(u, intent, center[:2], rng, engines, pack=False)
+        # What Maps shows when little matches: the best of the rest as padding.
+        keep = ranked[:20] if n_matched < 8 else ranked[: min(20, n_matched)]
+        for pos, e in enumerate(keep, start=1):
             item: dict[str, Any] = {
                 "position": pos,
                 "title": e.name,
@@ -361,6 +378,7 @@ def render_google_events(
     params: Mapping[str, str],
     clock: datetime,
     rng: random.Random,
+    engines: Engines,
 ) -> dict[str, Any]:
     """``engine=google_events``: up to 10 events, including some stale (already past) ones."""
     body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
@@ -370,11 +388,12 @@ def render_google_events(
     results: list[dict[str, Any]] = []
     if u is not None:
         tz = ZoneInfo(u.timezone)
+        spec = engines.events
+        q = query_terms(intent.text)
         scored: list[tuple[float, int, Entity]] = []
         for e in u.entities:
             if e.kind != "event" or e.starts_at is None:
                 continue
-            m = match_strength(intent, e)
             if e.expired(clock):
                 if rng.random() > 0.55:
                     continue  # some stale listings linger, most drop out
@@ -383,10 +402,10 @@ def render_google_events(
                 timing = 1.0
             else:
                 timing = 0.3
-            score = 1.4 * m + timing + 1.6 * _pop(e) + rng.gauss(0.0, 0.4)
-            scored.append((score, e.index, e))
-        scored.sort(key=lambda t: (-t[0], t[1]))
-        for _, _, e in scored[:10]:
+            m = text_match(q, " ".join((e.name, *e.tags, e.description)))
+            s = score(spec, rng, match=m, pop=popularity(e.reviews), fresh=timing)
+            scored.append((s, e.index, e))
+        for e in order(scored, spec, rng)[:10]:
             start_date, when = _when(e, tz, clock)
             assert e.link is not None
             site = e.link.split("/")[2]

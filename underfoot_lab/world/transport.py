@@ -9,15 +9,32 @@ defaults): ``/search.json`` -> SerpAPI, ``/search.rss`` and ``/r/<sub>/search.rs
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 import httpx
 
-from .core import World
+
+class _Answer(Protocol):
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+
+
+class Responder(Protocol):
+    """What the transport needs of a world (no import of :mod:`.core`: no circle)."""
+
+    def respond(self, method: str, path: str, params: Iterable[tuple[str, str]]) -> _Answer: ...
 
 
 class WorldTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Serves every request from a :class:`World` (no network, no sockets)."""
+    """Serves every request from a :class:`~underfoot_lab.world.core.World` (no network, no
+    sockets)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: Responder) -> None:
         self.world = world
 
     def _respond(self, request: httpx.Request) -> httpx.Response:

@@ -1,18 +1,17 @@
 """Ground truth: what a query intent means, and how relevant an entity is to it (0-3).
 
-The definition (also in ``docs/offline-world.md``):
+The grade is a function of the entity's LATENT variables only (see
+:mod:`underfoot_lab.world.latent`); no observable field (reviews, rating, coordinates, dates,
+text) enters it. The definition (also in ``docs/offline-world.md``), in order:
 
-* **0** - irrelevant: the entity does not match the intent, lies beyond the search radius
-  (80 km), is an event that has already ended (expired), belongs to another town's universe, or
-  the item is not about one entity at all (a generic listicle, a city page).
-* **1** - marginal: a weak match (a brewery for "food", an upcoming event for "hidden gems", a
-  trivia night for "bars"), or a mediocre place (latent quality < 0.6), or a decoy tourist trap
-  that matches the intent, or an event more than 60 days away.
-* **2** - good: a strong match of quality >= 0.6 that is either popular (not hidden) or
-  25-80 km from the town.
-* **3** - a hidden gem: a strong match of quality >= 0.6, hidden (fewer than
-  :data:`HIDDEN_MAX_REVIEWS` reviews), within the primary radius (25 km) and, for events,
-  upcoming within 60 days.
+* **0** - irrelevant: no topical fit with the intent, latent zone "far" (out of reach), latent
+  timing "past" (an event that is over, a place closed for good), another town's entity, or an
+  item not about one entity (a listicle, a city page).
+* **1** - marginal: a weak fit, a decoy tourist trap, latent quality below the scenario's
+  ``grade.good_quality``, or latent timing "future" (an event months away).
+* **3** - a hidden gem: strong fit, good quality, latently hidden (low tourist exposure), local
+  esteem at least ``grade.gem_esteem``, in the town's core zone.
+* **2** - otherwise (good, but known to tourists, not locally loved, or in the nearby band).
 """
 
 from __future__ import annotations
@@ -23,14 +22,20 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .catalog import ALL_CATEGORIES
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Entity
+    from .scenario import GradeSpec
 
 PRIMARY_RADIUS_KM = 25.0
+"""The core zone's radius: where a place of latent zone "core" appears when the zone link is 1."""
 SEARCH_RADIUS_KM = 80.0
+"""The nearby band's outer radius (latent zone "band" is 25-80 km)."""
 GOOD_QUALITY = 0.6
-HIDDEN_MAX_REVIEWS = 200
-"""An entity with fewer reviews than this is "hidden"."""
+"""Default of ``grade.good_quality`` (used when no scenario spec is given)."""
+GEM_ESTEEM = -0.25
+"""Default of ``grade.gem_esteem``."""
 EVENT_HORIZON = timedelta(days=60)
 
 # Intent keywords, phrase -> group. Phrases are matched on word boundaries, longest first.
@@ -150,12 +155,19 @@ def parse_intent(text: str) -> Intent:
 
 
 def match_strength(intent: Intent, entity: Entity) -> int:
-    """2 strong, 1 weak, 0 no match between an intent and an entity."""
-    if entity.kind == "event":
+    """2 strong, 1 weak, 0: the entity's LATENT topical fit (its ``fit_category``) for an intent.
+
+    The fit category's kind decides the event rules, not the entity's apparent kind, so when
+    the topic link is 0 fit is independent of everything a source shows.
+    """
+    fit = entity.fit_category or entity.category
+    spec = ALL_CATEGORIES.get(fit)
+    kind = spec.kind if spec is not None else entity.kind
+    if kind == "event":
         if intent.broad:
             return 1
         if "events" in intent.groups:
-            if intent.event_types and entity.category not in intent.event_types:
+            if intent.event_types and fit not in intent.event_types:
                 return 1
             return 2
         return 1 if intent.groups & set(entity.weak_groups) else 0
@@ -168,23 +180,24 @@ def match_strength(intent: Intent, entity: Entity) -> int:
     return 0
 
 
-def grade_entity(intent: Intent, entity: Entity, clock: datetime) -> int:
-    """Graded relevance 0-3 of ``entity`` for ``intent`` (the entity's own town), at ``clock``."""
-    if entity.distance_km > SEARCH_RADIUS_KM:
-        return 0
-    if entity.kind == "event" and entity.expired(clock):
+def grade_entity(
+    intent: Intent, entity: Entity, clock: datetime, spec: GradeSpec | None = None
+) -> int:
+    """Graded relevance 0-3 of ``entity`` for ``intent`` (its own town), from latents only.
+
+    ``clock`` is kept for the signature's stability: timing is latent (the observed dates are a
+    view of it), so the grade does not read the clock.
+    """
+    del clock
+    good = spec.good_quality if spec is not None else GOOD_QUALITY
+    gem_esteem = spec.gem_esteem if spec is not None else GEM_ESTEEM
+    if entity.zone == "far" or entity.timing == "past":
         return 0
     strength = match_strength(intent, entity)
     if strength == 0:
         return 0
-    if entity.decoy or strength == 1 or entity.quality < GOOD_QUALITY:
+    if entity.decoy or strength == 1 or entity.quality < good or entity.timing == "future":
         return 1
-    if (
-        entity.kind == "event"
-        and entity.starts_at is not None
-        and entity.starts_at - clock > EVENT_HORIZON
-    ):
-        return 1
-    if entity.hidden and entity.distance_km <= PRIMARY_RADIUS_KM:
+    if entity.hidden and entity.zone == "core" and entity.esteem >= gem_esteem:
         return 3
     return 2
