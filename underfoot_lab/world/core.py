@@ -379,8 +379,17 @@ class World:
         # The Atom feed's key, so a listing holds the very posts the feed holds for the same
         # q/sort/t/limit (the two formats of one search).
         rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
+        engine = self.scenario.engines.reddit
         posts = (
-            search_posts(u, parse_intent(intent_text), query, None, self.clock, rng)
+            search_posts(
+                u,
+                parse_intent(intent_text),
+                query,
+                None,
+                self.clock,
+                rng,
+                self.scenario.engines.reddit,
+            )
             if u is not None
             else []
         )
