@@ -381,15 +381,7 @@ class World:
         rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
         engine = self.scenario.engines.reddit
         posts = (
-            search_posts(
-                u,
-                parse_intent(intent_text),
-                query,
-                None,
-                self.clock,
-                rng,
-                self.scenario.engines.reddit,
-            )
+            search_posts(u, parse_intent(intent_text), query, None, self.clock, rng, engine)
             if u is not None
             else []
         )
