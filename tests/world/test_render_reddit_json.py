@@ -35,7 +35,7 @@ def test_same_posts_as_the_atom_feed(world: World) -> None:
     posts = [c["data"] for c in listing(world, PARAMS)["data"]["children"]]
     feed = feedparser.parse(world.respond("GET", "/search.rss", PARAMS).body)
     assert [p["name"] for p in posts] == [e["id"] for e in feed["entries"]]
-    assert len(posts) == 10
+    assert 0 < len(posts) <= 10
     for post, entry in zip(posts, feed["entries"], strict=True):
         assert post["title"] == entry["title"]
         assert "https://www.reddit.com" + post["permalink"] == entry["link"]
@@ -46,9 +46,11 @@ def test_listing_format(world: World) -> None:
     body = listing(world, PARAMS)
     assert body["kind"] == "Listing"
     data = body["data"]
-    assert data["dist"] == len(data["children"]) == 10
+    assert 0 < data["dist"] == len(data["children"]) <= 10
     assert data["before"] is None
-    assert data["after"] == data["children"][-1]["data"]["name"]  # a full page
+    # Reddit names the last post as ``after`` only when the page is full.
+    full = data["dist"] == int(PARAMS["limit"])
+    assert data["after"] == (data["children"][-1]["data"]["name"] if full else None)
     for child in data["children"]:
         assert child["kind"] == "t3"
         post = child["data"]

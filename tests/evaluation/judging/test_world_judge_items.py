@@ -13,7 +13,7 @@ import pytest
 from underfoot_lab.evaluation.judging.world_judge import judge_query, town_for
 from underfoot_lab.evaluation.regions import RegionQuery
 from underfoot_lab.geo.gazetteer import get_gazetteer
-from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.harness import build_harness
 from underfoot_lab.pipeline.score.production import ProductionSeedScorer
 from underfoot_lab.pipeline.sources.reddit_json import RedditJsonSource
 from underfoot_lab.pipeline.sources.serpapi import SerpApiOrganicSource
@@ -47,8 +47,9 @@ def searched(
 ) -> Iterator[tuple[World, Settings, list[SearchResult]]]:
     home: Path = tmp_path_factory.mktemp("home")
     settings = Settings(_env_file=None, home=home)
-    with Pipeline(settings, use_cache=False) as pipe:
-        yield pipe.world, settings, [pipe.search(q.text) for q in QUERIES]
+    with build_harness(settings, use_cache=False) as harness:
+        assert harness.world is not None
+        yield harness.world, settings, [harness.pipeline.search(q.text) for q in QUERIES]
 
 
 async def production_results(
