@@ -99,3 +99,18 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "bad.trec:1" in err and len(err.splitlines()) == 1
     assert main(["metrics", str(qrels), str(run), "-m", "nDCG@x"]) != 0
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_binary_or_overlong_lines_exit_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qrels, run = write(tmp_path)
+    binary = tmp_path / "run.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    assert main(["metrics", str(qrels), str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert "run.bin" in err and len(err.splitlines()) == 1
+    wide = tmp_path / "wide.qrels"
+    wide.write_text("q1 0 a 1\nq1 0 b 1 extra\n")
+    assert main(["metrics", str(wide), str(run)]) == 2
+    assert "wide.qrels:2" in capsys.readouterr().err

@@ -89,11 +89,12 @@ def metrics_cli_payload(
     ``per_query`` is empty unless asked for.
     """
     from ..evaluation.metrics.kernel import evaluate
-    from ..evaluation.metrics.trec import read_qrels, read_run
+    from ..evaluation.metrics.trec import read_trec_pair
 
+    qrels, run = read_trec_pair(qrels_path, run_path)
     result = evaluate(
-        read_qrels(qrels_path),
-        read_run(run_path),
+        qrels,
+        run,
         measures,
         rel_threshold=rel_threshold,
         on_missing=on_missing,

@@ -531,3 +531,30 @@ def test_dense_path_errors() -> None:
     assert filled.tolist() == [[1.0, 0.0], [1.0, -np.inf]]
     with pytest.raises(EvaluationError, match="duplicate candidate: qid 'q1' docid 'a'"):
         prepare({"q1": {"a": 1}}, {"q1": ["a", "a"]})
+
+
+def test_dense_top_k_for_cutoff_measures_equals_the_full_ranking() -> None:
+    """Only cutoff measures (k well inside the width) take the partial top-k; with heavy ties,
+    -inf scores and short rows it must equal evaluate exactly, row by row."""
+    rng = np.random.default_rng(3)
+    width = 30
+    candidates = {
+        f"q{i}": [f"d{i}-{j:02d}" for j in range(int(rng.integers(1, width + 1)))]
+        for i in range(40)
+    }
+    qrels = {
+        q: {d: int(rng.integers(-1, 4)) for d in docs if rng.random() < 0.5} | {f"{q}-x": 2}
+        for q, docs in candidates.items()
+    }
+    prepared = prepare(qrels, candidates)
+    measures = ["nDCG@10", "P@5", "R@10", "RR@10", "AP@10", "nDCG@3(gain=exp)"]
+    for trial in range(30):
+        scores = rng.integers(0, 4 if trial % 2 else 40, size=(len(prepared.qids), width))
+        matrix = scores.astype(float)
+        matrix[rng.random(matrix.shape) < 0.1] = -np.inf
+        run = {
+            q: {d: float(matrix[i, j]) for j, d in enumerate(c)}
+            for i, (q, c) in enumerate(zip(prepared.qids, prepared.candidates, strict=True))
+        }
+        expected = _matrix(evaluate(qrels, run, measures), prepared.qids, measures)
+        assert np.array_equal(dense_scores(prepared, matrix, measures), expected)

@@ -12,7 +12,10 @@ from underfoot_lab.evaluation.metrics.trec import (
     TrecFormatError,
     ranked,
     read_qrels,
+    read_qrels_table,
     read_run,
+    read_run_table,
+    read_trec_pair,
     write_qrels,
     write_run,
 )
@@ -46,15 +49,16 @@ def test_format_errors_are_value_errors_the_cli_can_print() -> None:
     assert issubclass(TrecFormatError, UnderfootError)
 
 
-def test_read_run_parses_six_fields_ignores_rank_and_extra_fields() -> None:
-    run = read_run(
-        [
-            "q1 Q0 d1 7 1.5 tag",
-            "q1 Q0 d2 1 -2.25e-3 tag trailing words are ignored",
-            "q2 Q0 d3 1 inf tag",
-        ]
-    )
+def test_read_run_parses_six_fields_and_ignores_rank() -> None:
+    run = read_run(["q1 Q0 d1 7 1.5 tag", "q1 Q0 d2 1 -2.25e-3 tag", "q2 Q0 d3 1 inf tag"])
     assert run == {"q1": {"d1": 1.5, "d2": -0.00225}, "q2": {"d3": math.inf}}
+
+
+def test_read_run_rejects_extra_fields_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.txt"
+    path.write_text("q1 Q0 d1 1 1.5 tag\nq1 Q0 d2 2 1.0 tag trailing words\n")
+    with pytest.raises(TrecFormatError, match=r"run.txt:2: run line needs 6 fields .* got 8"):
+        read_run(path)
 
 
 def test_read_run_too_few_fields_is_an_error_with_line_number() -> None:
@@ -134,3 +138,73 @@ def test_public_sample_rank_column_agrees_with_trec_eval_order() -> None:
     # the ties in topic 301 are ordered by docid descending in the file, as trec_eval does
     assert file_rank[("301", "FBIS3-3622")] < file_rank[("301", "FBIS3-3586")]
     assert file_rank[("301", "FBIS3-58055")] < file_rank[("301", "FBIS3-58025")]
+
+
+def test_bom_is_skipped_and_non_utf8_or_binary_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bom.qrels"
+    path.write_bytes(b"\xef\xbb\xbfq1 0 d1 2\nq1 0 d2 0\n")
+    assert read_qrels(path) == {"q1": {"d1": 2, "d2": 0}}
+    latin = tmp_path / "latin.run"
+    latin.write_bytes("q1 Q0 caf\xe9 1 1.0 t\n".encode("latin-1"))
+    with pytest.raises(TrecFormatError, match=r"latin.run: not UTF-8"):
+        read_run(latin)
+    binary = tmp_path / "blob.run"
+    binary.write_bytes(b"q1 Q0 d1 1 1.0 t\n\x00\x01\x02")
+    with pytest.raises(TrecFormatError, match=r"blob.run: not a text file"):
+        read_run(binary)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q1 Q0 b 1 2.0 t\nq1 Q0 a 2 2.0 t\nq2 Q0 zz 1 -inf t\n",  # the CSV fast path
+        "q1\tQ0 b 1 2.0 t\r\n# note\n\n  q1 Q0 a 2 2.0 t\nq2 Q0 zz 1 -inf t",  # line by line
+    ],
+)
+def test_fast_and_line_by_line_readers_agree(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "run.txt"
+    path.write_text(text, newline="")
+    table = read_run_table(path)
+    assert table.to_dict() == {"q1": {"b": 2.0, "a": 2.0}, "q2": {"zz": -math.inf}}
+    assert read_run(text.splitlines()) == table.to_dict()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_duplicates_name_the_repeating_line_on_both_paths(tmp_path: Path, fast: bool) -> None:
+    lines = ["q1 0 d1 1", "q1 0 d2 0", "q2 0 d1 1", "q1 0 d2 3", "q1 0 d1 0"]
+    if not fast:
+        lines.insert(0, "# comments force the line-by-line reader")
+    path = tmp_path / "q.txt"
+    path.write_text("\n".join(lines) + "\n")
+    line = 4 if fast else 5
+    with pytest.raises(TrecFormatError, match=rf"q.txt:{line}: duplicate judgment .*'q1'.*'d2'"):
+        read_qrels_table(path)
+
+
+def test_a_pair_read_together_shares_one_vocabulary(tmp_path: Path) -> None:
+    qrels, run = tmp_path / "q", tmp_path / "r"
+    qrels.write_text("q1 0 d1 1\nq1 0 d9 2\n")
+    run.write_text("q1 Q0 d1 1 1.0 t\nq1 Q0 d2 2 0.5 t\n")
+    qt, rt = read_trec_pair(qrels, run)
+    assert qt.vocabulary is rt.vocabulary
+    assert qt.to_dict() == {"q1": {"d1": 1, "d9": 2}}
+    assert rt.to_dict() == {"q1": {"d1": 1.0, "d2": 0.5}}
+
+
+def test_tables_evaluate_exactly_like_dicts_ties_included(tmp_path: Path) -> None:
+    from underfoot_lab.evaluation.metrics.kernel import evaluate
+
+    qrels, run = tmp_path / "q", tmp_path / "r"
+    qrels.write_text("q1 0 b 2\nq1 0 a 1\nq1 0 gone 3\nq2 0 x 1\nq3 0 y 1\n")
+    run.write_text(
+        "q1 Q0 a 1 1.0 t\nq1 Q0 b 2 1.0 t\nq1 Q0 c 3 1.0 t\nq1 Q0 é 4 1.0 t\n"
+        "q2 Q0 x 1 0.5 t\nq2 Q0 w 2 0.5 t\nq9 Q0 x 1 9.0 t\n"
+    )
+    measures = ["nDCG@2", "P@1", "RR", "AP", "R@100"]
+    expected = evaluate(read_qrels(qrels), read_run(run), measures)
+    pair = evaluate(*read_trec_pair(qrels, run), measures)
+    apart = evaluate(read_qrels_table(qrels), read_run_table(run), measures)
+    assert pair.per_query == expected.per_query == apart.per_query
+    assert pair.mean == expected.mean and pair.queries == 3
+    # ties by docid descending in byte order: 'é' (U+00E9) ranks before 'c', 'b', 'a'
+    assert expected.per_query["q1"]["RR"] == 1 / 3

@@ -195,8 +195,37 @@ def dense_scores(
         raise EvaluationError(f"NaN score for qid {prepared.qids[row]!r}")
     # Padding sorts after every real candidate, -inf scores included (stable sort).
     key = np.where(valid, -internal, np.inf)
-    ranking = np.argsort(key, axis=1, kind="stable")
+    depth = _top_depth(wanted, width)
+    ranking = np.argsort(key, axis=1, kind="stable") if depth is None else _top_k(key, depth)
     grades = np.take_along_axis(prepared.grades, ranking, axis=1)
     return _kernel(
         grades, prepared.num_rel, prepared.ideal.table(wanted), wanted, prepared.rel_threshold
     )
+
+
+def _top_depth(measures: Sequence[Measure], width: int) -> int | None:
+    """The deepest cutoff when every measure has one well inside ``width``, else None."""
+    cutoffs = [m.cutoff for m in measures]
+    if not cutoffs or any(c is None for c in cutoffs):
+        return None
+    deepest = max(c for c in cutoffs if c is not None)
+    return deepest if deepest * 2 <= width else None
+
+
+def _top_k(key: FloatArray, k: int) -> IntArray:
+    """The first ``k`` columns of ``np.argsort(key, axis=1, kind="stable")``, exactly.
+
+    A partition finds each row's k-th smallest key; entries below it are in, and entries equal
+    to it fill the remaining places in slot order -- the order a stable sort keeps ties in
+    (internal slots are in docid-descending order, so this is trec_eval's tie-break). Only
+    the k chosen entries are then sorted.
+    """
+    n, width = key.shape
+    kth = np.partition(key, k - 1, axis=1)[:, k - 1 : k]
+    below = key < kth
+    tied = key == kth
+    room = k - below.sum(axis=1, keepdims=True)
+    chosen = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    slots = np.flatnonzero(chosen.reshape(-1)).reshape(n, k) % width
+    head = np.take_along_axis(key, slots, axis=1)
+    return np.take_along_axis(slots, np.argsort(head, axis=1, kind="stable"), axis=1)

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .measure_names import EvaluationError, Measure, MeasureError, parse_measures
-from .trec import Qrels, Run
+from .trec import Qrels, Run, TrecTable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -303,6 +303,9 @@ def _from_frame(frame: Any, value_column: str) -> _Columns:
 
 
 def _columns(table: Any, value_column: str, dtype: type) -> _Columns:
+    if isinstance(table, TrecTable):
+        docids = table.vocabulary.take(table.docs).to_numpy(zero_copy_only=False)
+        return _Columns(table.qids, table.q, docids, table.values, unique_pairs=True)
     if isinstance(table, Mapping):
         return _from_mapping(table, dtype)
     if hasattr(table, "columns"):
@@ -341,6 +344,23 @@ def _names(vocabulary: Any, codes: IntArray) -> npt.NDArray[np.str_]:
     """Docid strings for codes as a fixed-width unicode array (compares in code-point order,
     which is the UTF-8 byte order strcmp uses)."""
     return np.asarray(vocabulary.take(codes), dtype=str)
+
+
+def _byte_ranks(vocabulary: Any, codes: IntArray) -> IntArray:
+    """For each docid code, the rank of its docid among ``codes``' docids in byte order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unique, inverse = np.unique(codes, return_inverse=True)
+    if isinstance(vocabulary, pa.Array):
+        names = vocabulary.take(pa.array(unique))
+    else:
+        names = pa.array(_names(vocabulary, unique))
+    # pyarrow compares UTF-8 bytes: strcmp's order (and Python's code-point order)
+    order = pc.sort_indices(names).to_numpy()
+    rank = np.empty(unique.size, dtype=np.int64)
+    rank[order] = np.arange(unique.size, dtype=np.int64)
+    return rank[inverse.reshape(-1)]
 
 
 def _sorted_keys(
@@ -448,8 +468,9 @@ def _break_ties(
     ``keys`` are negated scores padded with +inf past each row's ``lengths`` and ``docs`` the
     matching docid codes. After the stable sort a row's real entries occupy its first
     ``length`` slots, so padding never takes part in a tie (not even with a real -inf score).
-    Only tied entries have their docid strings compared, so continuous scores cost no string
-    work at all.
+    Only tied entries have their docids ranked (each distinct docid once, by one string sort
+    in pyarrow), and the reordering is one integer lexsort, so continuous scores cost no
+    string work at all.
     """
     ordered = np.take_along_axis(keys, ranking, axis=1)
     n, width = ordered.shape
@@ -463,9 +484,9 @@ def _break_ties(
     at = np.flatnonzero(tied)
     starts = ~with_prev.reshape(-1)[at]
     group = np.cumsum(starts) - 1
-    names = _names(vocabulary, np.take_along_axis(docs, ranking, axis=1).reshape(-1)[at])
-    # lexsort by (group descending, name ascending), reversed: group ascending, name descending
-    within = np.lexsort((names, -group))[::-1]
+    ranks = _byte_ranks(vocabulary, np.take_along_axis(docs, ranking, axis=1).reshape(-1)[at])
+    # one integer lexsort: group ascending, docid descending (byte order)
+    within = np.lexsort((-ranks, group))
     flat = ranking.reshape(-1)
     flat[at] = flat[at][within]
 
@@ -546,11 +567,44 @@ def _join_mappings(
     )
 
 
+def _join_trec_tables(
+    qrels: TrecTable, run: TrecTable, on_missing: str, rel_threshold: int
+) -> _Joined:
+    """Join two :class:`TrecTable` through the run's docid vocabulary (extended by the qrels')."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    qc = _Columns(qrels.qids, qrels.q, None, qrels.values, unique_pairs=True)
+    rc = _Columns(run.qids, run.q, None, run.values, unique_pairs=True)
+    if qrels.vocabulary is run.vocabulary:  # read together (read_trec_pair): codes agree
+        return _join_coded(qc, rc, qrels.docs, run.docs, run.vocabulary, on_missing, rel_threshold)
+    found = pc.index_in(qrels.vocabulary, value_set=run.vocabulary)
+    in_run = found.is_valid().to_numpy(zero_copy_only=False)
+    mapping = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    extra = np.flatnonzero(~in_run)
+    mapping[extra] = len(run.vocabulary) + np.arange(extra.size, dtype=np.int64)
+    vocabulary = pa.concat_arrays([run.vocabulary, qrels.vocabulary.take(pa.array(extra))])
+    return _join_coded(qc, rc, mapping[qrels.docs], run.docs, vocabulary, on_missing, rel_threshold)
+
+
 def _join_columns(qrels: Any, run: Any, on_missing: str, rel_threshold: int) -> _Joined:
     """Join tables (or a table and a mapping) through one docid vocabulary for both."""
     qc = _columns(qrels, "grade", np.int64)
     rc = _columns(run, "score", np.float64)
     (q_docs, r_docs), vocabulary = _factorize_docids(qc.docids, rc.docids)
+    return _join_coded(qc, rc, q_docs, r_docs, vocabulary, on_missing, rel_threshold)
+
+
+def _join_coded(
+    qc: _Columns,
+    rc: _Columns,
+    q_docs: IntArray,
+    r_docs: IntArray,
+    vocabulary: Any,
+    on_missing: str,
+    rel_threshold: int,
+) -> _Joined:
+    """The join once both tables' docids are codes in one ``vocabulary``."""
     n_docs = int(max(q_docs.max(initial=-1), r_docs.max(initial=-1))) + 1
     eval_qids = _eval_qids(qc.qids, rc.qids, on_missing)
     judged = _judge(qc, q_docs, eval_qids, vocabulary, n_docs, rel_threshold)
@@ -571,8 +625,8 @@ def _join_columns(qrels: Any, run: Any, on_missing: str, rel_threshold: int) -> 
 
 
 def evaluate(
-    qrels: Qrels | pd.DataFrame,
-    run: Run | pd.DataFrame,
+    qrels: Qrels | pd.DataFrame | TrecTable,
+    run: Run | pd.DataFrame | TrecTable,
     measures: Sequence[str | Measure] | str | Measure,
     *,
     rel_threshold: int = 1,
@@ -581,13 +635,16 @@ def evaluate(
     """Evaluate ``run`` against ``qrels`` with trec_eval semantics (see the module docstring).
 
     ``qrels`` and ``run`` are nested mappings (``qid -> docid -> grade/score``) or DataFrames
-    with columns ``qid, docid, grade`` / ``qid, docid, score``. Ids are converted to integers
+    with columns ``qid, docid, grade`` / ``qid, docid, score``, or :class:`TrecTable` as the
+    TREC readers give them (the fastest: ids are already coded). Ids are converted to integers
     once; everything after that is numpy. Raises :class:`EvaluationError` (a ValueError) for
     duplicate (qid, docid) pairs, NaN scores, non-integer grades, or no query to evaluate.
     """
     _validate(rel_threshold, on_missing)
     wanted = parse_measures(measures)
-    if isinstance(qrels, Mapping) and isinstance(run, Mapping):
+    if isinstance(qrels, TrecTable) and isinstance(run, TrecTable):
+        joined = _join_trec_tables(qrels, run, on_missing, rel_threshold)
+    elif isinstance(qrels, Mapping) and isinstance(run, Mapping):
         joined = _join_mappings(qrels, run, on_missing, rel_threshold)
     else:
         joined = _join_columns(qrels, run, on_missing, rel_threshold)
