@@ -33,3 +33,8 @@ class UpstreamError(Exception):
     def __init__(self, error_class: str, message: str) -> None:
         super().__init__(message)
         self.error_class = error_class
+
+
+class SourceSkipped(Exception):
+    """A source has nothing to ask for this request (no token, nothing mapped for the town);
+    the gatherer reports it as ``skipped`` with this one-line reason, not as a failure."""

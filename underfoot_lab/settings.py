@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     eventbrite_base_url: str = Field(
         EVENTBRITE_DEFAULT, validation_alias=_env("EVENTBRITE_BASE_URL")
     )
+    eventbrite_map: Path | None = Field(None)
+    """YAML mapping towns to Eventbrite organizer and venue ids
+    (:mod:`underfoot_lab.pipeline.sources.eventbrite_map`); env ``UNDERFOOT_EVENTBRITE_MAP``."""
     openai_model: str = Field("gpt-4o-mini")
     user_agent: str = Field(
         "python:underfoot-lab:0.1 (research workbench; +https://github.com/underfoot/underfoot_lab)",

@@ -7,17 +7,20 @@ their documented paths, so the four ``*_BASE_URL`` settings can point at it:
   ``api_key``; ``GET /search.rss`` and ``GET /r/<sub>/search.rss`` (Reddit's Atom feeds);
   ``GET /search.json`` without ``engine`` and ``api_key`` (Reddit's JSON search listing: the
   path is SerpAPI's too, and SerpAPI refuses keyless calls);
-  ``GET /v1/geocode/search`` (Geoapify GeoJSON), checks ``apiKey``. The payloads are rendered by
-  the simulated offline world (:meth:`World.respond`), which writes the upstreams' exact formats.
+  ``GET /v1/geocode/search`` (Geoapify GeoJSON), checks ``apiKey``;
+  ``GET /v3/organizations/<id>/events/`` and ``GET /v3/venues/<id>/events/`` (Eventbrite),
+  check ``Authorization: Bearer``. The payloads are rendered by the simulated offline world
+  (:meth:`World.respond`), which writes the upstreams' exact formats.
 * ``POST /v1/chat/completions`` (OpenAI), checks ``Authorization: Bearer``; answers a canned
   ``chat.completion`` (validated with ``openai.types.chat.ChatCompletion``) from a tiny fake
   model: :func:`fake_parse` for the parser's schema, :func:`fake_answer` for the responder's.
 
 Faults are scripted per route (``"serpapi:google"``, ``"serpapi:google_maps"``,
 ``"serpapi:google_events"``, ``"reddit"`` (Atom), ``"reddit_json"``, ``"geoapify"``,
-``"openai:parse"``, ``"openai:respond"``; a bare prefix such as ``"serpapi"`` covers all its
-routes) with hand-written :class:`Fault` payloads: status codes with the upstream's own error
-bodies, ``Retry-After``, delays, malformed bodies, wrong content types, oversized bodies.
+``"eventbrite"``, ``"openai:parse"``, ``"openai:respond"``; a bare prefix such as
+``"serpapi"`` covers all its routes) with hand-written :class:`Fault` payloads: status codes
+with the upstream's own error bodies, ``Retry-After``, delays, malformed bodies, wrong content
+types, oversized bodies.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from underfoot_lab.world import World, build_world
 OPENAI_KEY = "sk-test-SECRET123"
 SERPAPI_KEY = "serp-test-SECRET456"
 GEOAPIFY_KEY = "geo-test-SECRET789"
-SECRETS = (OPENAI_KEY, SERPAPI_KEY, GEOAPIFY_KEY)
+EVENTBRITE_TOKEN = "eb-test-SECRET012"
+SECRETS = (OPENAI_KEY, SERPAPI_KEY, GEOAPIFY_KEY, EVENTBRITE_TOKEN)
 MODEL = "gpt-4o-mini"
 
 _SUBREDDIT = re.compile(r"/r/([A-Za-z0-9_]{2,21})/search\.rss")
@@ -395,6 +399,8 @@ class UpstreamServer:
             return "reddit"
         if path == "/v1/geocode/search":
             return "geoapify"
+        if path.startswith("/v3/"):
+            return "eventbrite"
         if path == "/v1/chat/completions" and method == "POST":
             try:
                 name = json.loads(body)["response_format"]["json_schema"]["name"]
@@ -424,6 +430,13 @@ class UpstreamServer:
         if route == "geoapify" and query.get("apiKey") != GEOAPIFY_KEY:
             geo_err = {"statusCode": 401, "error": "Unauthorized", "message": "Invalid apiKey"}
             return 401, json_type, json.dumps(geo_err).encode()
+        if route == "eventbrite" and headers.get("authorization") != f"Bearer {EVENTBRITE_TOKEN}":
+            eb_err = {
+                "status_code": 401,
+                "error_description": "The OAuth token you provided was invalid.",
+                "error": "INVALID_AUTH",
+            }
+            return 401, json_type, json.dumps(eb_err).encode()
         if route.startswith("openai"):
             return self._openai(route, headers, body)
         if route == "unknown":

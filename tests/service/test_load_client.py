@@ -69,7 +69,14 @@ def test_load_run_reports_latency_errors_and_cache(service: Service) -> None:
     assert set(report.metrics()) >= {"throughput_rps", "latency_p99_ms", "cache_hit_rate"}
 
 
-def test_load_command_prints_json(service: Service, capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_command_prints_json(
+    service: Service,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UNDERFOOT_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     code = main(
         [
             "load",
@@ -91,6 +98,25 @@ def test_load_command_prints_json(service: Service, capsys: pytest.CaptureFixtur
     assert out["requests"] == 6 and out["ok"] == 6 and out["region_set"] == "mini"
     assert set(out["latency_ms"]) >= {"p50", "p90", "p95", "p99"}
     assert out["cache_hit_rate"] is not None
+
+    # Logged to MLflow: params, metrics, the report as an artifact, tagged with the target.
+    from underfoot_lab import tracking
+    from underfoot_lab.settings import Settings
+
+    client = tracking.get_client(tracking.tracking_uri(None, Settings()))
+    run = client.get_run(out["mlflow"]["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["target"] == service.base and run.data.tags["kind"] == "load"
+    assert run.data.params["requests"] == "6" and run.data.params["concurrency"] == "2"
+    assert run.data.metrics["throughput_rps"] > 0 and "latency_p99_ms" in run.data.metrics
+    assert run.data.metrics["cache_hit_rate"] == out["cache_hit_rate"]
+    local = client.download_artifacts(run.info.run_id, "load/report.json", str(tmp_path))
+    assert json.loads(Path(local).read_text(encoding="utf-8"))["ok"] == 6
+
+    # --no-mlflow: nothing logged
+    assert main(["load", "--target", service.base, "--requests", "1", "--region-set",
+                 str(MINI), "--json", "--no-mlflow"]) == 0  # fmt: skip
+    assert "mlflow" not in json.loads(capsys.readouterr().out)
 
 
 def test_load_command_refuses_a_remote_target(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,8 @@ contract (ours from ``serve``, or any other on loopback; ``--allow-remote`` for 
 
 Queries come from a region set; ``--repeat-ratio`` is the share of requests that repeat a query
 already sent, to exercise the cache. Prints throughput, latency P50/P90/P95/P99, error rate by
-type and the cache hit rate (``--json``: one JSON object).
+type and the cache hit rate (``--json``: one JSON object). The run is logged to MLflow (params,
+metrics, ``load/report.json``, tagged with the target) unless ``--no-mlflow``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback target")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--mlflow",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="log the load run to MLflow (default: on; --no-mlflow skips it)",
+    )
+    p.add_argument("--experiment", default="underfoot-load", help="MLflow experiment name")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,12 +69,20 @@ def run(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
         )
     )
-    # MLflow hook (wired by the lead): log report.params() as params, report.metrics() as
-    # metrics and report.to_dict() as a JSON artifact, tagged with the target.
+    mlflow_run_id: str | None = None
+    if args.mlflow:
+        from ..service.load import log_load
+
+        mlflow_run_id = log_load(report, experiment=args.experiment)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        payload = report.to_dict()
+        if mlflow_run_id is not None:
+            payload["mlflow"] = {"run_id": mlflow_run_id, "experiment": args.experiment}
+        print(json.dumps(payload, indent=2))
     else:
         print(report.format())
+        if mlflow_run_id is not None:
+            print(f"MLflow run {mlflow_run_id} (experiment {args.experiment})")
     if report.ok == 0:
         print(f"error: no request to {target} succeeded", file=sys.stderr)
         return 1

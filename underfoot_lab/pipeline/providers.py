@@ -72,6 +72,7 @@ UPSTREAM_URL_FIELD: dict[str, str] = {
     "serpapi_events": "serpapi_base_url",
     "reddit": "reddit_base_url",
     "geoapify": "geoapify_base_url",
+    "eventbrite": "eventbrite_base_url",
     "openai": "openai_base_url",
 }
 

@@ -40,13 +40,12 @@ from ..settings import Settings
 from .cache import TwoLayerCache, cache_key
 from .providers import Providers, Selection, build_providers, select_providers
 from .score import (
-    PRODUCTION_SOURCES,
     Scorer,
     is_per_item,
     load_scorer,
     rank_candidates,
 )
-from .score.base import PRODUCTION_SYSTEM, weights_system
+from .score.base import PRODUCTION_SYSTEM, production_sources, weights_system
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -144,7 +143,9 @@ class Pipeline:
         )
         if per_item and "sources" not in self.settings.model_fields_set:
             # Production's system asks production's sources, the way production asks them.
-            self.settings = self.settings.model_copy(update={"sources": PRODUCTION_SOURCES})
+            self.settings = self.settings.model_copy(
+                update={"sources": production_sources(self.settings)}
+            )
         self.selection: Selection = select_providers(self.settings)
         self.simulated = self.selection.simulated
         self._transport = transport

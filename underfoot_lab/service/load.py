@@ -21,13 +21,16 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..errors import ConfigError, UpstreamError
 from .client import ServiceClient, error_type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..settings import Settings
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -266,3 +269,47 @@ async def run_load(
         wall_s=wall,
         outcomes=done,
     )
+
+
+def log_load(
+    report: LoadReport,
+    *,
+    experiment: str = "underfoot-load",
+    settings: Settings | None = None,
+) -> str:
+    """Log a load run to MLflow; returns the MLflow run id.
+
+    Params: :meth:`LoadReport.params`; metrics: :meth:`LoadReport.metrics`; the full
+    :meth:`LoadReport.to_dict` as ``load/report.json``; tags ``target`` (the URL without
+    credentials, query or fragment) and ``kind=load``. Secrets are scrubbed by the writer.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from .. import tracking
+    from ..tracking.writer import log_artifacts
+    from .target import public_url
+
+    target = public_url(report.target)
+    params = {**report.params(), "target": target}
+    payload = {**report.to_dict(), "target": target}
+    run_id = tracking.start_run(
+        experiment,
+        run_name=f"load · {target} · {report.requests}x{report.concurrency}",
+        tags={"target": target, "kind": "load", "region_set": report.region_set},
+        settings=settings,
+    )
+    try:
+        tracking.log_values(run_id, params=params, metrics=report.metrics(), settings=settings)
+        with tempfile.TemporaryDirectory(prefix="underfoot-load-") as tmp:
+            (Path(tmp) / "load").mkdir()
+            (Path(tmp) / "load" / "report.json").write_text(
+                json.dumps(payload, indent=2), encoding="utf-8"
+            )
+            log_artifacts(run_id, Path(tmp), settings=settings)
+    except BaseException:
+        tracking.end_run(run_id, "FAILED", settings=settings)
+        raise
+    tracking.end_run(run_id, "FINISHED", settings=settings)
+    return run_id

@@ -168,8 +168,9 @@ def to_response(
     """Our :class:`~underfoot_lab.records.SearchResult` in production's response shape.
 
     ``places`` lists primary results first (each group in rank order). A place's ``source`` is
-    the first source that mentioned it; all of them, the distance and the rank go under the
-    place's extra fields, and the pipeline's own detail goes under ``debug``.
+    the first source that mentioned it; all of them, the distance, the rank (1-based position
+    in the pipeline's own order) and the mentions go under the place's extra fields, and the
+    pipeline's own detail goes under ``debug``.
     """
     ordered = sorted(enumerate(result.results), key=lambda ir: (ir[1].category != "primary", ir[0]))
     places = [
@@ -184,6 +185,9 @@ def to_response(
             rank=i + 1,
             distance_km=None if r.distance_km is None else round(r.distance_km, 2),
             id=r.id,
+            # Every source mention (URL, native id, dates, reviews): what an evaluation of this
+            # service over HTTP needs to judge a place exactly as in process.
+            mentions=[m.to_dict() for m in r.mentions],
         )
         for i, r in ordered
     ]
@@ -200,6 +204,8 @@ def to_response(
         sources=[s.to_dict() for s in result.sources],
         trace=[t.to_dict() for t in result.trace],
         responder=result.answer.responder,
+        named_ids=list(result.answer.named_ids),
+        unsupported_names=list(result.answer.unsupported_names),
     )
     return SearchResponse(
         user_intent=result.parsed.intent,

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse
+from .render_eventbrite import decode_id, not_found, organization_id, venue_id
+from .render_eventbrite import render_listing as render_eventbrite_listing
 from .render_geoapify import GeoMatch, render_geocode
 from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
 from .render_reddit import render_feed, search_posts
@@ -48,6 +50,7 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 SERPAPI_ENGINES = ("google", "google_maps", "google_events")
 _SECRET_PARAMS = frozenset({"api_key", "apikey", "apiKey", "key", "token"})
 _SUBREDDIT_PATH = re.compile(r"/r/([A-Za-z0-9_]{2,21})/search\.rss")
+_EVENTBRITE_PATH = re.compile(r"/v3/(organizations|venues)/([^/]+)/events")
 _COUNTRY_SUFFIX = re.compile(r",?\s*(?:united states(?: of america)?|usa|u\.s\.a\.|us)\s*$", re.I)
 _CONNECTORS = ("in", "near", "around", "at", "by", "outside")
 
@@ -330,6 +333,8 @@ class World:
             return self._reddit(query, m.group(1), self._rng(key))
         if path == "/v1/geocode/search":
             return self._geoapify(query)
+        if m := _EVENTBRITE_PATH.fullmatch(path):
+            return self._eventbrite(m.group(1), m.group(2), path, query, self._rng(key))
         return _json(404, {"error": "Not Found", "message": f"No route for {path}"})
 
     def _town_for(self, query: Mapping[str, str]) -> tuple[Town | None, str]:
@@ -387,6 +392,29 @@ class World:
         )
         body = json.dumps(render_listing(posts, query), ensure_ascii=False).encode("utf-8")
         return WorldResponse(200, REDDIT_JSON_CONTENT_TYPE, body)
+
+    def eventbrite_ids(self, town: Town) -> dict[str, list[str]]:
+        """The world's Eventbrite ids of a town: its events calendar (one organization) and
+        every place hosting its events (venues), for a mapping file."""
+        u = self.universe(town)
+        venues = sorted({e.venue_index for e in u.entities if e.venue_index is not None})
+        return {
+            "organizations": [organization_id(u.town_index)],
+            "venues": [venue_id(u.town_index, v) for v in venues],
+        }
+
+    def _eventbrite(
+        self, kind: str, ident: str, path: str, query: dict[str, str], rng: random.Random
+    ) -> WorldResponse:
+        decoded = decode_id(kind, ident)
+        town = self.towns.town_at(decoded[0]) if decoded is not None else None
+        if decoded is None or town is None:
+            return _json(404, not_found(path + "/"))
+        u = self.universe(town)
+        body = render_eventbrite_listing(
+            u, decoded[1], query, self.clock, rng, self.scenario.engines
+        )
+        return _json(200, body)
 
     def geocode_matches(self, text: str) -> tuple[list[GeoMatch], dict[str, str]]:
         """What Geoapify would match for ``text``, and its ``query.parsed`` block."""

@@ -8,12 +8,22 @@ from pathlib import Path
 from typing import Protocol
 
 from ...records import Candidate, ParsedQuery, Place, RankedResult
+from ...settings import Settings
 from .merge import Entity
 
 PRODUCTION_SYSTEM = "production"
 """``system: production`` in a weights file selects production's per-item system."""
 PRODUCTION_SOURCES = ("serpapi_organic", "reddit_json")
-"""Production's sources as it calls them (Eventbrite's search endpoint is closed)."""
+"""Production's sources as it calls them, without Eventbrite (see :func:`production_sources`)."""
+
+
+def production_sources(settings: Settings) -> tuple[str, ...]:
+    """Production's sources for these settings: web and Reddit, plus Eventbrite's organizer and
+    venue listings when a token is set (production skips Eventbrite without one; here the
+    source is simply not asked, so runs without a token keep their config and cache keys)."""
+    if settings.eventbrite_token is not None:
+        return (*PRODUCTION_SOURCES, "eventbrite")
+    return PRODUCTION_SOURCES
 
 
 class Scorer(Protocol):

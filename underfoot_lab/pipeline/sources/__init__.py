@@ -17,3 +17,4 @@ SOURCES.register("serpapi_events", "underfoot_lab.pipeline.sources.serpapi:SerpA
 SOURCES.register("serpapi_organic", "underfoot_lab.pipeline.sources.serpapi:SerpApiOrganicSource")
 SOURCES.register("reddit", "underfoot_lab.pipeline.sources.reddit:RedditSource")
 SOURCES.register("reddit_json", "underfoot_lab.pipeline.sources.reddit_json:RedditJsonSource")
+SOURCES.register("eventbrite", "underfoot_lab.pipeline.sources.eventbrite:EventbriteSource")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import cast, get_args
 
-from ...errors import UpstreamError
+from ...errors import SourceSkipped, UpstreamError
 from ...records import Candidate, ErrorClass, ParsedQuery, Place, SourceStatus, StageStatus
 from ...redaction import scrub
 from .base import Source
@@ -67,6 +67,8 @@ async def _run(
     try:
         async with asyncio.timeout(deadline_s):
             found = list(await source.fetch(parsed, place))
+    except SourceSkipped as exc:
+        return [], status("skipped", 0, None, str(exc))
     except TimeoutError:
         return [], status("timeout", 0, "timeout", f"{name}: no answer within {deadline_s:g}s")
     except UpstreamError as exc:
