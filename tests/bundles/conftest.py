@@ -15,10 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
 
-from live_servers import UpstreamServer  # noqa: E402
+from live_servers import UpstreamServer
 
-from underfoot_lab.cli import main  # noqa: E402
-from underfoot_lab.http import reset_rate_limits, set_rate_limit  # noqa: E402
+from underfoot_lab.cli import main
+from underfoot_lab.http import reset_rate_limits, set_rate_limit
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "regions" / "mini.yaml"
 LABEL = "example: collected from the test suite's loopback upstream servers, not real data"

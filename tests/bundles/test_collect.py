@@ -77,7 +77,9 @@ def test_collect_without_terminal_needs_yes(
     assert server.seen == []
 
 
-def test_collect_refuses_offline_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_refuses_offline_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     server = UpstreamServer().start()
     try:
         with pytest.MonkeyPatch.context() as mp:

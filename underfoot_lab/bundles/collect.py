@@ -35,6 +35,7 @@ from .manifest import (
     bundle_hash,
     cost_estimate,
     file_hashes,
+    load_bundle_region_set,
     provider_of,
     provider_settings,
     read_manifest,
@@ -239,6 +240,7 @@ def collect_bundle(
     path.mkdir(parents=True, exist_ok=True)
     if not exists:
         write_region_set(path, rs)
+        load_bundle_region_set(path, manifest)  # the copy must hash as the original
     session: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "max_requests": max_requests,

@@ -3,7 +3,7 @@
 A bundle is a plain directory (``docs/bundles.md``)::
 
     manifest.json        what the bundle is (this module writes and reads it)
-    region-set.yaml      the region set, flattened (its hash is the manifest's)
+    region-set/NAME.yaml the region set, flattened (its hash is the manifest's)
     exchanges/           the recorded upstream exchanges (underfoot_lab.recording's format)
     judgments/           judgments.jsonl (with provenance) and qrels/<judge>.txt (TREC)
 
@@ -46,7 +46,7 @@ __all__ = [
 
 FORMAT = "underfoot-bundle/1"
 MANIFEST = "manifest.json"
-REGION_SET = "region-set.yaml"
+REGION_SET = "region-set"
 EXCHANGES = "exchanges"
 JUDGMENTS = "judgments"
 
@@ -170,26 +170,36 @@ def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
 
 
 def write_region_set(directory: Path, rs: RegionSet) -> None:
-    """The region set, flattened into ``region-set.yaml`` (so the bundle needs no data dir)."""
+    """The region set, flattened into ``region-set/<name>.yaml`` (so the bundle needs no data
+    directory; a set file is named by its set)."""
     import yaml
 
     data: dict[str, Any] = {"name": rs.name, "description": rs.description}
     # Resolved queries carry their own region, so the set-level one is not needed.
     data["queries"] = [q.model_dump(mode="json", exclude_none=True) for q in rs.queries]
-    (directory / REGION_SET).write_text(
+    (directory / REGION_SET).mkdir(parents=True, exist_ok=True)
+    region_set_file(directory, rs.name).write_text(
         yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
+
+
+def region_set_file(directory: Path, name: str) -> Path:
+    """Where a bundle keeps its region set."""
+    return directory / REGION_SET / f"{name}.yaml"
 
 
 def load_bundle_region_set(directory: Path, manifest: Mapping[str, Any]) -> RegionSet:
     """The bundle's region set, checked against the hash in its manifest."""
     from ..evaluation.regions import load_region_set
 
-    rs = load_region_set(directory / REGION_SET)
+    path = region_set_file(directory, str(manifest.get("region_set", {}).get("name", "")))
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (the bundle's region set)")
+    rs = load_region_set(path)
     want = str(manifest.get("region_set", {}).get("hash", ""))
     if rs.hash != want:
         raise ConfigError(
-            f"{directory / REGION_SET}: region set hash {rs.hash[:12]} differs from the "
+            f"{path}: region set hash {rs.hash[:12]} differs from the "
             f"manifest's {want[:12]} (the file was edited)"
         )
     return rs

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .manifest import EXCHANGES, REGION_SET, load_bundle_region_set, read_manifest
+from .manifest import EXCHANGES, load_bundle_region_set, read_manifest, region_set_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.regions import RegionSet
@@ -76,7 +76,7 @@ class Bundle:
 
     @property
     def region_set_path(self) -> Path:
-        return self.path / REGION_SET
+        return region_set_file(self.path, str(self.manifest["region_set"].get("name", "")))
 
     def region_set(self) -> RegionSet:
         """The bundle's region set (checked against the manifest's hash)."""
