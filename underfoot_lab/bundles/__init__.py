@@ -11,7 +11,13 @@ and describe it (``underfoot-lab bundle verify|info``).
 from __future__ import annotations
 
 from .collect import CollectOutcome, collect_bundle, estimate_calls, live_selection
-from .judgments import add_judgments, agreement_table, bundle_pool, import_judgments
+from .grading import bundle_pool, grade_with_llm
+from .judgments import (
+    add_judgments,
+    agreement_table,
+    import_judgments,
+    read_bundle_judgments,
+)
 from .manifest import FORMAT, read_manifest
 from .replay import Bundle, BundleRun, check_run, open_bundle, prepare, replay_settings
 from .verify import bundle_info, verify_bundle
@@ -28,10 +34,12 @@ __all__ = [
     "check_run",
     "collect_bundle",
     "estimate_calls",
+    "grade_with_llm",
     "import_judgments",
     "live_selection",
     "open_bundle",
     "prepare",
+    "read_bundle_judgments",
     "read_manifest",
     "replay_settings",
     "verify_bundle",

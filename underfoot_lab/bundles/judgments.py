@@ -5,8 +5,7 @@ provenance), the latest per (query, doc, judge); ``judgments/qrels/<judge>.txt``
 TREC qrels, regenerated from it on every write. :func:`add_judgments` is the one writer (the
 judge panel, ``bundle import`` and ``bundle judge`` use it).
 
-:func:`bundle_pool` is the bundle's judging pool, built by replaying it (no network);
-:func:`grade_with_llm` grades that pool with the LLM judge (any OpenAI-compatible base URL);
+:mod:`.grading` builds the bundle's judging pool by replay and grades it with the LLM judge;
 :func:`agreement_table` measures each pair of judges (weighted kappa, Krippendorff's alpha).
 """
 
@@ -15,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +23,12 @@ from .manifest import JUDGMENTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.judging.judgments import Judgment
-    from ..evaluation.judging.pooling import JudgingPool
-    from ..settings import Settings
 
 __all__ = [
     "JSONL",
     "add_judgments",
     "agreement_table",
     "bundle_judges",
-    "bundle_pool",
-    "grade_with_llm",
     "import_judgments",
     "read_bundle_judgments",
 ]
@@ -112,51 +107,6 @@ def import_judgments(bundle: Path | str, source: Path | str, judge: str | None =
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     return add_judgments(bundle, rows)
-
-
-def bundle_pool(
-    bundle: Path | str,
-    settings: Settings | None = None,
-    *,
-    weights: Sequence[Any] | None = None,
-    k: int = 10,
-) -> JudgingPool:
-    """The bundle's judging pool (top ``k`` under each weights), by replay: no network."""
-    from ..evaluation.judging.pooling import build_judging_pool
-    from ..harness import build_harness
-    from .replay import open_bundle, replay_settings
-
-    b = open_bundle(bundle)
-    with build_harness(replay_settings(b, settings)) as harness:
-        return build_judging_pool(
-            b.region_set(), weights=weights, k=k, pipeline=harness.pipeline, concurrency=1
-        )
-
-
-def grade_with_llm(
-    bundle: Path | str,
-    settings: Settings | None = None,
-    *,
-    base_url: str | None = None,
-    model: str | None = None,
-    k: int = 10,
-    transport: Any = None,
-) -> tuple[int, int]:
-    """Grade the bundle's pool with the LLM judge and store the grades in the bundle.
-
-    ``settings`` carry the judge's key (``OPENAI_API_KEY``); ``base_url`` points it at any
-    OpenAI-compatible server. Returns (graded, failed).
-    """
-    from ..evaluation.judging.llm_judge import LLMJudge
-    from ..settings import Settings
-
-    base = settings or Settings()
-    judge_settings = base.model_copy(update={"openai_base_url": base_url}) if base_url else base
-    judge = LLMJudge(judge_settings, model=model, transport=transport, max_retries=1)
-    pool = bundle_pool(bundle, base, k=k)
-    run = judge.grade(list(pool.items), today=pool.now)
-    add_judgments(bundle, run.judgments)
-    return len(run.judgments), len(run.failures)
 
 
 def agreement_table(bundle: Path | str) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         n = import_judgments(args.path, args.file, args.judge)
         print(f"imported {n} judgments into {args.path}")
         return 0
-    from ..bundles.judgments import grade_with_llm
+    from ..bundles import grade_with_llm
 
     graded, failed = grade_with_llm(
         args.path, settings, base_url=args.base_url, model=args.model, k=args.k
