@@ -44,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fresh", action="store_true", help="never reuse a stored run")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--bundle", metavar="DIR", help="replay a collected bundle (no network; its judgments)"
+    )
 
 
 def _ensure_run(
@@ -100,11 +103,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.candidate and not args.candidate_run:
         raise ConfigError("give the candidate: --candidate WEIGHTS_B or --candidate-run RUN_ID")
     settings = Settings()
+    bundle = None
+    if args.bundle:  # replay only; never reuse a run of another bundle
+        from ..bundles import prepare
+
+        bundle = prepare(args.bundle, settings, args.judges)
+        settings, args.judges, args.fresh = bundle.settings, bundle.judges, True
+        args.no_cache, args.region_set = True, args.region_set or str(bundle.region_set)
     a_id = _ensure_run(args, settings, args.baseline_run, args.baseline, "baseline")
     b_id = _ensure_run(args, settings, args.candidate_run, args.candidate, "candidate")
     # Both rebuilt after both ran, so they are scored against the same (pooled) qrels.
     a = load_report(a_id, settings=settings, judges=args.judges)
     b = load_report(b_id, settings=settings, judges=args.judges)
+    if bundle is not None:
+        from ..bundles import check_run
+
+        for run_id in (a_id, b_id):
+            check_run(bundle, run_id)
     if a.config.region_set_hash != b.config.region_set_hash:
         raise ConfigError(
             f"runs {a_id} and {b_id} evaluated different region sets "

@@ -58,6 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="evaluate the service at URL (production's contract, over HTTP) instead of the "
         "in-process pipeline; --weights then records what it runs, --no-cache sends force",
     )
+    p.add_argument(
+        "--bundle", metavar="DIR", help="replay a collected bundle (no network; its judgments)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
         k = k if k is not None else stored.k
         if not args.no_cache:
             use_cache = stored.use_cache
+    bundle = None
+    if args.bundle:  # replay only: the bundle's settings, region set and judges
+        from ..bundles import prepare
+
+        bundle = prepare(args.bundle, settings, args.judges)
+        settings, args.judges, use_cache = bundle.settings, bundle.judges, False
+        region_set = region_set or str(bundle.region_set)
     run_id = args.resume or new_run_id()
     # --target: the same evaluation against a service over HTTP (same keyword arguments).
     evaluate = _target_evaluator(args.target) if args.target else evaluate_region_set
@@ -103,13 +113,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if bundle is not None:
+        from ..bundles import check_run
+
+        check_run(bundle, report.run_id)
     saved = report.save(args.out) if args.out else None
     mlflow_run_id: str | None = None
     if args.mlflow:
         from .. import tracking
 
         mlflow_run_id = tracking.log_evaluation(
-            report, experiment=args.experiment, settings=settings, tags=_target_tags(report)
+            report,
+            experiment=args.experiment,
+            settings=settings,
+            tags={**_target_tags(report), **(bundle.tags if bundle is not None else {})},
         )
     if args.json:
         payload = report.to_payload()

@@ -251,7 +251,9 @@ class Pipeline:
             # mixed (auto) run whose other sources answer from the offline world.
             if not live:
                 return replace(ctx, simulated=True, clock=lambda: self.settings.world_clock)
-            return replace(ctx, simulated=False, clock=_utc_now)
+            # Recording or replaying: the recording's one "now", so a replay dates alike.
+            capturing = self.settings.record_dir is not None or self.settings.replay_dir is not None
+            return replace(ctx, simulated=False, clock=self._clock if capturing else _utc_now)
 
         self._providers = build_providers(self.selection, ctx, ctx_for)
         return self._providers

@@ -98,6 +98,7 @@ class JudgePanel:
         k: int = 10,
         reference: ReferenceJudge | str | None = "auto",
         world: World | None = None,
+        bundle: str | Path | None = None,
     ) -> None:
         from ..evaluation.judging.judgments import JudgmentStore
         from ..evaluation.judging.pooling import build_judging_pool
@@ -108,6 +109,15 @@ class JudgePanel:
         self.pipeline: Pipeline | None = pipeline
         self.settings = pipeline.settings if pipeline is not None else settings or Settings()
         self.store = store or JudgmentStore(settings=self.settings)
+        self.bundle = Path(bundle) if bundle is not None else None
+        if self.bundle is not None and pool is None:
+            # A bundle's pool is replayed (no network); grades are also written into it.
+            from ..bundles import bundle_pool, read_bundle_judgments
+
+            pool = bundle_pool(self.bundle, self.settings, weights=weights, k=k)
+            self.store.add(read_bundle_judgments(self.bundle))
+            if reference == "auto" and self.settings.openai_api_key is None:
+                reference = None  # the world's truth cannot stand in for real data
         if pool is None:
             harness = build_harness(self.settings) if self.pipeline is None else None
             if harness is not None:
@@ -289,7 +299,12 @@ class JudgePanel:
             self.status.value = h.message_html(f"grades are 0-3, not {grade}", "error")
             return
         text = (note if note is not None else self.note.value).strip() or None
-        self.store.add([Judgment(item.query_id, item.doc_id, grade, self.judge, note=text)])
+        judgment = Judgment(item.query_id, item.doc_id, grade, self.judge, note=text)
+        self.store.add([judgment])
+        if self.bundle is not None:
+            from ..bundles import add_judgments
+
+            add_judgments(self.bundle, [judgment])
         self.note.value = ""
         self.skipped.discard(item.key)
         self.status.value = h.message_html(
@@ -334,6 +349,10 @@ class JudgePanel:
         finally:
             self.reference_button.disabled = False
         self.store.add(run.judgments)
+        if self.bundle is not None:
+            from ..bundles import add_judgments
+
+            add_judgments(self.bundle, run.judgments)
         self.last_run = run
         extra = f", {run.cached} from cache" if run.cached else ""
         failed = f", {len(run.failures)} failed" if run.failures else ""
