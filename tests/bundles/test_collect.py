@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MINI, Example, cli, live_env
+from bundle_support import MINI, Example, cli, live_env
 from live_servers import SECRETS, UpstreamServer
 
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Example, cli, offline_env
+from bundle_support import Example, cli, offline_env
 from live_servers import MODEL, OPENAI_KEY, UpstreamServer
 
 from underfoot_lab.bundles import read_bundle_judgments

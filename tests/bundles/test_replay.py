@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Example, cli, offline_env
+from bundle_support import Example, cli, offline_env
 
 from underfoot_lab.evaluation.runner import RunStore
 
