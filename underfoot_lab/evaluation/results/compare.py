@@ -140,7 +140,6 @@ def format_comparison(
     return out if note is None else f"{out}\n{note}"
 
 
-
 # ------------------------------------------------------------------------------ verdicts
 Row = Any
 """A :class:`~..metrics.paired.MetricComparison` or its :meth:`to_dict` (e.g. read from JSON)."""
