@@ -33,10 +33,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def pool(home: Path) -> Pool:
-    built, path, was_built = ablation_pool(MINI, settings=Settings(home=home))
+    _, path, was_built = ablation_pool(MINI, settings=Settings(home=home))
     assert was_built and (path / "manifest.json").is_file()
-    again, path2, rebuilt = ablation_pool(MINI, settings=Settings(home=home))
-    assert not rebuilt and path2 == path  # built once, then loaded
+    again, path2, rebuilt = ablation_pool(MINI, settings=Settings(home=home))  # loaded
+    assert not rebuilt and path2 == path
     return again
 
 

@@ -41,8 +41,10 @@ def ablation_figure(
         (a["full"], "full weights", "solid"),
         (a["seed"], "seed rules", "dot"),
     ):
-        fig.add_vline(x=float(value), line_dash=dash, line_color="#54A24B" if dash == "solid" else "#888",
-                      annotation_text=f"{label} {float(value):.3f}", annotation_position="top")  # fmt: skip
+        fig.add_vline(
+            x=float(value), line_dash=dash, line_color="#54A24B" if dash == "solid" else "#888",
+            annotation_text=f"{label} {float(value):.3f}", annotation_position="top",
+        )  # fmt: skip
     world = f", world {html.escape(str(a['world']))}" if a.get("world") else ""
     default = (
         f"Ablation of {html.escape(str(a['weights']))} on {html.escape(str(a['region_set']))} "
@@ -58,6 +60,8 @@ def ablation_figure(
         height=max(320, 40 * len(features) + 160),
     )
     if a.get("world"):
-        fig.add_annotation(text="offline world (simulated)", xref="paper", yref="paper", x=1, y=-0.15,
-                           showarrow=False, font={"size": 10, "color": "#888"})  # fmt: skip
+        fig.add_annotation(
+            text="offline world (simulated)", xref="paper", yref="paper", x=1, y=-0.15,
+            showarrow=False, font={"size": 10, "color": "#888"},
+        )  # fmt: skip
     return fig

@@ -5,7 +5,8 @@ explorer keeps what the sources returned (a :class:`~underfoot_lab.pipeline.run.
 Everything after that is local and instant:
 
 * the **weight sliders** (one per weight of the loaded weights file, by default
-  ``experiments/weights/tuned-default-world.yaml``) re-rank the kept candidates with the scoring engine
+  ``experiments/weights/tuned-default-world.yaml``) re-rank the kept candidates with the
+  scoring engine
   (:meth:`FeatureScorer.rank_matrix` over a feature matrix computed once per search), so a
   slider never causes an upstream request;
 * the **source toggles** hide a source's candidates and re-merge and re-rank the rest (also

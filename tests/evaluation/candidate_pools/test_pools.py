@@ -199,7 +199,10 @@ def test_rescoring_equals_the_pipeline(pool: Pool, weights_file: str, tmp_path: 
 
 
 def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
-    ws = [ScoringWeights.from_yaml(WEIGHTS / f) for f in ("tuned-default-world.yaml", "baseline-seed.yaml")]
+    ws = [
+        ScoringWeights.from_yaml(WEIGHTS / f)
+        for f in ("tuned-default-world.yaml", "baseline-seed.yaml")
+    ]
     default = ws[0]
     exact = pool.scores(default, exact=True)
     fast = pool.scores(default)

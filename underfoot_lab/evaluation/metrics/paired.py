@@ -47,6 +47,7 @@ __all__ = [
     "MetricComparison",
     "PairedComparison",
     "paired_comparison",
+    "region_note",
 ]
 
 MIN_RELIABLE_REGIONS = 10
@@ -135,16 +136,8 @@ class PairedComparison:
 
     def region_note(self) -> str | None:
         """One line when the region-level statistics are unreliable (fewer than
-        :data:`MIN_RELIABLE_REGIONS` regions), else None."""
-        k = self.n_regions
-        if k == 0 or k >= MIN_RELIABLE_REGIONS:
-            return None
-        return (
-            f"note: only {k} region(s) (< {MIN_RELIABLE_REGIONS}): the region CI and the "
-            f"region-level sign-flip p are unreliable (a sign flip over {k} regions cannot give "
-            f"p below {min(1.0, 2.0 / 2**k):.3g}); trust the per-query statistics with care too, "
-            "as queries within a region are correlated"
-        )
+        :data:`MIN_RELIABLE_REGIONS` regions), else None (:func:`region_note`)."""
+        return region_note(self.n_regions)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per metric (NaN kept; ``evaluation.results.model.json_safe`` for JSON)."""
@@ -155,6 +148,19 @@ class PairedComparison:
         import pandas as pd
 
         return pd.DataFrame(self.to_records(), columns=list(COLUMNS))
+
+
+def region_note(n_regions: int) -> str | None:
+    """The note every output prints when ``0 < n_regions <`` :data:`MIN_RELIABLE_REGIONS`."""
+    k = int(n_regions)
+    if k <= 0 or k >= MIN_RELIABLE_REGIONS:
+        return None
+    return (
+        f"note: only {k} region(s) (< {MIN_RELIABLE_REGIONS}): the region CI and the "
+        f"region-level sign-flip p are unreliable (a sign flip over {k} regions cannot give "
+        f"p below {min(1.0, 2.0 / 2**k):.3g}); trust the per-query statistics with care too, "
+        "as queries within a region are correlated"
+    )
 
 
 def paired_comparison(

@@ -101,7 +101,7 @@ def format_comparison(
     frame).
     """
     from ...terminal import table
-    from ..metrics.paired import PairedComparison
+    from ..metrics.paired import PairedComparison, region_note
 
     records: Sequence[Mapping[str, Any]]
     if isinstance(comparison, PairedComparison):
@@ -136,7 +136,7 @@ def format_comparison(
         f"{pct} CI", f"{pct} region CI", "p region", "p region Holm", "d",
     ]  # fmt: skip
     out = table(headers, rows, "lrrrrrrrrrrrrr")
-    note = comparison.region_note() if isinstance(comparison, PairedComparison) else None
+    note = region_note(max((int(r.get("n_regions", 0)) for r in records), default=0))
     return out if note is None else f"{out}\n{note}"
 
 
@@ -146,7 +146,7 @@ Row = Any
 
 
 def _row(row: Row) -> Mapping[str, Any]:
-    return row if isinstance(row, Mapping) else row.to_dict()  # type: ignore[no-any-return]
+    return row if isinstance(row, Mapping) else row.to_dict()
 
 
 def verdict(row: Row, alpha: float = 0.05) -> str:
