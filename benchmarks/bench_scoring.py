@@ -49,7 +49,9 @@ CHUNK = 250
 def random_batch(n: int, seed: int) -> WeightBatch:
     """``n`` random weight vectors around the default, with a mix of caps."""
     rng = np.random.default_rng(seed)
-    base = ScoringWeights.from_yaml(ROOT / "experiments" / "weights" / "default.yaml").vector()
+    base = ScoringWeights.from_yaml(
+        ROOT / "experiments" / "weights" / "tuned-default-world.yaml"
+    ).vector()
     matrix = base[None, :] + rng.normal(0.0, 0.3, size=(n, len(SCORED_FEATURES)))
     cap = np.where(rng.random(n) < 0.5, np.inf, 1.0 + rng.random(n))
     kcap = np.where(rng.random(n) < 0.5, np.inf, 0.4)
@@ -152,7 +154,9 @@ def main() -> int:
         assert n_done == args.vectors
 
         # 4. The object path for one weights file.
-        default = ScoringWeights.from_yaml(ROOT / "experiments" / "weights" / "default.yaml")
+        default = ScoringWeights.from_yaml(
+            ROOT / "experiments" / "weights" / "tuned-default-world.yaml"
+        )
         rescore_s, _ = best_of(args.repeat, lambda: pool.rescore(default))
 
     per_vec = fast_s / args.vectors

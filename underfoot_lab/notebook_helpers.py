@@ -318,7 +318,7 @@ def compare(
             msg = (
                 "need two finished MLflow runs over the same region set to compare "
                 f"({len(runs)} found); run `underfoot-lab report` twice, e.g. once more with "
-                "--weights experiments/weights/default.yaml"
+                "--weights experiments/weights/tuned-default-world.yaml"
             )
             return RunComparison(run_a, run_b, pd.DataFrame(columns=columns), message=msg)
         run_a = run_a or pair[0]

@@ -21,7 +21,7 @@ from underfoot_lab import papermill_reports, tracking
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_WEIGHTS = REPO / "experiments" / "weights" / "default.yaml"
+DEFAULT_WEIGHTS = REPO / "experiments" / "weights" / "tuned-default-world.yaml"
 FAKE_SECRETS = {
     "OPENAI_API_KEY": "sk-test-SECRET-nb-0a1b2c3d",
     "SERPAPI_API_KEY": "serp-test-SECRET-nb-4e5f6a7b",
@@ -148,12 +148,12 @@ def test_report_with_weights_logs_the_weights(weights_report: papermill_reports.
     assert weights_report.ok, weights_report.error
     client = tracking.get_client(weights_report.tracking_uri)
     run = client.get_run(weights_report.mlflow_run_id)
-    assert run.data.params["weights"] == "default"
+    assert run.data.params["weights"] == "tuned-default-world"
     assert run.data.params["weights.source"] == "weights file"
     assert float(run.data.params["weight.rating_quality"]) == pytest.approx(1.0)
     assert run.data.tags["weights_hash"] != "seed"
     files = set(_artifacts(client, weights_report.mlflow_run_id))
-    assert "weights/default.yaml" in files
+    assert "weights/tuned-default-world.yaml" in files
     print(f"\nreport notebook on smoke (papermill): {weights_report.elapsed_s:.1f} s")
 
 

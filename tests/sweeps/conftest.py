@@ -122,4 +122,4 @@ def seed_weights() -> ScoringWeights:
 
 @pytest.fixture(scope="session")
 def default_weights() -> ScoringWeights:
-    return ScoringWeights.from_yaml(WEIGHTS / "default.yaml")
+    return ScoringWeights.from_yaml(WEIGHTS / "tuned-default-world.yaml")

@@ -52,7 +52,10 @@ def test_flags_only_json(pool_dir: Path, tmp_path: Path, sweep_home: Path) -> No
     assert payload["sweep"] == "adhoc" and payload["trials"] == 30 and payload["seed"] == 2
     assert payload["splits"][0]["heldout_regions"] == ["pacific-northwest"]
     assert payload["world"] == "offline world (simulated)"
-    assert {c["baseline"] for c in payload["comparison"]} == {"baseline-seed", "default"}
+    assert {c["baseline"] for c in payload["comparison"]} == {
+        "baseline-seed",
+        "tuned-default-world",
+    }
     weights = ScoringWeights.from_yaml(payload["weights_path"])
     assert Path(payload["weights_path"]).parent == tmp_path
     assert weights.weights_hash() == payload["best"]["weights_hash"]

@@ -178,7 +178,7 @@ def test_values_equal_an_evaluation_run(
     columns = ["ndcg_at_10", "ndcg_at_5", "p_at_5", "p_at_10", "r_at_100", "mrr", "map",
                "hiddenness_at_10", "geo_precision_at_10", "nearby_ratio", "corroboration_at_10",
                "expired_event_rate_at_10"]  # fmt: skip
-    for i, name in enumerate(("baseline-seed.yaml", "default.yaml")):
+    for i, name in enumerate(("baseline-seed.yaml", "tuned-default-world.yaml")):
         report = evaluate_region_set(
             region_set_file, settings=Settings(), weights=root / name, use_cache=False,
             progress=False,

@@ -128,11 +128,11 @@ def test_random_holdout_sweep(pool_dir: Path, tmp_path: Path, pool: Pool) -> Non
     )
     # Held-out rows: the winner and both baselines on the same queries.
     pq = r.per_query
-    assert set(pq["system"]) == {"winner", "baseline-seed", "default"}
+    assert set(pq["system"]) == {"winner", "baseline-seed", "tuned-default-world"}
     assert set(pq["region"]) == {"pacific-northwest"} and len(pq) == 3 * int(held.sum())
     # Comparison: 2 baselines x 3 metrics, Holm-adjusted over all six.
     c = r.comparison
-    assert len(c) == 6 and set(c["baseline"]) == {"baseline-seed", "default"}
+    assert len(c) == 6 and set(c["baseline"]) == {"baseline-seed", "tuned-default-world"}
     assert (c["p_holm"] >= c["p_rand"]).all() and (c["p_rand"] > 0).all()
     assert (c["ci_method"] == "bootstrap (queries)").all()
     # Pareto: nobody dominates a member.
@@ -263,7 +263,7 @@ def test_mlflow_logging_and_reading_back(
     w = pq[pq["system"] == "winner"]["ndcg_at_10"].mean()
     b = pq[pq["system"] == "baseline-seed"]["ndcg_at_10"].mean()
     assert deltas["ndcg_at_10.delta"].iloc[0] == pytest.approx(w - b)
-    diff = loaded.weights_diff("default")
+    diff = loaded.weights_diff("tuned-default-world")
     assert set(diff["parameter"]) <= set(RANGES) and len(diff) >= 1
     assert len(loaded.significance()) == 6
     assert loaded.pareto_figure().data and loaded.region_figure().data

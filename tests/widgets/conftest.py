@@ -28,6 +28,6 @@ def counting(home: Path) -> CountingTransport:
 @pytest.fixture
 def pipe(home: Path, counting: CountingTransport) -> Iterator[Pipeline]:
     settings = make_settings(home)
-    scorer = FeatureScorer(load_weights("default"), clock=lambda: settings.world_clock)
+    scorer = FeatureScorer(load_weights("tuned-default-world"), clock=lambda: settings.world_clock)
     with Pipeline(settings, scorer=scorer, transport=counting) as p:
         yield p

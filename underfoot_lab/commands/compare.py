@@ -5,8 +5,20 @@ Evaluates both configurations (or reuses runs from the run store: ``--baseline-r
 unless ``--fresh``), rescoring both against the same qrels (every judgment in the store for
 the set's queries, so neither run is judged on a smaller pool), and prints per metric: mean A,
 mean B, diff, paired t-test p, randomization-test p (seeded), Holm-adjusted p-values, a
-bootstrap CI over queries, a bootstrap CI over regions and Cohen's d. Without ``--baseline``
-the baseline is the seed scorer.
+bootstrap CI over queries, a bootstrap CI and a sign-flip p over regions, and Cohen's d (with
+a note when fewer than 10 regions make the region-level statistics unreliable). Without
+``--baseline`` the baseline is the seed scorer.
+
+**Several worlds** (``--world A --world B`` or ``--worlds DIR``): the comparison runs in each
+scenario world and ends with one line, "candidate better in k of n worlds, worse in j,
+inconclusive in the rest" (on the first ``--metric``, default nDCG@10, by the Holm-adjusted
+randomization p). Each world's runs, judgments and caches live in their own home
+``<UNDERFOOT_HOME>/worlds/<name>-<hash12>``, because cache keys and run configs do not carry
+the scenario yet, so runs of different worlds never mix.
+
+**CI gate** (``--fail-if-worse [--metric M] [--alpha A]``): exit 1 when the candidate is
+significantly worse on the first ``--metric`` (default nDCG@10) in any world compared, with one
+line saying why; 0 otherwise. See ``docs/ci-gate.md``.
 """
 
 from __future__ import annotations
@@ -14,10 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..evaluation.metrics.paired import PairedComparison
+    from ..evaluation.results.model import EvaluationReport
+    from ..settings import Settings
 
 HELP = "compare two scoring configurations on a region set with paired significance tests"
+GATE_METRIC = "nDCG@10"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +52,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         dest="metrics",
         metavar="NAME",
         help="metric to compare (repeatable; MLflow or display names; default: nDCG@10, P@10, "
-        "MRR, MAP, hiddenness, geo precision, expired events)",
+        "MRR, MAP, hiddenness, geo precision, expired events); the first one is the metric of "
+        "the per-world verdicts and of --fail-if-worse",
+    )
+    p.add_argument(
+        "--world",
+        action="append",
+        dest="worlds",
+        metavar="NAME|FILE",
+        help="compare in this scenario world (repeatable: the comparison runs in each and "
+        "reports in how many the candidate is better; default: the settings' world)",
+    )
+    p.add_argument(
+        "--worlds",
+        dest="worlds_dir",
+        metavar="DIR",
+        help="compare in every scenario world *.yaml of DIR (e.g. experiments/worlds)",
+    )
+    p.add_argument(
+        "--fail-if-worse",
+        action="store_true",
+        help="CI gate: exit 1 when the candidate is significantly worse (Holm-adjusted "
+        "randomization p < --alpha) on the first --metric (default nDCG@10), else 0",
+    )
+    p.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level of verdicts (0.05)"
     )
     p.add_argument("-k", type=int, default=10, help="cutoff of the domain metrics (default 10)")
     p.add_argument("--no-cache", action="store_true", help="bypass both cache layers")
@@ -94,15 +137,55 @@ def _ensure_run(
     return report.run_id
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
-    from ..evaluation.results.compare import compare_reports, format_comparison
-    from ..evaluation.runner import load_report
-    from ..settings import Settings
+@dataclass(frozen=True)
+class WorldComparison:
+    """One world's paired comparison (``world`` None: the settings' world, no --world)."""
 
-    if not args.candidate and not args.candidate_run:
-        raise ConfigError("give the candidate: --candidate WEIGHTS_B or --candidate-run RUN_ID")
-    settings = Settings()
+    world: str | None
+    world_hash: str | None
+    a: EvaluationReport
+    b: EvaluationReport
+    comparison: PairedComparison
+
+
+def world_refs(args: argparse.Namespace) -> list[str]:
+    """The worlds asked for: every ``--world``, then every ``*.yaml`` of ``--worlds DIR``."""
+    from ..errors import ConfigError
+
+    refs = list(args.worlds or [])
+    if args.worlds_dir:
+        d = Path(args.worlds_dir)
+        if not d.is_dir():
+            raise ConfigError(f"--worlds: {d} is not a directory")
+        found = sorted(str(p) for p in d.glob("*.yaml"))
+        if not found:
+            raise ConfigError(f"--worlds: no scenario *.yaml in {d}")
+        refs.extend(found)
+    return refs
+
+
+def world_settings(base: Settings, ref: str) -> tuple[Settings, str, str]:
+    """Settings for one world, its scenario name and hash.
+
+    Until cache keys, run configs and the judgment store carry the scenario (issue 12), each
+    world gets its own home ``<home>/worlds/<name>-<hash12>`` so nothing of two worlds mixes;
+    the hash covers the scenario and the world's code, so a changed world starts afresh.
+    """
+    from ..world.scenario import load_scenario, resolve_scenario_path
+
+    scenario = load_scenario(ref)
+    # a name stays a name (resolved later the same way); a file is passed as its absolute path
+    path = resolve_scenario_path(ref)
+    world = ref if path.stem == ref and "/" not in ref else str(path.resolve())
+    home = Path(base.home) / "worlds" / f"{scenario.name}-{scenario.hash[:12]}"
+    return base.model_copy(update={"world": world, "home": home}), scenario.name, scenario.hash
+
+
+def _compare_in(args: argparse.Namespace, settings: Settings) -> tuple[Any, Any, Any]:
+    from ..errors import ConfigError
+    from ..evaluation.results.compare import compare_reports
+    from ..evaluation.runner import load_report
+
     bundle = None
     if args.bundle:  # replay only; never reuse a run of another bundle
         from ..bundles import prepare
@@ -126,29 +209,139 @@ def run(args: argparse.Namespace) -> int:
             f"({a.config.region_set} vs {b.config.region_set})"
         )
     comparison = compare_reports(a, b, args.metrics, seed=args.seed, n_resamples=args.resamples)
-    if args.json:
-        from ..evaluation.results.model import json_safe
+    return a, b, comparison
 
-        payload = {
-            "region_set": a.config.region_set,
-            "queries": a.n_queries,
-            "baseline": {"run_id": a_id, "weights": a.config.weights, "scorer": a.config.scorer},
-            "candidate": {"run_id": b_id, "weights": b.config.weights, "scorer": b.config.scorer},
-            "judgments_hash": a.judgments_hash,
-            "simulated": a.simulated,
-            "seed": args.seed,
-            "resamples": args.resamples,
-            "comparisons": json_safe(comparison.to_records()),
-        }
+
+def _payload(c: WorldComparison, args: argparse.Namespace) -> dict[str, Any]:
+    from ..evaluation.results.model import json_safe
+
+    a, b = c.a, c.b
+    return {
+        "region_set": a.config.region_set,
+        "queries": a.n_queries,
+        "baseline": {"run_id": a.run_id, "weights": a.config.weights, "scorer": a.config.scorer},
+        "candidate": {"run_id": b.run_id, "weights": b.config.weights, "scorer": b.config.scorer},
+        "judgments_hash": a.judgments_hash,
+        "simulated": a.simulated,
+        "seed": args.seed,
+        "resamples": args.resamples,
+        "region_note": c.comparison.region_note(),
+        "comparisons": json_safe(c.comparison.to_records()),
+    }
+
+
+def _header(c: WorldComparison, args: argparse.Namespace) -> str:
+    a, b = c.a, c.b
+    world = " [offline world (simulated)]" if a.simulated else ""
+    named = f"world {c.world} ({c.world_hash}): " if c.world else ""
+    return (
+        f"{named}region set {a.config.region_set}: {a.n_queries} queries{world}\n"
+        f"A = run {a.run_id} (weights {a.config.weights}, {a.config.scorer})\n"
+        f"B = run {b.run_id} (weights {b.config.weights}, {b.config.scorer})\n"
+        f"qrels {a.judgments_hash[:12]} ({args.judges}); diff = mean(B - A); "
+        f"seed {args.seed}, {args.resamples} resamples\n"
+    )
+
+
+def _summary_table(results: list[WorldComparison], metric: str, alpha: float) -> str:
+    from ..evaluation.results.compare import verdict
+    from ..evaluation.results.model import _fmt
+    from ..terminal import table
+
+    rows = []
+    for c in results:
+        r = c.comparison[metric]
+        rows.append(
+            [
+                c.world or "",
+                r.display,
+                f"{r.diff:+.4f}",
+                f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+                _fmt(r.p_rand_holm),
+                _fmt(r.p_region),
+                verdict(r, alpha),
+            ]
+        )
+    headers = ["world", "metric", "diff", "CI", "p Holm", "p region", "verdict"]
+    return table(headers, rows, "llrrrrl")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..evaluation.metrics.catalog import resolve_metric
+    from ..evaluation.results.compare import (
+        format_comparison,
+        gate_line,
+        robustness_line,
+        verdict,
+    )
+    from ..settings import Settings
+
+    if not args.candidate and not args.candidate_run:
+        raise ConfigError("give the candidate: --candidate WEIGHTS_B or --candidate-run RUN_ID")
+    if not 0.0 < args.alpha < 1.0:
+        raise ConfigError(f"--alpha must be in (0, 1), got {args.alpha}")
+    refs = world_refs(args)
+    if refs and args.bundle:
+        raise ConfigError("--bundle holds real data: it has no --world/--worlds")
+    if refs and (args.baseline_run or args.candidate_run):
+        raise ConfigError(
+            "--baseline-run/--candidate-run name runs of one home; with --world/--worlds give "
+            "weights (--baseline/--candidate) instead"
+        )
+    gated = (args.metrics or [GATE_METRIC])[0]
+    metric = resolve_metric(gated, args.k)  # the default metrics start with nDCG@10
+    base = Settings()
+    results: list[WorldComparison] = []
+    if not refs:
+        a, b, comparison = _compare_in(args, base)
+        results.append(WorldComparison(None, None, a, b, comparison))
+    for ref in refs:
+        settings, name, digest = world_settings(base, ref)
+        print(f"world {name} ({digest}): home {settings.home}", file=sys.stderr)
+        a, b, comparison = _compare_in(args, settings)
+        results.append(WorldComparison(name, digest, a, b, comparison))
+
+    verdicts = [verdict(c.comparison[metric], args.alpha) for c in results]
+    line = robustness_line(verdicts, results[0].comparison[metric].display, args.alpha)
+    code, why = gate_line([(c.world, c.comparison[metric]) for c in results], args.alpha)
+    several = len(results) > 1
+    if args.json:
+        if several:
+            first = _payload(results[0], args)
+            payload: dict[str, Any] = {
+                k: first[k] for k in ("region_set", "queries", "seed", "resamples")
+            }
+            payload["alpha"] = args.alpha
+            payload["metric"] = metric
+            payload["worlds"] = [
+                {"world": c.world, "world_hash": c.world_hash, "verdict": v, **_payload(c, args)}
+                for c, v in zip(results, verdicts, strict=True)
+            ]
+            payload["summary"] = {
+                "better": verdicts.count("better"),
+                "worse": verdicts.count("worse"),
+                "inconclusive": verdicts.count("inconclusive"),
+                "n": len(verdicts),
+                "line": line,
+            }
+        else:
+            c = results[0]
+            payload = _payload(c, args)
+            if c.world is not None:
+                payload["world"], payload["world_hash"] = c.world, c.world_hash
+        if args.fail_if_worse:
+            payload["gate"] = {"exit_code": code, "reason": why, "metric": metric}
         print(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        world = " [offline world (simulated)]" if a.simulated else ""
-        print(
-            f"region set {a.config.region_set}: {a.n_queries} queries{world}\n"
-            f"A = run {a_id} (weights {a.config.weights}, {a.config.scorer})\n"
-            f"B = run {b_id} (weights {b.config.weights}, {b.config.scorer})\n"
-            f"qrels {a.judgments_hash[:12]} ({args.judges}); diff = mean(B - A); "
-            f"seed {args.seed}, {args.resamples} resamples\n"
-        )
-        print(format_comparison(comparison))
+        for c in results:
+            print(_header(c, args))
+            print(format_comparison(c.comparison))
+            print()
+        if several:
+            print(_summary_table(results, metric, args.alpha))
+            print(line)
+    if args.fail_if_worse:
+        print(why, file=sys.stderr if args.json else sys.stdout)
+        return code
     return 0

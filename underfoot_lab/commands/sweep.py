@@ -2,7 +2,8 @@
 
 ``--spec FILE`` reads a sweep spec (``experiments/sweeps/*.yaml``); the flags override its
 fields, or describe the whole sweep without a spec (every scored feature in [-1, 1] around
-``experiments/weights/default.yaml``, held-out regions chosen by ``--holdout-fraction``)::
+``experiments/weights/tuned-default-world.yaml``, held-out regions chosen by
+``--holdout-fraction``)::
 
     underfoot-lab sweep --spec experiments/sweeps/random-all.yaml
     underfoot-lab sweep --region-set all --trials 1000 --method random --seed 0

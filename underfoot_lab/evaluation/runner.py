@@ -636,7 +636,8 @@ def load_report(
         base = base.model_copy(
             update={"world_seed": config.world_seed, **({"world_clock": clock} if clock else {})}
         )
-        world = World(base.world_seed, get_gazetteer(), base.world_clock)
+        # the settings' scenario: the run config does not record it yet (issue 12, h1)
+        world = World(base.world_seed, get_gazetteer(), base.world_clock, scenario=base.world)
     return _report_from_store(store, run_id, config, rs, settings=base, judges=judges, world=world)
 
 

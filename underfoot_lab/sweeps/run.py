@@ -408,6 +408,11 @@ def run_sweep(
     settings = settings or Settings()
     timings: dict[str, float] = {}
 
+    from ..pipeline.score.base import require_weights_vector
+
+    for what, ref in [("base weights", spec.base_weights), *spec.baselines.items()]:
+        require_weights_vector(resolve_path(ref), what)  # production's system: no vector
+
     t0 = time.perf_counter()
     pool, ppath, built = resolve_pool(spec, pool_path=pool_path, settings=settings, log=log)
     timings["pool_s"] = time.perf_counter() - t0

@@ -5,7 +5,7 @@ problem is a one-line :class:`~underfoot_lab.errors.ConfigError` naming the file
 
     name: random-all
     region_set: all
-    base_weights: experiments/weights/default.yaml   # fields not swept come from here
+    base_weights: experiments/weights/tuned-default-world.yaml   # fields not swept come from here
     ranges:
       "*": {low: -1.0, high: 1.0}        # every scored feature not named below
       text_bm25: {low: 0.0, high: 0.5}
@@ -371,11 +371,11 @@ class SweepSpec(BaseModel):
     """Region set name or YAML path (None: the pool's, else ``all``)."""
     pool: str | None = None
     """A frozen pool directory (None: the default pool of the region set, built if missing)."""
-    base_weights: str = "experiments/weights/default.yaml"
+    base_weights: str = "experiments/weights/tuned-default-world.yaml"
     baselines: dict[str, str] = Field(
         default_factory=lambda: {
             "baseline-seed": "experiments/weights/baseline-seed.yaml",
-            "default": "experiments/weights/default.yaml",
+            "tuned-default-world": "experiments/weights/tuned-default-world.yaml",
         }
     )
     """Weights the winner is compared with on the held-out queries (name -> YAML)."""

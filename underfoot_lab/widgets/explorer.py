@@ -5,7 +5,8 @@ explorer keeps what the sources returned (a :class:`~underfoot_lab.pipeline.run.
 Everything after that is local and instant:
 
 * the **weight sliders** (one per weight of the loaded weights file, by default
-  ``experiments/weights/default.yaml``) re-rank the kept candidates with the scoring engine
+  ``experiments/weights/tuned-default-world.yaml``) re-rank the kept candidates with the
+  scoring engine
   (:meth:`FeatureScorer.rank_matrix` over a feature matrix computed once per search), so a
   slider never causes an upstream request;
 * the **source toggles** hide a source's candidates and re-merge and re-rank the rest (also
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SearchExplorer", "append_to_region_set", "guess_intent_tag", "user_region_set_path"]
 
-DEFAULT_WEIGHTS = "default"
+DEFAULT_WEIGHTS = "tuned-default-world"
 USER_SET_NAME = "user"
 _INTENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events", ("event", "concert", "festival", "market", "trivia", "happening", "live music")),
@@ -182,7 +183,7 @@ class SearchExplorer:
     ``pipeline``: reuse one (it is left open); by default one is built from ``settings`` with a
     :class:`FeatureScorer` over ``weights`` and closed by :meth:`close`. ``weights``: a
     :class:`ScoringWeights`, a YAML path or a name in ``experiments/weights`` (default
-    ``"default"``). ``sliders``: which features get a slider (default: every feature the
+    ``"tuned-default-world"``). ``sliders``: which features get a slider (default: every feature the
     weights file names). ``region_set_path``: the user region set (default
     :func:`user_region_set_path`).
 

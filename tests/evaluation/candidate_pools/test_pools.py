@@ -179,7 +179,7 @@ def test_write_read_round_trip_is_bit_identical(pool: Pool, written: Path, tmp_p
     assert features.type == "double"
 
 
-@pytest.mark.parametrize("weights_file", ["baseline-seed.yaml", "default.yaml"])
+@pytest.mark.parametrize("weights_file", ["baseline-seed.yaml", "tuned-default-world.yaml"])
 def test_rescoring_equals_the_pipeline(pool: Pool, weights_file: str, tmp_path: Path) -> None:
     path = WEIGHTS / weights_file
     w = ScoringWeights.from_yaml(path)
@@ -199,7 +199,10 @@ def test_rescoring_equals_the_pipeline(pool: Pool, weights_file: str, tmp_path: 
 
 
 def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
-    ws = [ScoringWeights.from_yaml(WEIGHTS / f) for f in ("default.yaml", "baseline-seed.yaml")]
+    ws = [
+        ScoringWeights.from_yaml(WEIGHTS / f)
+        for f in ("tuned-default-world.yaml", "baseline-seed.yaml")
+    ]
     default = ws[0]
     exact = pool.scores(default, exact=True)
     fast = pool.scores(default)
@@ -235,7 +238,7 @@ def test_vectorised_scores_rank_and_ndcg(pool: Pool) -> None:
 def test_pool_metrics_count_unretrieved_relevant_places(pool: Pool, k: int) -> None:
     """The ideal ranking and the recall denominators include the relevant places no source
     retrieved, exactly as kernel.evaluate on the pool's qrels does."""
-    s = pool.scores(ScoringWeights.from_yaml(WEIGHTS / "default.yaml"), exact=True)[0]
+    s = pool.scores(ScoringWeights.from_yaml(WEIGHTS / "tuned-default-world.yaml"), exact=True)[0]
     qrels, run = pool.qrels(), pool.run(s)
     res = kernel.evaluate(qrels, run, [f"nDCG@{k}", "R@100", "AP"])
     per_query = pool.ndcg_per_query(s, k)[0]

@@ -151,9 +151,9 @@ def test_build_records_failed_queries_and_uses_the_cache(
 
 def test_load_weights(tmp_path: Path) -> None:
     assert default_weights_dir().name == "weights"
-    by_name = load_weights("default")
-    assert by_name.name == "default"
-    assert load_weights(default_weights_dir() / "default.yaml") == by_name
+    by_name = load_weights("tuned-default-world")
+    assert by_name.name == "tuned-default-world"
+    assert load_weights(default_weights_dir() / "tuned-default-world.yaml") == by_name
     assert load_weights(by_name) is by_name
     with pytest.raises(ConfigError, match="does not exist"):
         load_weights("no-such-weights")

@@ -18,9 +18,11 @@ from underfoot_lab.evaluation.metrics.paired import (
 from underfoot_lab.evaluation.metrics.significance import (
     bootstrap_ci,
     cluster_bootstrap_ci,
+    cluster_means,
     cohens_d,
     holm,
     randomization_test,
+    region_randomization_test,
 )
 
 A = np.array([0.12, 0.45, 0.33, 0.08, 0.61, 0.27, 0.50, 0.19, 0.40, 0.05, 0.71, 0.36])
@@ -117,3 +119,38 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(ValueError, match="cluster labels"):
         paired_comparison({"AP": A}, {"AP": B}, clusters=["x"])
     assert pd.isna(paired_comparison({"AP": A[:0]}, {"AP": B[:0]})["AP"].mean_a)
+
+
+def test_region_level_sign_flip_runs_over_region_means() -> None:
+    # 12 regions of unequal size: region r has r % 3 + 1 queries
+    labels = [f"r{r}" for r in range(12) for _ in range(r % 3 + 1)]
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.2, 0.6, len(labels))
+    b = a + rng.normal(0.05, 0.05, len(labels))
+    result = paired_comparison({"AP": a}, {"AP": b}, clusters=labels, n_resamples=999, seed=2)
+    row = result["AP"]
+    ra, rb = cluster_means(a, b, labels)
+    assert ra.size == row.n_regions == result.n_regions == 12
+    # each region counts once: the region test equals the sign flip over region means
+    assert row.p_region == randomization_test(ra, rb, n_resamples=999, seed=2).pvalue
+    assert row.p_region == region_randomization_test(a, b, labels, n_resamples=999, seed=2).pvalue
+    assert row.p_region_holm == row.p_region  # its own Holm family of one
+    assert result.region_note() is None  # 12 regions are enough
+
+
+def test_few_regions_are_flagged_and_bounded_below() -> None:
+    regions = np.array(["east"] * 4 + ["west"] * 4 + ["north"] * 4)
+    b = A + 0.5  # B always far better: per query p is tiny, over 3 regions it cannot be
+    result = paired_comparison(
+        {"AP": A, "P@5": P5_A}, {"AP": b, "P@5": P5_B}, clusters=regions, n_resamples=2000
+    )
+    ap = result["AP"]
+    assert ap.n_regions == 3 and ap.p_rand < 0.001
+    # 2**3 sign vectors, two of which reach the observed |mean|: p ~ 2/8
+    assert 0.2 < ap.p_region < 0.3
+    assert ap.p_region_holm >= ap.p_region
+    note = result.region_note()
+    assert note is not None and "only 3 region(s)" in note and "0.25" in note
+    assert paired_comparison({"AP": A}, {"AP": B}, n_resamples=50).region_note() is None
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        region_randomization_test(A, B, ["x"] * A.size)

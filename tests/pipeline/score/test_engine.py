@@ -41,7 +41,7 @@ from underfoot_lab.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "experiments" / "weights" / "baseline-seed.yaml"
-DEFAULT = ROOT / "experiments" / "weights" / "default.yaml"
+DEFAULT = ROOT / "experiments" / "weights" / "tuned-default-world.yaml"
 PLACE = Place("Pikeville", "Kentucky", "KY", "Pike County", "US", 37.479, -82.519, 7012, 0.9, "t")
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 SOURCES = {

@@ -105,5 +105,7 @@ def test_shipped_files_load() -> None:
     }
     assert (seed.cap, seed.keyword_cap, seed.primary_threshold) == (1.0, 0.4, 0.5)
     assert seed.primary_radius_km is None and seed.diversity_lambda is None
-    default = ScoringWeights.from_yaml(WEIGHTS_DIR / "default.yaml")
-    assert default.name == "default" and default.version.startswith("weights:default:")
+    default = ScoringWeights.from_yaml(WEIGHTS_DIR / "tuned-default-world.yaml")
+    assert default.name == "tuned-default-world" and default.version.startswith(
+        "weights:tuned-default-world:"
+    )

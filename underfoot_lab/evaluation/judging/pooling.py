@@ -48,7 +48,7 @@ __all__ = [
     "pool_from_results",
 ]
 
-DEFAULT_POOL_WEIGHTS: tuple[str, ...] = ("baseline-seed", "default")
+DEFAULT_POOL_WEIGHTS: tuple[str, ...] = ("baseline-seed", "tuned-default-world")
 """The weights files pooled by default (in ``experiments/weights/``): today's scorer and the
 tuned default, the two rankings every experiment is compared with."""
 DEFAULT_K = 10

@@ -4,7 +4,11 @@
 for every metric, reports a :class:`MetricComparison`: the means, ``diff = mean(b - a)``
 (positive: B is higher), the paired t-test and sign-flip randomization p-values, both
 Holm-adjusted across the metrics compared together, a percentile bootstrap CI over queries,
-one over clusters (regions) when given, Cohen's d_z and the number of pairs. A pair where
+and, when clusters (regions) are given, a bootstrap CI over regions and a region-level
+sign-flip test over the per-region means (``p_region``, also Holm-adjusted), Cohen's d_z and
+the number of pairs. With fewer than :data:`MIN_RELIABLE_REGIONS` regions the region-level
+interval and test are unreliable (few distinct resamples); :meth:`PairedComparison.region_note`
+says so in one line, and every output prints it. A pair where
 either value is not finite (e.g. the geocode error of a failed query) is dropped for that
 metric only. Every statistic comes from :mod:`.significance`; every metric uses the same
 ``seed``, so the resamples are shared across metrics and the result is deterministic.
@@ -31,12 +35,25 @@ from .significance import (
     holm,
     paired_t_test,
     randomization_test,
+    region_randomization_test,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["COLUMNS", "MetricComparison", "PairedComparison", "paired_comparison"]
+__all__ = [
+    "COLUMNS",
+    "MIN_RELIABLE_REGIONS",
+    "MetricComparison",
+    "PairedComparison",
+    "paired_comparison",
+    "region_note",
+]
+
+MIN_RELIABLE_REGIONS = 10
+"""Below this many regions the clustered interval and the region-level test are unreliable: a
+bootstrap over k regions has few distinct resamples and a sign flip over k regions only
+``2**k`` sign vectors (p >= ~2/2**k)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +85,13 @@ class MetricComparison:
     region_ci_low: float
     region_ci_high: float
     """The same with whole clusters (regions) resampled; NaN without enough clusters."""
+    n_regions: int
+    """Distinct clusters (regions) among the kept pairs (0: no clusters given)."""
+    p_region: float
+    """Region-level paired sign-flip test: each region's mean of ``a`` and of ``b``, signs
+    flipped per region (two-sided, seeded); NaN with fewer than 2 regions."""
+    p_region_holm: float
+    """``p_region`` Holm-adjusted across the metrics compared together."""
     effect_size: float
     """Cohen's d for paired samples: ``mean(b - a) / sd(b - a)``."""
     higher_is_better: bool | None
@@ -105,6 +129,16 @@ class PairedComparison:
                 return row
         raise KeyError(metric)
 
+    @property
+    def n_regions(self) -> int:
+        """The most regions any metric's kept pairs span (0: no clusters were given)."""
+        return max((row.n_regions for row in self.rows), default=0)
+
+    def region_note(self) -> str | None:
+        """One line when the region-level statistics are unreliable (fewer than
+        :data:`MIN_RELIABLE_REGIONS` regions), else None (:func:`region_note`)."""
+        return region_note(self.n_regions)
+
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per metric (NaN kept; ``evaluation.results.model.json_safe`` for JSON)."""
         return [row.to_dict() for row in self.rows]
@@ -114,6 +148,19 @@ class PairedComparison:
         import pandas as pd
 
         return pd.DataFrame(self.to_records(), columns=list(COLUMNS))
+
+
+def region_note(n_regions: int) -> str | None:
+    """The note every output prints when ``0 < n_regions <`` :data:`MIN_RELIABLE_REGIONS`."""
+    k = int(n_regions)
+    if k <= 0 or k >= MIN_RELIABLE_REGIONS:
+        return None
+    return (
+        f"note: only {k} region(s) (< {MIN_RELIABLE_REGIONS}): the region CI and the "
+        f"region-level sign-flip p are unreliable (a sign flip over {k} regions cannot give "
+        f"p below {min(1.0, 2.0 / 2**k):.3g}); trust the per-query statistics with care too, "
+        "as queries within a region are correlated"
+    )
 
 
 def paired_comparison(
@@ -170,6 +217,8 @@ def paired_comparison(
             "ci_high": nan,
             "region_ci_low": nan,
             "region_ci_high": nan,
+            "n_regions": 0,
+            "p_region": nan,
             "effect_size": nan,
             "higher_is_better": (higher_is_better or {}).get(metric),
         }
@@ -180,13 +229,20 @@ def paired_comparison(
             row["ci_low"], row["ci_high"] = ci.low, ci.high
             row["effect_size"] = cohens_d(x, y)
             kept = None if labels is None else list(labels[keep])
+            if kept is not None:
+                row["n_regions"] = len(set(kept))
             if kept is not None and len(set(kept)) >= max(min_clusters, 2):
                 rci = cluster_bootstrap_ci(
                     x, y, kept, n_resamples=n_resamples, confidence=confidence, seed=seed
                 )
                 row["region_ci_low"], row["region_ci_high"] = rci.low, rci.high
+                row["p_region"] = region_randomization_test(
+                    x, y, kept, n_resamples=n_resamples, seed=seed
+                ).pvalue
+        elif labels is not None and x.size:
+            row["n_regions"] = len(set(labels[keep]))
         rows.append(row)
-    for key in ("p_t", "p_rand"):
+    for key in ("p_t", "p_rand", "p_region"):
         finite = {r["metric"]: r[key] for r in rows if not math.isnan(r[key])}
         adjusted = holm(finite) if finite else {}
         for r in rows:

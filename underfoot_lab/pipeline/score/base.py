@@ -85,6 +85,23 @@ def weights_system(weights: Path | str | None) -> str | None:
     return None
 
 
+def require_weights_vector(weights: Path | str, what: str) -> None:
+    """ConfigError (one line) when ``weights`` selects a system rather than a weights vector.
+
+    ``system: production`` is production's per-item scorer: it scores raw pages and posts, not
+    the merged entities a frozen pool stores, so sweeps and ablations cannot score it; compare
+    it through the pipeline (``underfoot-lab compare --baseline FILE``) instead.
+    """
+    if weights_system(weights) == PRODUCTION_SYSTEM:
+        from ...errors import ConfigError
+
+        raise ConfigError(
+            f"{what} {weights}: selects production's per-item system (system: production), "
+            "not a weights vector; frozen pools score weight vectors only (use it with "
+            "`underfoot-lab compare` or `evaluate`)"
+        )
+
+
 def load_scorer(
     weights: Path | str | None, *, clock: Callable[[], datetime] | None = None
 ) -> Scorer:
