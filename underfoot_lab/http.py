@@ -201,17 +201,7 @@ async def fetch_json(
     forces the upstream's rate limit on or off. Raises :class:`UpstreamError`; ``bad_payload``
     when the body is not a JSON object.
     """
-    body = await _fetch(
-        client,
-        url,
-        upstream=upstream,
-        settings=settings,
-        params=params,
-        headers=headers,
-        expect="json",
-        retry=retry or DEFAULT_RETRY,
-        rate_limit=rate_limit,
-    )
+    body = await _fetch(client, url, "json", upstream, settings, params, headers, retry, rate_limit)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -235,17 +225,7 @@ async def fetch_xml(
     rate_limit: bool | None = None,
 ) -> bytes:
     """GET ``url`` and return its body, checked to be well-formed XML without a DTD."""
-    body = await _fetch(
-        client,
-        url,
-        upstream=upstream,
-        settings=settings,
-        params=params,
-        headers=headers,
-        expect="xml",
-        retry=retry or DEFAULT_RETRY,
-        rate_limit=rate_limit,
-    )
+    body = await _fetch(client, url, "xml", upstream, settings, params, headers, retry, rate_limit)
     _check_xml(body, upstream)
     return body
 
@@ -267,15 +247,15 @@ def _check_xml(body: bytes, upstream: str) -> None:
 async def _fetch(
     client: httpx.AsyncClient,
     url: str,
-    *,
+    expect: Expect,
     upstream: str,
     settings: Settings,
     params: Mapping[str, str] | None,
     headers: Mapping[str, str] | None,
-    expect: Expect,
-    retry: RetryPolicy,
+    retry: RetryPolicy | None,
     rate_limit: bool | None,
 ) -> bytes:
+    retry = retry or DEFAULT_RETRY
     secrets = settings.secret_values()
     # The offline world answers in-process; throttling it would only slow evaluations.
     throttle = settings.mode != "offline" if rate_limit is None else rate_limit

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,8 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam, ParsedChatCompletion
 
+    from ..prompts import Prompt
+
 __all__ = [
     "UPSTREAM",
+    "OpenAIProvider",
     "ask_structured",
     "chat_parse",
     "make_openai_client",
@@ -180,3 +184,32 @@ async def ask_structured(
         return parsed_output(completion)
     except ValueError as exc:
         raise UpstreamError("bad_payload", f"{UPSTREAM} {what}: {exc}") from None
+
+
+class OpenAIProvider:
+    """What the OpenAI parser and responder share: a versioned prompt, availability from the
+    key, creation from the provider context, and the SDK client built on first use."""
+
+    name = "openai"
+    prompt_name: ClassVar[str]
+    """The prompt file (``underfoot_lab/prompts/<name>``) a subclass asks with."""
+    purpose: ClassVar[str]
+    """What the model does, for ``doctor`` ("parses queries")."""
+
+    def __init__(self, ctx: ProviderContext, prompt: Prompt | None = None) -> None:
+        from ..prompts import load_prompt
+
+        self.ctx = ctx
+        self.prompt = prompt or load_prompt(self.prompt_name)
+
+    @classmethod
+    def availability(cls, settings: Settings) -> Availability:
+        return openai_availability(settings, cls.purpose)
+
+    @classmethod
+    def create(cls, ctx: ProviderContext) -> Self:
+        return cls(ctx)
+
+    @cached_property
+    def client(self) -> AsyncOpenAI:
+        return make_openai_client(self.ctx)

@@ -24,27 +24,22 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from functools import cached_property
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import Gazetteer, Town, normalize_name
-from ...prompts import Prompt, load_prompt
-from ...records import Availability, ParsedQuery
-from ...registry import ProviderContext
-from ...settings import Settings
+from ...records import ParsedQuery
 from ..openai_client import (
     UPSTREAM,
+    OpenAIProvider,
     ask_structured,
     make_openai_client,
-    openai_availability,
     openai_failure,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = [
@@ -75,26 +70,11 @@ class ParseOutput(BaseModel):
 # ------------------------------------------------------------------------------ the parser
 
 
-class OpenAIParser:
+class OpenAIParser(OpenAIProvider):
     """An OpenAI model reads the query; the gazetteer vouches for the town (``"openai"``)."""
 
-    name = "openai"
-
-    def __init__(self, ctx: ProviderContext, prompt: Prompt | None = None) -> None:
-        self.ctx = ctx
-        self.prompt = prompt or load_prompt("parse")
-
-    @classmethod
-    def availability(cls, settings: Settings) -> Availability:
-        return openai_availability(settings, "parses queries")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
-
-    @cached_property
-    def client(self) -> AsyncOpenAI:
-        return make_openai_client(self.ctx)
+    prompt_name = "parse"
+    purpose = "parses queries"
 
     async def parse(self, text: str) -> ParsedQuery:
         """Ask the model, then check its answer against the gazetteer (raises on any doubt)."""

@@ -25,27 +25,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import normalize_name
-from ...prompts import Prompt, load_prompt
-from ...records import Answer, Availability, ParsedQuery, Place, RankedResult
-from ...registry import ProviderContext
-from ...settings import Settings
+from ...records import Answer, ParsedQuery, Place, RankedResult
 from ..openai_client import (
     UPSTREAM,
+    OpenAIProvider,
     ask_structured,
-    make_openai_client,
-    openai_availability,
     openai_failure,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = ["AnswerOutput", "OpenAIResponder", "unsupported_names"]
@@ -66,26 +60,11 @@ class AnswerOutput(BaseModel):
     cited_ids: list[str]
 
 
-class OpenAIResponder:
+class OpenAIResponder(OpenAIProvider):
     """Writes the answer with an OpenAI model, from the ranked list only (``"openai"``)."""
 
-    name = "openai"
-
-    def __init__(self, ctx: ProviderContext, prompt: Prompt | None = None) -> None:
-        self.ctx = ctx
-        self.prompt = prompt or load_prompt("respond")
-
-    @classmethod
-    def availability(cls, settings: Settings) -> Availability:
-        return openai_availability(settings, "writes answers")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
-
-    @cached_property
-    def client(self) -> AsyncOpenAI:
-        return make_openai_client(self.ctx)
+    prompt_name = "respond"
+    purpose = "writes answers"
 
     async def respond(
         self, parsed: ParsedQuery, place: Place, results: Sequence[RankedResult]
