@@ -120,7 +120,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     )
     assert uninterrupted.returncode == 0, uninterrupted.stderr
     text = uninterrupted.stdout
-    for fragment in ("nDCG@10", "offline world (simulated)", "p50 ms", "cache: off", "13 queries"):
+    for fragment in ("nDCG@10", "offline world 'default' (", "p50 ms", "cache: off", "13 queries"):
         assert fragment in text, fragment
     fresh_report = EvaluationReport.load(report_dir)
     fresh_metrics = json.loads((report_dir / "report.json").read_text())["metrics"]
