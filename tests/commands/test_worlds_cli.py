@@ -117,6 +117,7 @@ def test_own_scenario_file_and_bad_files(
         ["snapshot", "create", "--region-set", str(MINI)],
         ["sweep", "--region-set", str(MINI), "--no-mlflow"],
         ["report", "--region-set", str(MINI)],
+        ["serve", "--port", "1"],
     ):
         code, out, err = run_cli(capsys, *command, "--world", str(bad_world))
         assert code == 2, command
