@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from underfoot_lab.evaluation.world_judge import judge_query, town_for
 
+from underfoot_lab.evaluation.judging.world_judge import judge_query, town_for
 from underfoot_lab.evaluation.regions import RegionQuery
 from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from underfoot_lab.evaluation.pools import build_pool
 
+from underfoot_lab.evaluation.candidate_pools import build_pool
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 from underfoot_lab.settings import Settings
 from underfoot_lab.sweeps.evaluate import build_pool_data, evaluate_weights
