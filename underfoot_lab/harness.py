@@ -19,6 +19,10 @@ replay wrap the chosen transport inside the pipeline, as for any transport::
     with build_harness() as harness:
         result = harness.pipeline.search("hidden gems in Pikeville KY")
         truth = harness.world  # the World the results came from (None for live sources)
+
+Which world answers is ``settings.world`` (a scenario name or YAML file); :func:`world_identity`
+names it (scenario name and hash) without building it. The pipeline gets that identity as an
+opaque ``simulation`` string for its cache keys, so answers of two worlds never mix in a cache.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +45,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline.score import Scorer
     from .world import World
 
-__all__ = ["Harness", "MountedTransport", "build_harness", "world_transport"]
+__all__ = [
+    "Harness",
+    "MountedTransport",
+    "WorldIdentity",
+    "build_harness",
+    "load_world",
+    "world_identity",
+    "world_transport",
+]
 
 Origin = tuple[str, str, int | None]
 
@@ -112,6 +125,69 @@ def _transport_for(
         if choice.live and base:
             mounts[base] = network
     return MountedTransport(mounts, _LazyWorldTransport(world))
+
+
+@dataclass(frozen=True, slots=True)
+class WorldIdentity:
+    """Which offline world: the scenario's ``name``, its ``hash`` (16 hex digits over the
+    scenario's content and the world's code) and ``path``, the scenario file when it was given
+    as a file rather than by name (a user's own scenario is found again by it)."""
+
+    name: str
+    hash: str
+    path: str | None = None
+
+    @property
+    def simulation_id(self) -> str:
+        """The opaque id the pipeline puts into its cache keys."""
+        return f"{self.name}@{self.hash}"
+
+    @property
+    def label(self) -> str:
+        """``offline world 'null' (a1b2c3d4), simulated``: how headers name it."""
+        from .provenance import world_label
+
+        return world_label(self.name, self.hash)
+
+    @property
+    def ref(self) -> str:
+        """What to load the scenario by: its file when recorded and present, else its name."""
+        if self.path and Path(self.path).is_file():
+            return self.path
+        return self.name
+
+
+def world_identity(settings: Settings | str | Path) -> WorldIdentity:
+    """The identity of ``settings.world`` (or of a scenario name/path): loads and validates the
+    scenario (ConfigError naming the file and field when it is invalid), builds no world."""
+    from .world.scenario import load_scenario, resolve_scenario_path
+
+    ref = settings.world if isinstance(settings, Settings) else settings
+    scenario = load_scenario(ref)
+    path = resolve_scenario_path(ref)
+    by_name = not (isinstance(ref, Path) or str(ref).endswith((".yaml", ".yml")) or "/" in str(ref))
+    return WorldIdentity(scenario.name, scenario.hash, None if by_name else str(path.resolve()))
+
+
+def load_world(
+    identity: WorldIdentity, seed: int, clock: datetime, *, what: str = "the run"
+) -> World:
+    """Rebuild the world a run or pool recorded: its scenario (by file, else by name), checked
+    against the recorded hash. A different hash means the world's code or the scenario file
+    changed since: ConfigError, rather than judging old results by another world's truth."""
+    from .errors import ConfigError
+    from .geo.gazetteer import get_gazetteer
+    from .world import World
+    from .world.scenario import load_scenario
+
+    scenario = load_scenario(identity.ref)
+    if scenario.hash != identity.hash:
+        raise ConfigError(
+            f"offline world {identity.name!r} has changed since {what} (hash {scenario.hash} != "
+            f"recorded {identity.hash}): the world's code or scenario file differs; "
+            "re-run it in the current world"
+        )
+    return World(seed, get_gazetteer(), clock, scenario=scenario)
 
 
 class _WorldSlot:
@@ -196,8 +272,11 @@ def build_harness(
     """
     settings = settings or Settings()
     world = _WorldSlot(settings)  # record/replay overrides leave the world seed and clock alone
+    selection = select_providers(settings)
     if transport is None:
-        transport = _transport_for(settings, select_providers(settings), world.get)
+        transport = _transport_for(settings, selection, world.get)
+    # Validated here (a bad scenario file fails before any search) and keyed into the cache.
+    simulation = world_identity(settings).simulation_id if selection.simulated else None
     pipeline = Pipeline(
         settings,
         scorer=scorer,
@@ -207,5 +286,6 @@ def build_harness(
         use_cache=use_cache,
         record_dir=record_dir,
         replay_dir=replay_dir,
+        simulation=simulation,
     )
     return Harness(pipeline, world)

@@ -82,9 +82,12 @@ def notebook_report(
     report_dir: str | Path | None = None,
     settings: Settings | None = None,
     progress: bool = True,
+    world: str | Path | None = None,
 ) -> EvaluationReport:
     """The report a notebook shows: loaded from ``report_dir`` (a saved report), rebuilt from
-    the run store for ``eval_run_id``, or evaluated now (``region_set``, default set)."""
+    the run store for ``eval_run_id`` (in the world the run recorded), or evaluated now
+    (``region_set``, default set) in the offline world ``world`` (a scenario name or YAML
+    path; None: the settings' own)."""
     from .evaluation.regions import default_region_set_name
     from .evaluation.results.model import EvaluationReport
     from .evaluation.runner import evaluate_region_set, load_report
@@ -94,6 +97,8 @@ def notebook_report(
         return EvaluationReport.load(report_dir)
     if eval_run_id:
         return load_report(eval_run_id, settings=s)
+    if world:
+        s = s.model_copy(update={"world": str(world)})
     if sources:
         chosen = (
             tuple(x.strip() for x in sources.split(","))

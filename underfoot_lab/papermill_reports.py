@@ -84,6 +84,10 @@ class ReportRun:
     artifact_uri: str | None = None
     simulated: bool | None = None
     """Whether the evaluation ran against the offline world (None if it never got that far)."""
+    world: str | None = None
+    """The offline world's scenario name (the evaluation's ``world`` tag; None if unknown)."""
+    world_hash: str | None = None
+    """The scenario's hash (over its content and the world's code)."""
     error: str | None = None
     """Why the notebook failed (secrets redacted); None when it ran through."""
 
@@ -101,6 +105,8 @@ class ReportRun:
             "eval_run_id": self.eval_run_id,
             "artifact_uri": self.artifact_uri,
             "simulated": self.simulated,
+            "world": self.world,
+            "world_hash": self.world_hash,
             "elapsed_s": round(self.elapsed_s, 3),
             "metrics": self.metrics,
             "ok": self.ok,
@@ -197,6 +203,7 @@ def run_report(
         "weights": _param_path(weights),
         "k": int(k),
         "sources": source_list,
+        "world": _param_path(s.world),
         "experiment": experiment,
         "tracking_uri": uri,
         "eval_run_id": eval_run_id,
@@ -246,6 +253,8 @@ def run_report(
         eval_run_id=summary["tags"].get("eval_run_id"),
         artifact_uri=summary["artifact_uri"],
         simulated={"true": True, "false": False}.get(summary["tags"].get("simulated", "")),
+        world=summary["tags"].get("world") if summary["tags"].get("world_hash") else None,
+        world_hash=summary["tags"].get("world_hash"),
         error=error,
     )
 

@@ -3,6 +3,10 @@
 Runs, pools and sweeps record both (``git_commit``, ``git_dirty``) so a number can be traced
 back to the code; a dirty tree means the commit alone does not reproduce it. Outside a git
 checkout (an installed wheel) both are None. Each is asked of git once per process.
+
+Simulated results also record the offline world they came from: the scenario's name and its
+hash (over the scenario's content and the world's code); :func:`world_label` is how every
+printed header names it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-__all__ = ["git_commit", "git_dirty"]
+__all__ = ["git_commit", "git_dirty", "world_label"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -43,3 +47,9 @@ def git_dirty() -> bool | None:
         return None
     out = _git("status", "--porcelain", "--untracked-files=no")
     return None if out is None else bool(out.strip())
+
+
+def world_label(name: str | None, world_hash: str | None) -> str:
+    """How headers name a simulated world: ``offline world 'null' (a1b2c3d4), simulated``."""
+    short = f" ({world_hash[:8]})" if world_hash else ""
+    return f"offline world {name or 'unknown'!r}{short}, simulated"

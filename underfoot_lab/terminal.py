@@ -37,10 +37,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str =
     return "\n".join(out)
 
 
-def format_search(result: SearchResult, limit: int = 15) -> str:
+def format_search(result: SearchResult, limit: int = 15, *, world: str | None = None) -> str:
+    """The search as text; ``world`` names the offline world in the banner (a header such as
+    ``offline world 'null' (a1b2c3d4), simulated``) when the result is simulated."""
     p = result.place
     lines = []
-    banner = " [offline world: simulated data]" if result.simulated else " [live]"
+    simulated = f" [{world}]" if world else " [offline world: simulated data]"
+    banner = simulated if result.simulated else " [live]"
     lines.append(f'Query: "{result.query}"{banner}')
     lines.append(
         f"Parsed: location={result.parsed.location!r} intent={result.parsed.intent!r} "

@@ -106,7 +106,12 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     # run_id is the MLflow run the evaluation was logged to (a 32-hex id in the local store)
     assert re.fullmatch(r"[0-9a-f]{32}", out["run_id"]) and out["mlflow"]["run_id"] == out["run_id"]
     assert out["mlflow"]["tracking_uri"].startswith("sqlite:///")
-    assert out["status"] == "complete" and out["world"] == "offline world (simulated)"
+    assert out["status"] == "complete" and out["world"] == "default"
+    assert re.fullmatch(r"[0-9a-f]{16}", out["world_hash"]) and out["config"]["git_dirty"] in (
+        True,
+        False,
+        None,
+    )
     assert list(out["metrics"]) == metric_names(10)
 
     report_dir = tmp_path / "report"
@@ -115,7 +120,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     )
     assert uninterrupted.returncode == 0, uninterrupted.stderr
     text = uninterrupted.stdout
-    for fragment in ("nDCG@10", "offline world (simulated)", "p50 ms", "cache: off", "13 queries"):
+    for fragment in ("nDCG@10", "offline world 'default' (", "p50 ms", "cache: off", "13 queries"):
         assert fragment in text, fragment
     fresh_report = EvaluationReport.load(report_dir)
     fresh_metrics = json.loads((report_dir / "report.json").read_text())["metrics"]

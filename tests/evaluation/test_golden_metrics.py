@@ -56,7 +56,7 @@ def _evaluate(weights: str, home: Path) -> dict[str, object]:
     return {"queries": data["queries"], "metrics": metrics}
 
 
-@pytest.mark.parametrize("weights", ["default"])
+@pytest.mark.parametrize("weights", ["baseline-seed"])
 def test_metrics_on_all_are_unchanged(weights: str, tmp_path: Path) -> None:
     got = _evaluate(weights, tmp_path)
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))

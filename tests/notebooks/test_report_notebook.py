@@ -108,7 +108,8 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         executed = nbformat.read(notebook, as_version=4)
         assert not _errors(executed)
         assert executed.metadata.papermill.parameters["mlflow_run_id"] == r["mlflow_run_id"]
-        assert "offline world (simulated)" in _text_outputs(executed)
+        assert "offline world 'default' (" in _text_outputs(executed)
+        assert executed.metadata.papermill.parameters["world"] == "default"
 
         run = client.get_run(r["mlflow_run_id"])
         assert run.info.status == "FINISHED"
@@ -128,6 +129,10 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         assert tags["source"] == "papermill"
         for tag in ("region_set_hash", "judgments_hash", "weights_hash", "git_commit"):
             assert tags[tag], tag
+        # Provenance of the simulation: the scenario, its hash (world code included), the tree.
+        assert tags["world"] == r["world"] == params["world"] == "default"
+        assert tags["world_hash"] == r["world_hash"] == params["world_hash"]
+        assert len(tags["world_hash"]) == 16 and tags["git_dirty"] in ("true", "false", "unknown")
 
         files = set(_artifacts(client, r["mlflow_run_id"]))
         for expected in ("evaluation/per_query.csv", "evaluation/run.trec",

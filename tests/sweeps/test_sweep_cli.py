@@ -51,7 +51,7 @@ def test_flags_only_json(pool_dir: Path, tmp_path: Path, sweep_home: Path) -> No
     payload = json.loads(proc.stdout)
     assert payload["sweep"] == "adhoc" and payload["trials"] == 30 and payload["seed"] == 2
     assert payload["splits"][0]["heldout_regions"] == ["pacific-northwest"]
-    assert payload["world"] == "offline world (simulated)"
+    assert payload["world"] == "default" and len(payload["world_hash"]) == 16
     assert {c["baseline"] for c in payload["comparison"]} == {
         "baseline-seed",
         "tuned-default-world",
@@ -78,7 +78,7 @@ def test_spec_with_overrides_table_and_mlflow(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    assert out.startswith("Sweep tiny: grid, 6 trials, seed 0 [offline world (simulated)]")
+    assert out.startswith("Sweep tiny: grid, 6 trials, seed 0 [offline world 'default' (")
     assert "validation: leave-one-region-out" in out and "fold-4" in out
     assert "cv held-out" in out and "p (Holm)" in out
     assert "MLflow: run " in out and str(sweep_home) in out

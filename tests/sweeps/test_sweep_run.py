@@ -142,7 +142,7 @@ def test_random_holdout_sweep(pool_dir: Path, tmp_path: Path, pool: Pool) -> Non
         assert not np.any((x >= mx) & (y >= my) & ((x > mx) | (y > my)))
     assert r.trials["pareto"].sum() == len(r.pareto)
     text = r.summary_text()
-    assert "offline world (simulated)" in text and f"winner: trial {r.winner.number}" in text
+    assert "[offline world 'default' (" in text and f"winner: trial {r.winner.number}" in text
     assert "p (Holm)" in text and "held out pacific-northwest" in text
     payload = r.to_payload()
     json.dumps(payload, allow_nan=False)
@@ -220,6 +220,10 @@ def test_mlflow_logging_and_reading_back(
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["underfoot.kind"] == "sweep"
     assert parent.data.tags["best_trial"] == str(r.winner.number)
+    # The pool's world and the checkout state travel with the sweep.
+    assert parent.data.tags["world"] == r.world == "default"
+    assert parent.data.tags["world_hash"] == r.world_hash == parent.data.params["world_hash"]
+    assert parent.data.tags["git_dirty"] in ("true", "false", "unknown")
     assert parent.data.params["method"] == "random" and parent.data.params["trials"] == "40"
     m = parent.data.metrics
     assert m["best.tune.ndcg_at_10"] == pytest.approx(r.best_row()["tune.ndcg_at_10"])

@@ -129,6 +129,7 @@ def test_run_holds_params_metrics_tags_and_artifacts(
     assert params["sources"] == ",".join(cfg.sources)
     assert params["mode"] == "offline"
     assert params["world_seed"] == str(cfg.world_seed)
+    assert params["world"] == "default" and params["world_hash"] == cfg.world_hash
     assert params["pipeline_version"] == cfg.pipeline_version
     assert params["scorer"] == "seed-v1"
     # The seed scorer's constants, as weights.
@@ -159,7 +160,9 @@ def test_run_holds_params_metrics_tags_and_artifacts(
     assert tags["judgments_hash"] == report.judgments_hash
     assert tags["weights_hash"] == "seed"
     assert tags["git_commit"] == (report.git_commit or "unknown")
-    assert tags["world"] == "offline world (simulated)"
+    assert tags["world"] == report.config.world == "default"
+    assert tags["world_hash"] == report.config.world_hash and len(tags["world_hash"]) == 16
+    assert tags["git_dirty"] in ("true", "false", "unknown")
 
     files = set(_artifacts(client, logged))
     for expected in (

@@ -1,7 +1,8 @@
 """``underfoot-lab evaluate --region-set NAME``: evaluate a region set (resumable).
 
 Prints a summary table (means, per-region nDCG@10, stage latencies, cache hit rate, query
-count, run id, the "offline world (simulated)" label) or, with ``--json``, one object::
+count, run id, the world, e.g. "offline world 'null' (a1b2c3d4), simulated") or, with
+``--json``, one object::
 
     {"run_id": <MLflow run id>, "eval_run_id": <run-store id>,
      "metrics": {mlflow_safe_name: value}, "queries": N, "errors": n, "mlflow": {...}, ...}
@@ -10,7 +11,8 @@ Every evaluation is logged to MLflow (the local SQLite store unless ``MLFLOW_TRA
 set); ``--no-mlflow`` skips it.
 
 An interrupted run continues with ``--resume RUN_ID``: only the missing queries are searched.
-When resuming, the region set, weights, k and cache setting default to the run's own.
+When resuming, the region set, weights, k, cache setting and world default to the run's own; a
+different ``--world`` (or a world whose code or scenario changed since) is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from ._world import add_world_argument
 
 HELP = "evaluate a region set: IR and domain metrics, latency, cache (resumable)"
 
@@ -34,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", metavar="FILE", help="scoring weights YAML (default: seed scorer)")
     p.add_argument("-k", type=int, default=None, help="cutoff of the domain metrics (default 10)")
     p.add_argument("--no-cache", action="store_true", help="bypass both cache layers")
+    add_world_argument(p)
     p.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
     p.add_argument("--concurrency", type=int, default=4, help="searches in flight (default 4)")
     p.add_argument(
@@ -67,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..evaluation.regions import default_region_set_name
     from ..evaluation.runner import RunStore, evaluate_region_set, new_run_id
-    from ..settings import Settings
+    from ._world import world_settings
 
-    settings = Settings()
+    settings = world_settings(args)
     region_set: str | None = args.region_set
     weights: str | None = args.weights
     k: int | None = args.k
@@ -84,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         k = k if k is not None else stored.k
         if not args.no_cache:
             use_cache = stored.use_cache
+        if args.world is None and stored.world:
+            settings = settings.model_copy(update={"world": stored.world_path or stored.world})
     bundle = None
     if args.bundle:  # replay only: the bundle's settings, region set and judges
         from ..bundles import prepare

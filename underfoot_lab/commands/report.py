@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..tracking import REQUIRED_METRICS
+from ._world import add_world_argument
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..papermill_reports import ReportRun
@@ -42,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", metavar="FILE", help="scoring weights YAML (default: seed scorer)")
     p.add_argument("-k", type=int, default=10, help="cutoff of the domain metrics (default 10)")
     p.add_argument("--sources", help="comma-separated source names (default: all)")
+    add_world_argument(p)
     p.add_argument(
         "--parallel", type=int, default=2, metavar="N", help="notebooks at a time (default 2)"
     )
@@ -141,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
     from .. import papermill_reports, tracking
     from ..errors import ConfigError
     from ..evaluation.regions import default_region_set_name
-    from ..settings import Settings
+    from ._world import world_header, world_settings
 
-    settings = Settings()
+    settings = world_settings(args)
     if args.parallel < 1:
         raise ConfigError(f"--parallel must be at least 1, got {args.parallel}")
     if args.k < 1:
@@ -181,15 +183,21 @@ def run(args: argparse.Namespace) -> int:
             "tracking_uri": uri,
             "experiment": experiment,
             "simulated": any(r.simulated for r in runs),
+            "world": next((r.world for r in runs if r.world), None),
+            "world_hash": next((r.world_hash for r in runs if r.world_hash), None),
             "reports": [r.to_dict() for r in runs],
             "open": commands,
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
         return 1 if failed else 0
-    world = (
-        " [offline world (simulated)]" if any(r.simulated for r in runs) else f" [{settings.mode}]"
-    )
-    print(f"Report notebooks{world}")
+    recorded = next((r for r in runs if r.simulated and r.world_hash), None)
+    if recorded is not None:  # the world the evaluations ran in (an --eval-run-id keeps its own)
+        from ..provenance import world_label
+
+        header = world_label(recorded.world, recorded.world_hash)
+    else:
+        header = world_header(settings)
+    print(f"Report notebooks [{header}]")
     print()
     print(metrics_table(runs))
     print()

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._world import add_world_argument
+
 HELP = "run one search and print the ranked results, the answer and the stage timings"
 
 
@@ -18,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="a scoring-weights YAML (default: the seed scorer)")
     p.add_argument("--sources", help="comma-separated source names (default: all)")
     p.add_argument("--limit", type=int, default=15, help="rows to print (table output)")
+    add_world_argument(p)
     capture = p.add_mutually_exclusive_group()
     capture.add_argument(
         "--record",
@@ -33,9 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..harness import build_harness
-    from ..settings import Settings
+    from ..harness import build_harness, world_identity
     from ..terminal import format_search
+    from ._world import world_settings
 
     overrides: dict[str, Any] = {}
     if args.weights:
@@ -48,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
         overrides["replay_dir"] = Path(args.replay)
     # None lets the settings decide (UNDERFOOT_CACHE_ENABLED; off while recording/replaying).
     use_cache = False if args.no_cache else None
-    with build_harness(Settings(**overrides), use_cache=use_cache) as harness:
+    settings = world_settings(args, **overrides)
+    with build_harness(settings, use_cache=use_cache) as harness:
         result = harness.pipeline.search(args.text)
+    world = world_identity(harness.settings) if result.simulated else None
     from ..logs import log_search  # drops everything unless --log-json turned logs on
 
     log_search(result, elapsed_ms=result.total_ms)
@@ -57,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         if note.startswith("several places:"):
             print(f"warning: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        payload = result.to_dict()
+        if world is not None:
+            payload["world"], payload["world_hash"] = world.name, world.hash
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        print(format_search(result, limit=args.limit))
+        print(format_search(result, limit=args.limit, world=world.label if world else None))
     return 0

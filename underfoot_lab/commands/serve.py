@@ -10,8 +10,11 @@ rate limit come from the settings (``UNDERFOOT_SERVICE_CORS_ORIGINS``,
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
+
+from ._world import add_world_argument
 
 HELP = "serve the search over HTTP (production's contract, /health, /metrics, /docs)"
 
@@ -21,11 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--weights", help="a scoring-weights YAML (default: the seed scorer)")
     p.add_argument("--no-cache", action="store_true", help="serve without the answer cache")
+    add_world_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..settings import Settings
+    from ._world import world_header, world_settings
 
     try:
         import uvicorn
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["weights"] = weights
     if args.no_cache:
         overrides["cache_enabled"] = False
-    settings = Settings(**overrides)
+    settings = world_settings(args, **overrides)
     from .. import logs
 
     # The service always logs; --log-json (global) only forces JSON on a terminal too.
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         json=True if getattr(args, "log_json", False) else None, secrets=settings.secret_values()
     )
     app = create_app(settings)
+    print(f"serving on http://{args.host}:{args.port} [{world_header(settings)}]", file=sys.stderr)
     # uvicorn's access log would repeat request.complete without the request id; keep its own
     # messages to warnings.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")

@@ -1,8 +1,9 @@
 """``underfoot-lab snapshot create|info``: frozen candidate pools for offline re-scoring.
 
-``snapshot create --region-set NAME [--out DIR]`` fetches every query of a region set once
-(cache off, offline world), merges, featurises and judges the candidates, and writes a pool
-directory (``docs/pools-format.md``); by default ``<home>/pools/<set>-<key12>/``.
+``snapshot create --region-set NAME [--world NAME|FILE] [--out DIR]`` fetches every query of a
+region set once (cache off, offline world), merges, featurises and judges the candidates, and
+writes a pool directory (``docs/pools-format.md``); by default ``<home>/pools/<set>-<key12>/``
+(the key covers the world's scenario, so each world gets its own pool).
 ``snapshot info PATH`` prints a pool's manifest and a short summary.
 """
 
@@ -14,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from ._world import add_world_argument
 
 HELP = "freeze a region set's candidate pools (create) or describe one (info)"
 
@@ -29,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, default=8, help="queries fetched at once (default 8)"
     )
     create.add_argument("--force", action="store_true", help="overwrite an existing pool")
+    add_world_argument(create)
     create.add_argument("--json", action="store_true", help="print the manifest as JSON")
     info = sub.add_parser("info", help="describe a pool directory")
     info.add_argument("path", help="a pool directory (with manifest.json)")
@@ -52,11 +56,12 @@ def _create(args: argparse.Namespace) -> int:
     )
     from ..evaluation.regions import load_region_set
     from ..pipeline.score.features import FeatureParams
-    from ..settings import Settings
+    from ._world import check_world, world_settings
 
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
-    settings = Settings()
+    settings = world_settings(args)
+    world = check_world(settings)
     rs = load_region_set(args.region_set)
     params = FeatureParams()
     key = pool_key(rs.hash, settings, params, simulated=True)
@@ -80,7 +85,7 @@ def _create(args: argparse.Namespace) -> int:
     path = write_pool(pool, out)
     manifest = load_pool(path).manifest.to_dict()
     if not args.json:
-        print(f"wrote {path} in {time.perf_counter() - t0:.1f}s (offline world, simulated)")
+        print(f"wrote {path} in {time.perf_counter() - t0:.1f}s ({world.label})")
     return _report(manifest, path, args.json)
 
 
@@ -98,6 +103,13 @@ def _info(args: argparse.Namespace) -> int:
     return _report({**manifest, **extra}, Path(args.path), False)
 
 
+def _world_row(m: dict[str, Any]) -> str:
+    from ..provenance import world_label
+
+    where = f"seed {m['world_seed']}, clock {m['world_clock']}"
+    return f"{world_label(m.get('world'), m.get('world_hash'))}: {where}"
+
+
 def _report(m: dict[str, Any], path: Path, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"path": str(path), **m}, indent=2))
@@ -108,14 +120,18 @@ def _report(m: dict[str, Any], path: Path, as_json: bool) -> int:
         ("region set", f"{m['region_set']} ({m['region_set_hash'][:12]})"),
         ("pool key", m["pool_key"][:12]),
         ("inputs hash", m["inputs_hash"][:12]),
-        ("world", f"seed {m['world_seed']}, clock {m['world_clock']} (simulated)"),
+        ("world", _world_row(m)),
         ("sources", ", ".join(m["sources"])),
         ("queries", str(m["n_queries"])),
         ("entities", str(m["n_entities"])),
         ("candidates", str(m["n_candidates"])),
         ("unretrieved relevant", str(m["n_unretrieved"])),
         ("features", str(len(m["feature_names"]))),
-        ("code", f"{m['code_version']} ({(m['git_commit'] or 'no git')[:12]})"),
+        (
+            "code",
+            f"{m['code_version']} ({(m['git_commit'] or 'no git')[:12]}"
+            f"{', dirty' if m.get('git_dirty') else ''})",
+        ),
         ("created", m["created_at"]),
     ]
     if "grades" in m:

@@ -10,6 +10,9 @@ fields, or describe the whole sweep without a spec (every scored feature in [-1,
     underfoot-lab sweep --spec experiments/sweeps/optuna-tpe.yaml --executor dask \\
         --scheduler tcp://10.0.0.5:8786 --storage sqlite:////shared/optuna.sqlite3
 
+``--world NAME|FILE`` picks the offline world: the pool is the region set's pool of that world
+(built once when missing); an explicit ``--pool`` built in another world is refused.
+
 Prints the winner, its tuning and held-out metrics next to the baselines' on the same held-out
 queries, and the paired randomization tests (Holm-adjusted); ``--json`` prints one object.
 """
@@ -21,6 +24,8 @@ import json
 import sys
 from typing import Any
 
+from ._world import add_world_argument
+
 HELP = "search scoring weights over a frozen pool (grid, random, Optuna TPE), with held-out regions"
 
 
@@ -29,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="sweep name (default: the spec file's stem, or 'adhoc')")
     p.add_argument("--region-set", metavar="NAME", help="region set (default: all)")
     p.add_argument("--pool", metavar="DIR", help="frozen pool directory (default: the set's)")
+    add_world_argument(p)
     p.add_argument("--base-weights", metavar="FILE", help="weights the sweep starts from")
     p.add_argument("--method", choices=("grid", "random", "optuna"), help="search method")
     p.add_argument("--trials", type=int, help="trials to run (random/optuna)")
@@ -100,7 +106,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from ..sweeps.run import run_sweep, stderr_log
     from ..sweeps.spec import load_spec, spec_from_options
+    from ._world import world_settings
 
+    settings = world_settings(args)
     overrides = _overrides(args)
     spec = load_spec(args.spec, **overrides) if args.spec else spec_from_options(**overrides)
     executor = args.executor or ("dask" if args.scheduler else "local")
@@ -122,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         mlflow=not args.no_mlflow,
         tracking_uri=args.tracking_uri,
         cache=not args.no_cache,
+        settings=settings,
         log=stderr_log,
         progress=progress,
     )

@@ -65,6 +65,7 @@ from .results.build import build_report
 from .results.model import EvaluationReport, QueryOutcome, RunConfig
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..harness import WorldIdentity
     from ..pipeline.run import Pipeline
     from ..records import SearchResult
     from ..settings import Settings
@@ -81,6 +82,7 @@ __all__ = [
     "load_report",
     "make_run_config",
     "new_run_id",
+    "run_world",
     "weights_identity",
 ]
 
@@ -348,6 +350,7 @@ def make_run_config(
 
     name, digest, path = weights_identity(weights)
     s = pipe.settings
+    world = _world_of(s) if pipe.simulated else None
     return RunConfig(
         region_set=rs.name,
         region_set_hash=rs.hash,
@@ -367,7 +370,32 @@ def make_run_config(
         weights_path=path,
         use_cache=bool(use_cache),
         region_set_path=_outside_data_dir(rs),
+        world=world.name if world else None,
+        world_hash=world.hash if world else None,
+        world_path=world.path if world else None,
     )
+
+
+def _world_of(settings: Settings) -> WorldIdentity:
+    from ..harness import world_identity
+
+    return world_identity(settings)
+
+
+def run_world(config: RunConfig, settings: Settings, run_id: str) -> World:
+    """The offline world a simulated run was evaluated in: ``settings``' seed and clock (the
+    caller sets the run's) and the run's scenario, its hash checked (ConfigError when the
+    world's code or scenario file changed since the run)."""
+    from ..harness import WorldIdentity, load_world
+
+    if not config.world_hash:
+        # A run from before scenario worlds: it recorded none, and was made in the default one.
+        from ..geo.gazetteer import get_gazetteer
+        from ..world import World
+
+        return World(settings.world_seed, get_gazetteer(), settings.world_clock)
+    identity = WorldIdentity(config.world or "default", config.world_hash, config.world_path)
+    return load_world(identity, settings.world_seed, settings.world_clock, what=f"run {run_id}")
 
 
 def _settings_for(settings: Settings | None, weights: WeightsArg) -> tuple[Settings, WeightsArg]:
@@ -629,15 +657,11 @@ def load_report(
         )
     world = None
     if config.simulated:
-        from ..geo.gazetteer import get_gazetteer
-        from ..world import World
-
         clock = datetime.fromisoformat(config.world_clock) if config.world_clock else None
         base = base.model_copy(
             update={"world_seed": config.world_seed, **({"world_clock": clock} if clock else {})}
         )
-        # the settings' scenario: the run config does not record it yet (issue 12, h1)
-        world = World(base.world_seed, get_gazetteer(), base.world_clock, scenario=base.world)
+        world = run_world(config, base, run_id)
     return _report_from_store(store, run_id, config, rs, settings=base, judges=judges, world=world)
 
 

@@ -109,6 +109,11 @@ class Pipeline:
     network, so a selection with offline (world-backed) sources needs a transport or a replay
     (:class:`~underfoot_lab.errors.ConfigError` otherwise): build offline pipelines with
     :func:`underfoot_lab.harness.build_harness`. Recording and replay wrap the transport here.
+
+    ``simulation`` is an opaque id of the simulation behind ``transport`` (the harness passes
+    the offline world's scenario name and hash); it goes into the cache keys of simulated
+    answers, so two worlds never share cached answers. Without it the ``world`` setting's text
+    stands in.
     """
 
     def __init__(
@@ -122,8 +127,10 @@ class Pipeline:
         use_cache: bool | None = None,
         record_dir: Path | str | None = None,
         replay_dir: Path | str | None = None,
+        simulation: str | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self.simulation = simulation
         # record_dir / replay_dir (here or in settings): see underfoot_lab.recording.
         overrides = {
             k: Path(v) for k, v in (("record_dir", record_dir), ("replay_dir", replay_dir)) if v
@@ -365,6 +372,9 @@ class Pipeline:
             "scorer": self.scorer.version,
             "world_seed": self.settings.world_seed if self.simulated else None,
             "world_clock": self.settings.world_clock.isoformat() if self.simulated else None,
+            "simulation": (self.simulation or f"world:{self.settings.world}")
+            if self.simulated
+            else None,
             "primary_radius_km": self.settings.primary_radius_km,
             "pipeline": PIPELINE_VERSION,
         }

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ConfigError
 from ..pipeline.score.engine import rank_pool, score_pool
 from ..pipeline.score.features import FeatureMatrix, FeatureParams
 from .search import TrialBatch
@@ -207,13 +208,21 @@ def entity_domain_values(
 
 
 def _pool_world(pool: Pool) -> World | None:
+    """The world the pool was built in (seed, clock, scenario), its scenario hash checked:
+    a pool is never judged by another world's truth (ConfigError when the world changed)."""
+    from ..harness import WorldIdentity, load_world
+
     m = pool.manifest
     if m.world_seed is None or not m.world_clock:
         return None
-    from ..geo.gazetteer import get_gazetteer
-    from ..world import World
-
-    return World(m.world_seed, get_gazetteer(), datetime.fromisoformat(m.world_clock))
+    if not m.world or not m.world_hash:
+        raise ConfigError(
+            f"pool {pool.path or m.region_set} records no scenario world; re-create it with "
+            f"`underfoot-lab snapshot create --region-set {m.region_set} --force`"
+        )
+    identity = WorldIdentity(m.world, m.world_hash, m.world_path)
+    what = f"pool {pool.path.name if pool.path else m.region_set} was built"
+    return load_world(identity, m.world_seed, datetime.fromisoformat(m.world_clock), what=what)
 
 
 def build_pool_data(
@@ -312,7 +321,7 @@ def _cache_name(pool: Pool, radius_km: float, world: Any) -> str:
     m = pool.manifest
     mode = "auto" if isinstance(world, str) else ("none" if world is None else "given")
     if mode == "given":  # a caller's own world: key it by its seed and clock
-        mode = f"{world.seed}@{world.clock.isoformat()}"
+        mode = f"{world.seed}@{world.clock.isoformat()}@{world.scenario_hash}"
     text = json.dumps(
         [CACHE_VERSION, m.pool_key, m.inputs_hash, m.world_seed, m.world_clock, radius_km, mode]
     )

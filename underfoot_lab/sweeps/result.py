@@ -94,6 +94,19 @@ class SweepResult:
     simulated: bool = True
     baseline_tune: dict[str, dict[str, float]] = field(default_factory=dict)
     """Each baseline's means on the final split's tuning regions (the Pareto figure)."""
+    world: str | None = None
+    """The pool's offline world: scenario name (the pool manifest's ``world``)."""
+    world_hash: str | None = None
+    """The scenario's hash (its content and the world's code)."""
+    git_dirty: bool | None = None
+    """The pool's build had uncommitted changes (the pool manifest's ``git_dirty``)."""
+
+    @property
+    def world_label(self) -> str:
+        """``offline world 'null' (a1b2c3d4), simulated`` (or the plain simulated label)."""
+        from ..provenance import world_label
+
+        return world_label(self.world, self.world_hash) if self.world else SIMULATED_LABEL
 
     @property
     def display(self) -> dict[str, str]:
@@ -142,7 +155,7 @@ def _summary_text(r: SweepResult) -> str:
     s = r.spec
     heldout_label = "cv held-out" if s.validation.kfold is not None else "held-out"
     lines = [
-        f"Sweep {s.name}: {s.method}, {r.n_trials_run} trials, seed {s.seed} [{SIMULATED_LABEL}]"
+        f"Sweep {s.name}: {s.method}, {r.n_trials_run} trials, seed {s.seed} [{r.world_label}]"
         if r.simulated
         else f"Sweep {s.name}: {s.method}, {r.n_trials_run} trials, seed {s.seed}",
         f"pool {r.pool_path} ({r.n_queries} queries, {len(r.regions)} regions, key "
@@ -274,7 +287,8 @@ def _payload(r: SweepResult) -> dict[str, Any]:
         "queries": r.n_queries,
         "regions": list(r.regions),
         "simulated": r.simulated,
-        "world": SIMULATED_LABEL if r.simulated else None,
+        "world": r.world if r.simulated else None,
+        "world_hash": r.world_hash if r.simulated else None,
         "objective": s.objective,
         "secondary": list(s.secondary),
         "constraints": list(s.constraints),

@@ -88,8 +88,10 @@ def resolve_pool(
 ) -> tuple[Pool, Path, bool]:
     """(pool, its directory, whether it was built now) for the spec.
 
-    An explicit ``pool_path`` (or the spec's ``pool``) must exist; otherwise the region set's
-    default pool directory is used and, when empty, the pool is built and written there.
+    An explicit ``pool_path`` (or the spec's ``pool``) must exist and have been built in the
+    settings' offline world (``settings.world``: same scenario name and hash; ConfigError
+    otherwise); without one the region set's default pool directory for that world is used
+    (the pool key covers the world) and, when empty, the pool is built and written there.
     """
     from ..evaluation.candidate_pools import (
         build_pool,
@@ -99,10 +101,12 @@ def resolve_pool(
         write_pool,
     )
     from ..evaluation.regions import load_region_set
+    from ..harness import world_identity
     from ..pipeline.score.features import FeatureParams
     from ..settings import Settings
 
     settings = settings or Settings()
+    world = world_identity(settings)
     explicit = pool_path or spec.pool
     if explicit:
         p = resolve_path(explicit)
@@ -116,6 +120,14 @@ def resolve_pool(
         wanted = spec.region_set
         if wanted and not wanted.endswith((".yaml", ".yml")) and wanted != name:
             raise ConfigError(f"pool {p} holds region set {name!r}, the sweep asks for {wanted!r}")
+        m = pool.manifest
+        if (m.world, m.world_hash) != (world.name, world.hash):
+            raise ConfigError(
+                f"pool {p} was built in {m.world_label}, the sweep runs in {world.label}: "
+                f"pass --world {m.world_path or m.world} (if that world is unchanged) or "
+                f"re-create the pool with `underfoot-lab snapshot create --region-set {name} "
+                f"--world {world.ref} --out {p} --force`"
+            )
         return pool, p, False
     rs = load_region_set(spec.region_set or "all")
     key = pool_key(rs.hash, settings, FeatureParams(), simulated=True)
@@ -442,7 +454,8 @@ def run_sweep(
         described = ex.describe()
         log(
             f"sweep {spec.name}: {spec.method}, {spec.n_trials} trials, {len(studies_splits)} "
-            f"split(s), pool {ppath.name} ({data.n_queries} queries), executor {described}"
+            f"split(s), pool {ppath.name} ({data.n_queries} queries, {pool.manifest.world_label}), "
+            f"executor {described}"
         )
         if spec.method in ("grid", "random"):
             rows, n_run = _run_fixed(spec, space, ex, data, studies_splits, progress)
@@ -550,6 +563,9 @@ def run_sweep(
         timings=timings,
         simulated=pool.manifest.world_seed is not None,
         baseline_tune=baseline_tune,
+        world=pool.manifest.world,
+        world_hash=pool.manifest.world_hash,
+        git_dirty=pool.manifest.git_dirty,
     )
     if write_weights:
         path = _output_path(out, wname)

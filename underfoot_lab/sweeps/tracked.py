@@ -60,9 +60,12 @@ def log_sweep(
         "study_key": s.study_key(),
         "method": s.method,
         "simulated": "true" if r.simulated else "false",
-        "world": SIMULATED_LABEL if r.simulated else "live",
+        "world": (r.world or "unknown") if r.simulated else "live",
+        "world_hash": (r.world_hash or "unknown") if r.simulated else "none",
         "git_commit": commit or "unknown",
         "git_dirty": "unknown" if dirty is None else str(dirty).lower(),
+        # The pool's own build (its truth and features) may come from another checkout state.
+        "pool_git_dirty": "unknown" if r.git_dirty is None else str(r.git_dirty).lower(),
     }
     tags = {
         **base_tags,
@@ -94,6 +97,8 @@ def log_sweep(
             "base_weights": s.base_weights,
             "baselines": ",".join(f"{k}={v}" for k, v in s.baselines.items()),
             "pool": r.pool_path.name,
+            "world": r.world or "unknown",
+            "world_hash": r.world_hash or "unknown",
             "queries": r.n_queries,
             "executor": r.executor,
             "best_trial": r.winner.number,

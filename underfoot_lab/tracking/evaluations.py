@@ -1,10 +1,11 @@
 """An evaluation report as an MLflow run: what a run holds (:func:`log_evaluation`).
 
-* params -- the run config (region set, k, sources, mode, world seed and clock, pipeline
-  version, scorer, judges, ...) and every weight of the scorer: ``weight.<feature>`` for every
-  scored feature plus ``weights.cap``, ``weights.keyword_cap``, ``weights.primary_threshold``
-  and the feature parameters, read from the weights YAML (checked against the run's weights
-  hash) or, for the seed scorer, its constants (``weights.source`` says which);
+* params -- the run config (region set, k, sources, mode, world seed, clock, scenario name
+  ``world`` and its hash ``world_hash``, pipeline version, scorer, judges, ...) and every
+  weight of the scorer: ``weight.<feature>`` for every scored feature plus ``weights.cap``,
+  ``weights.keyword_cap``, ``weights.primary_threshold`` and the feature parameters, read
+  from the weights YAML (checked against the run's weights hash) or, for the seed scorer,
+  its constants (``weights.source`` says which);
 * metrics -- the report means under their MLflow-safe names (``ndcg_at_10``, ``p_at_5``,
   ``mrr``, ``map``, ``hiddenness_at_10``, ``geo_precision_at_10``, ``answer_faithfulness``,
   ``latency_p50_ms``, ``latency_p95_ms``, ``cache_hit_rate``, ... see
@@ -14,7 +15,8 @@
   means (a metric undefined for every query) are not logged;
 * tags -- ``git_commit`` (and ``mlflow.source.git.commit``), ``git_dirty``, ``region_set``,
   ``region_set_hash``, ``judgments_hash``, ``weights_hash``, ``simulated`` (``true``/``false``),
-  ``eval_run_id`` (the run store's id), ``judges``, ``status``, ``world``;
+  ``eval_run_id`` (the run store's id), ``judges``, ``status``, ``world`` (the scenario's
+  name, or ``live (<mode>)``) and ``world_hash`` (over the scenario and the world's code);
 * artifacts -- ``evaluation/`` (``per_query.csv``, ``per_query.parquet``, ``run.trec``,
   ``qrels.txt``, ``report.json``, ``summary.txt``: :meth:`EvaluationReport.save` plus the text
   summary), ``figures/figures.html`` (every figure on one page, plotly.js inline so it opens
@@ -140,6 +142,8 @@ def evaluation_params(report: EvaluationReport) -> dict[str, str]:
         "simulated": cfg.simulated,
         "world_seed": cfg.world_seed,
         "world_clock": cfg.world_clock,
+        "world": cfg.world,
+        "world_hash": cfg.world_hash,
         "primary_radius_km": cfg.primary_radius_km,
         "pipeline_version": cfg.pipeline_version,
         "use_cache": cfg.use_cache,
@@ -187,8 +191,6 @@ def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
 
 def evaluation_tags(report: EvaluationReport) -> dict[str, str]:
     """The run's tags (hashes, commit, simulated, ids), unscrubbed."""
-    from ..evaluation.results.model import SIMULATED_LABEL
-
     cfg = report.config
     tags = {
         "region_set": cfg.region_set,
@@ -197,7 +199,8 @@ def evaluation_tags(report: EvaluationReport) -> dict[str, str]:
         "weights_hash": cfg.weights_hash,
         "weights": cfg.weights,
         "simulated": param_text(report.simulated),
-        "world": SIMULATED_LABEL if report.simulated else f"live ({cfg.mode})",
+        "world": (cfg.world or "unknown") if report.simulated else f"live ({cfg.mode})",
+        "world_hash": (cfg.world_hash or "unknown") if report.simulated else "none",
         "eval_run_id": report.run_id,
         "judges": report.judges,
         "status": report.status,
@@ -290,7 +293,7 @@ def _stage_artifacts(
         names = {name: safe_key(name).replace("/", "_").replace(" ", "_") for name in figs}
         for name, fig in figs.items():
             (fig_dir / f"{names[name]}.json").write_text(fig.to_json(), encoding="utf-8")
-        label = " [offline world (simulated)]" if report.simulated else ""
+        label = f" [{report.config.world_label}]" if report.simulated else ""
         (fig_dir / "figures.html").write_text(
             figures_html(
                 figs,

@@ -48,6 +48,8 @@ CONFIG = RunConfig(
     primary_radius_km=25.0,
     pipeline_version="0.1.0",
     git_commit="0" * 40,
+    world="null",
+    world_hash="f" * 16,
 )
 
 
@@ -199,7 +201,7 @@ def test_save_load_round_trip(report: EvaluationReport, tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     meta = json.loads((out / "report.json").read_text())
     assert meta["metrics"]["ndcg_at_10"] == report.means["ndcg_at_10"]
-    assert meta["world"] == "offline world (simulated)"
+    assert meta["world"] == "null" and meta["world_hash"] == "f" * 16
     loaded = EvaluationReport.load(out)
     pd.testing.assert_frame_equal(loaded.per_query, report.per_query)
     pd.testing.assert_frame_equal(loaded.per_region, report.per_region)
@@ -222,7 +224,7 @@ def test_summary_table(report: EvaluationReport) -> None:
     text = report.summary_table()
     for fragment in (
         "20261126-101500-ab12cd",
-        "offline world (simulated)",
+        "offline world 'null' (ffffffff), simulated",
         "nDCG@10",
         "MRR",
         "Hiddenness@10",

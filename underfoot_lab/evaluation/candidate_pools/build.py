@@ -61,10 +61,12 @@ def pool_key(
 ) -> str:
     """sha256 of what determines a pool before anything is fetched.
 
-    Covers the region set, settings that change what is fetched, the world, the features and
-    the code's version numbers; uncommitted code changes are not seen (rebuild with --force).
+    Covers the region set, settings that change what is fetched, the world (seed, clock and
+    scenario: its name and hash, which covers the world's code), the features and the code's
+    version numbers; other uncommitted code changes are not seen (rebuild with --force).
     """
     from ... import __version__
+    from ...harness import world_identity
     from ...pipeline.run import PIPELINE_VERSION
 
     payload = {
@@ -76,6 +78,7 @@ def pool_key(
         "sources": list(settings.sources),
         "world_seed": settings.world_seed if simulated else None,
         "world_clock": settings.world_clock.isoformat() if simulated else None,
+        "world": world_identity(settings).simulation_id if simulated else None,
         "features": list(FEATURE_NAMES),
         "params": _params_dict(params),
     }
@@ -161,7 +164,7 @@ def build_pool(
     result lives in memory; :func:`write_pool` stores it.
     """
     from ... import __version__
-    from ...harness import build_harness
+    from ...harness import build_harness, world_identity
     from ...settings import Settings
     from ..regions import load_region_set
 
@@ -176,6 +179,7 @@ def build_pool(
                 "run with UNDERFOOT_MODE=offline"
             )
         now = settings.world_clock
+        identity = world_identity(settings)
         fetched = pipe.run_sync(_fetch_all(pipe, rs.queries, concurrency, progress))
         rows: list[_QueryRows] = []
         for f in fetched:
@@ -206,6 +210,9 @@ def build_pool(
             code_version=__version__,
             git_commit=git_commit(),
             git_dirty=git_dirty(),
+            world=identity.name,
+            world_hash=identity.hash,
+            world_path=identity.path,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             n_queries=tables["queries"].num_rows,
             n_entities=tables["entities"].num_rows,

@@ -50,9 +50,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-POOL_FORMAT_VERSION = 2
+POOL_FORMAT_VERSION = 3
 """Bumped whenever the tables or the manifest change incompatibly (docs/pools-format.md).
-Version 2 added the ``unretrieved`` table (relevant places no source surfaced)."""
+Version 2 added the ``unretrieved`` table (relevant places no source surfaced); version 3 the
+offline world's scenario (``world``, ``world_hash``), part of the pool key."""
 TABLES = ("queries", "entities", "candidates", "judgments", "unretrieved")
 FEATURE_PREFIX = "f_"
 _CANDIDATE_FIELDS = (
@@ -95,6 +96,19 @@ class PoolManifest:
     """Table file name -> sha256 of its bytes."""
     git_dirty: bool | None = None
     """The checkout had uncommitted changes when the pool was built (None: unknown)."""
+    world: str | None = None
+    """The offline world's scenario name (part of :attr:`pool_key`)."""
+    world_hash: str | None = None
+    """The scenario's hash (its content and the world's code; part of :attr:`pool_key`)."""
+    world_path: str | None = None
+    """The scenario file when the world was given as a file (found again by it)."""
+
+    @property
+    def world_label(self) -> str:
+        """``offline world 'null' (a1b2c3d4), simulated``."""
+        from ...provenance import world_label
+
+        return world_label(self.world, self.world_hash)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +128,9 @@ class PoolManifest:
             "code_version": self.code_version,
             "git_commit": self.git_commit,
             "git_dirty": self.git_dirty,
+            "world": self.world,
+            "world_hash": self.world_hash,
+            "world_path": self.world_path,
             "created_at": self.created_at,
             "n_queries": self.n_queries,
             "n_entities": self.n_entities,
@@ -141,6 +158,9 @@ class PoolManifest:
             code_version=str(data["code_version"]),
             git_commit=data.get("git_commit"),
             git_dirty=data.get("git_dirty"),
+            world=data.get("world"),
+            world_hash=data.get("world_hash"),
+            world_path=data.get("world_path"),
             created_at=str(data["created_at"]),
             n_queries=int(data["n_queries"]),
             n_entities=int(data["n_entities"]),

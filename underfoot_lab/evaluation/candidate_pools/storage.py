@@ -322,7 +322,7 @@ def load_pool(path: str | Path, *, verify: bool = True) -> Pool:
     if version != POOL_FORMAT_VERSION:
         why = (
             " (version 2 added the relevant places no source retrieved, which every pool "
-            "metric now counts)"
+            "metric now counts; version 3 the scenario world the pool was built in)"
             if version < POOL_FORMAT_VERSION
             else ""
         )

@@ -87,13 +87,28 @@ class RunConfig:
     """The YAML file when the set came from outside the data directory (found again by it)."""
     git_dirty: bool | None = None
     """The checkout had uncommitted changes (None: unknown, or not a git checkout)."""
+    world: str | None = None
+    """The offline world's scenario name (None: live sources, or a run from before scenarios)."""
+    world_hash: str | None = None
+    """The scenario's hash (its content and the world's code); a resume in another world, or
+    after the world changed, differs here and is refused."""
+    world_path: str | None = None
+    """The scenario file when the world was given as a file (found again by it)."""
 
     NOT_COMPARED: ClassVar[tuple[str, ...]] = (
         "weights_path",
         "use_cache",
         "region_set_path",
         "git_dirty",
+        "world_path",
     )
+
+    @property
+    def world_label(self) -> str:
+        """``offline world 'null' (a1b2c3d4), simulated``, or ``live (<mode>)``."""
+        from ...provenance import world_label
+
+        return world_label(self.world, self.world_hash) if self.simulated else f"live ({self.mode})"
 
     @property
     def region_set_ref(self) -> str:
@@ -269,7 +284,8 @@ class EvaluationReport:
             "judgments_hash": self.judgments_hash,
             "judges": self.judges,
             "simulated": self.simulated,
-            "world": SIMULATED_LABEL if self.simulated else None,
+            "world": self.config.world if self.simulated else None,
+            "world_hash": self.config.world_hash if self.simulated else None,
             "git_commit": self.git_commit,
             "queries": self.n_queries,
             "errors": self.n_errors,
@@ -377,7 +393,7 @@ class EvaluationReport:
 
         cfg = self.config
         names = self.display_names()
-        world = SIMULATED_LABEL if self.simulated else f"live ({cfg.mode})"
+        world = cfg.world_label
         lines = [
             f"Evaluation run {self.run_id} [{world}]",
             f"region set {cfg.region_set} ({self.region_set_hash[:12]}): {self.n_queries} "
@@ -420,7 +436,7 @@ class EvaluationReport:
             lines.append(f"cache: off ({c.bypass} searches bypassed it)")
         lines.append(
             f"{self.n_queries} queries · run {self.run_id}"
-            + (f" · {SIMULATED_LABEL}" if self.simulated else "")
+            + (f" · {cfg.world_label}" if self.simulated else "")
         )
         return "\n".join(lines)
 
