@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     cache_memory_max_items: int = Field(512)
     cache_sqlite_ttl_s: float = Field(7 * 24 * 3600.0)
     cache_path: Path | None = Field(None)
+    cache_degraded_ttl_s: float = Field(60.0, ge=0)
+    """How long a degraded answer (a failed source, a fallback stage) stays in the in-memory
+    layer; it never reaches SQLite (``UNDERFOOT_CACHE_DEGRADED_TTL_S``, 0 = not at all)."""
 
     # --- record / replay (underfoot_lab.recording) ----------------------------------------
     record_dir: Path | None = Field(None)
