@@ -363,14 +363,18 @@ class JudgmentStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
-            if not self._ready:
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            with conn:  # one transaction per call
-                yield conn
+        # storage.connect: WAL, busy timeout, a damaged file named with its remedy (exit 2).
+        from ...storage import connect, corruption_guard
+
+        what = "the judgment store"
+        with corruption_guard(self.path, what=what):
+            conn = connect(self.path, what=what, check_dir=not self._ready)
+            with closing(conn):
+                if not self._ready:
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+                with conn:  # one transaction per call
+                    yield conn
 
     # -------------------------------------------------------------------------- writing
     def add(self, judgments: Iterable[Judgment]) -> int:
