@@ -11,6 +11,11 @@ set); ``--no-mlflow`` skips it.
 
 An interrupted run continues with ``--resume RUN_ID``: only the missing queries are searched.
 When resuming, the region set, weights, k and cache setting default to the run's own.
+
+Failures are counted (per query and per source: the ``failures:`` line, ``"failures"`` in the
+JSON, ``errors.*`` metrics in MLflow). When every query failed (its search raised, or every
+source failed on it) the run measured nothing: ``evaluate`` exits 3 with one line on stderr
+and the MLflow run ends FAILED with a ``failure_reason`` tag (no zero metrics).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "evaluate a region set: IR and domain metrics, latency, cache (resumable)"
 
@@ -128,4 +134,15 @@ def run(args: argparse.Namespace) -> int:
             )
         if saved is not None:
             print(f"saved to {saved}")
-    return 0
+    return _exit_code(report)
+
+
+def _exit_code(report: Any) -> int:
+    """0, or EXIT_ALL_FAILED (3) with one line on stderr when every query failed."""
+    from ..evaluation.results.failures import EXIT_ALL_FAILED
+
+    reason = report.failures.failure_reason
+    if reason is None:
+        return 0
+    print(f"error: evaluation {report.run_id} failed: {reason}", file=sys.stderr)
+    return EXIT_ALL_FAILED
