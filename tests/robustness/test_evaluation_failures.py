@@ -19,6 +19,7 @@ from underfoot_lab.tracking.evaluations import evaluation_metrics, evaluation_ta
 UNAUTHORIZED = Fault(401, b'{"error": "Invalid API key."}')
 # SerpAPI only: Reddit's polite rate limit would make a subprocess run slow, not more telling.
 SOURCES = "serpapi_web,serpapi_local"
+MINI = str(Path(__file__).resolve().parents[1] / "fixtures" / "regions" / "mini.yaml")
 
 
 def cli_env(server: UpstreamServer, home: Path) -> dict[str, str]:
@@ -45,7 +46,7 @@ def test_every_source_failing_exits_3_and_logs_a_failed_run(
 ) -> None:
     server.fail("serpapi", UNAUTHORIZED)
     p = subprocess.run(
-        [sys.executable, "-m", "underfoot_lab.cli", "evaluate", "--region-set", "smoke",
+        [sys.executable, "-m", "underfoot_lab.cli", "evaluate", "--region-set", MINI,
          "--no-progress", "--json"],
         env=cli_env(server, tmp_path), capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
@@ -80,7 +81,7 @@ def test_some_failures_are_counted_per_source_and_in_the_summary(
 ) -> None:
     server.fail("serpapi:google", UNAUTHORIZED)
     settings = server.settings(tmp_path, sources=("serpapi_web", "serpapi_local"))
-    report = evaluate_region_set("smoke", settings=settings, progress=False, use_cache=False)
+    report = evaluate_region_set(MINI, settings=settings, progress=False, use_cache=False)
     n = report.n_queries
     f = report.failures
     assert f.failure_reason is None and f.n_failed == 0 and f.query_errors == 0
