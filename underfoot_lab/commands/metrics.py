@@ -88,12 +88,22 @@ def metrics_cli_payload(
     Keys of ``mean`` are canonical measure names (``ndcg_cut_10`` is reported as ``nDCG@10``);
     ``per_query`` is empty unless asked for.
     """
+    from ..errors import ConfigError
     from ..evaluation.metrics.kernel import evaluate
     from ..evaluation.metrics.trec import read_qrels, read_run
 
+    def read(reader: Any, path: str | os.PathLike[str], what: str) -> Any:
+        # A binary file is bad input: name it (the decoder's message names no file).
+        try:
+            return reader(path)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{what} {os.fspath(path)}: not UTF-8 text (binary file?) at byte {exc.start}"
+            ) from None
+
     result = evaluate(
-        read_qrels(qrels_path),
-        read_run(run_path),
+        read(read_qrels, qrels_path, "qrels file"),
+        read(read_run, run_path, "run file"),
         measures,
         rel_threshold=rel_threshold,
         on_missing=on_missing,
