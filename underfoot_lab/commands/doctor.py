@@ -43,7 +43,7 @@ _KEY_FIELDS = {
     "OPENAI_API_KEY": "openai_api_key",
     "SERPAPI_API_KEY": "serpapi_api_key",
     "GEOAPIFY_API_KEY": "geoapify_api_key",
-    "EVENTBRITE_TOKEN": "eventbrite_token",
+    "EVENTBRITE_TOKEN": "eventbrite_token",  # nosec B105 -- a field name, not a token
 }
 
 
