@@ -316,7 +316,11 @@ class Pipeline:
         """A one-line, secret-free reason for a fallback, for the trace."""
         from ..redaction import scrub
 
-        return scrub(f"{type(exc).__name__}: {exc}", self.settings.secret_values())[:200]
+        # The error class (auth, rate_limited, timeout, ...) leads, so a trace says which kind
+        # of outage caused the fallback without parsing the message.
+        kind = getattr(exc, "error_class", None)
+        name = f"{type(exc).__name__}({kind})" if kind else type(exc).__name__
+        return scrub(f"{name}: {exc}", self.settings.secret_values())[:200]
 
     async def _primary_then_fallback(
         self,
