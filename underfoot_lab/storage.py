@@ -80,6 +80,42 @@ def is_corruption(exc: BaseException) -> bool:
     return any(s in text for s in ("not a database", "malformed", "corrupt", "disk image"))
 
 
+def truncation(path: Path) -> str | None:
+    """Why ``path`` is shorter than its own header says (a cut copy), or None.
+
+    SQLite only notices a truncated file when a query reaches a missing page, which may be
+    mid-run or never; the header's page count (when valid: its change counter matches the
+    version-valid-for number) says up front.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    if not (valid and page_size and size < pages * page_size):
+        return None
+    # Raw bytes are read without SQLite's lock, so a writer mid-commit could look short;
+    # confirm under a shared lock before calling the file damaged.
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        rows = []
+    if rows == [("ok",)]:
+        return None
+    return f"truncated: {size} of {pages * page_size} bytes"
+
+
 def connect(
     path: Path, *, what: str, remedy: str | None = None, check_dir: bool = True
 ) -> sqlite3.Connection:
@@ -90,6 +126,9 @@ def connect(
     """
     if check_dir:
         ensure_home(path.parent)
+        cut = truncation(path)
+        if cut is not None:
+            raise StoreCorrupt(path, what, cut, remedy)
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     except sqlite3.OperationalError as exc:
@@ -132,6 +171,9 @@ def integrity(path: Path) -> str | None:
         return None
     if not path.is_file():
         return "not a file"
+    cut = truncation(path)
+    if cut is not None:
+        return cut
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
     except sqlite3.Error as exc:

@@ -175,6 +175,11 @@ def check_store(db: Path) -> None:
 
     if not db.is_file() or db.stat().st_size == 0:
         return
+    from ..storage import truncation
+
+    cut = truncation(db)
+    if cut is not None:
+        raise StoreCorrupt(db, _MLFLOW_STORE, cut)
     try:
         conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
         try:
