@@ -12,10 +12,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import QueryOutcome
+from ...records import SearchResult
+
+
+class _Query(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class _Outcome(Protocol):
+    """What :func:`count_failures` reads of a :class:`~.model.QueryOutcome` (no import of
+    ``model``, which imports this module)."""
+
+    @property
+    def query(self) -> _Query: ...
+    @property
+    def result(self) -> SearchResult | None: ...
+    @property
+    def error(self) -> str | None: ...
+
 
 __all__ = ["EXIT_ALL_FAILED", "FAILED_SOURCE_STATUSES", "FailureCounts", "count_failures"]
 
@@ -120,7 +137,7 @@ class FailureCounts:
         return line
 
 
-def count_failures(outcomes: Sequence[QueryOutcome]) -> FailureCounts:
+def count_failures(outcomes: Sequence[_Outcome]) -> FailureCounts:
     """Count errored queries, failed sources and fallback stages over a run's outcomes."""
     source_errors: Counter[str] = Counter()
     fallbacks: Counter[str] = Counter()
