@@ -78,6 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError) and exc.title == "Settings":
+            # An invalid UNDERFOOT_* value is bad input (exit 2), named by its variable.
+            from .settings import settings_error
+
+            print(f"error: {settings_error(exc)}", file=sys.stderr)
+            return 2
         if args.debug:
             raise
         from .redaction import redact

@@ -176,7 +176,8 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return min(exc.retry_after, policy.max_wait_s)
         backoff = policy.base_delay_s * float(2 ** (state.attempt_number - 1))
-        return min(policy.max_wait_s, backoff + random.uniform(0, policy.base_delay_s))
+        jitter = random.uniform(0, policy.base_delay_s)  # nosec B311 -- retry jitter, not crypto
+        return min(policy.max_wait_s, backoff + jitter)
 
     return wait
 

@@ -11,15 +11,20 @@ JSON file, with credentials removed first:
 * everywhere (URL, headers, bodies): every configured secret value becomes ``***``.
 
 A file is named ``<METHOD>-<last path segment>-<key>-<seq>.json``, where ``key`` hashes the
-method, the scrubbed URL and the scrubbed request body, and ``seq`` counts repeats of the same
-request (retries) within the recording session. ``manifest.json`` keeps the session's clock, so
+method, the upstream's name, the scrubbed path and query and the scrubbed request body (never
+the scheme, host or port: a recording made through a proxy, on a colleague's configuration or
+against a loopback server replays under any ``*_BASE_URL`` settings), and ``seq`` counts
+repeats of the same request (retries) within the recording session. The upstream's name comes
+from its documented path (:func:`upstream_name`). ``manifest.json`` keeps the session's clock, so
 a replay computes dates ("3 days ago", event years) against the same "now".
 
 :class:`ReplayTransport` serves a recording: it matches method + scrubbed URL + scrubbed body,
 answers the n-th repeat with the n-th recorded exchange (cycling when a request repeats more
 often than recorded), re-raises recorded transport errors, and for a request that was never
 recorded raises :class:`ReplayMiss` (an :class:`~underfoot_lab.errors.UpstreamError` naming the
-URL without secrets). No network is touched during a replay.
+URL without secrets). No network is touched during a replay. Recordings in the first format
+(``underfoot-recording/1``, keyed by the whole URL, host included) still load: their exchanges
+are indexed under both keys.
 
 The scrubbing rules themselves live in :mod:`underfoot_lab.redaction`.
 """
@@ -46,14 +51,19 @@ from .redaction import redact, scrub_bytes, scrub_headers, scrub_url
 
 __all__ = [
     "FORMAT",
+    "FORMATS",
     "RecordingTransport",
     "ReplayMiss",
     "ReplayTransport",
     "exchange_key",
     "read_manifest",
+    "request_key",
+    "upstream_name",
 ]
 
-FORMAT = "underfoot-recording/1"
+FORMAT = "underfoot-recording/2"
+FORMAT_V1 = "underfoot-recording/1"
+FORMATS = frozenset({FORMAT, FORMAT_V1})
 MANIFEST = "manifest.json"
 
 # Headers describing the wire encoding of a body we store decoded; they are recomputed on replay.
@@ -62,7 +72,8 @@ _NAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def exchange_key(method: str, scrubbed_url: str, scrubbed_body: bytes) -> str:
-    """The hex digest that identifies one request in a recording."""
+    """sha256 of method, target and body (the target: :func:`request_key`'s upstream and
+    path+query; in the first recording format, the whole scrubbed URL)."""
     h = hashlib.sha256()
     h.update(method.upper().encode())
     h.update(b"\n")
@@ -70,6 +81,43 @@ def exchange_key(method: str, scrubbed_url: str, scrubbed_body: bytes) -> str:
     h.update(b"\n")
     h.update(scrubbed_body)
     return h.hexdigest()
+
+
+_SUBREDDIT_PATH = re.compile(r"^/r/[A-Za-z0-9_]{2,21}/search\.(?:rss|json)$")
+
+
+def upstream_name(path: str, query: str) -> str:
+    """Which upstream a request is for, from its documented path (never its host).
+
+    ``/…/chat/completions`` openai; ``/v1/geocode/…`` geoapify; ``/search.json`` with an
+    ``engine`` serpapi; ``/search.json`` without one, ``/search.rss`` and ``/r/<sub>/search.*``
+    reddit; ``/v3/…`` eventbrite; anything else ``other``.
+    """
+    if path.endswith("/chat/completions"):
+        return "openai"
+    if path.startswith("/v1/geocode/"):
+        return "geoapify"
+    if path == "/search.json":
+        keys = {part.split("=", 1)[0] for part in query.split("&") if part}
+        return "serpapi" if "engine" in keys else "reddit"
+    if path == "/search.rss" or _SUBREDDIT_PATH.match(path):
+        return "reddit"
+    if path.startswith("/v3/"):
+        return "eventbrite"
+    return "other"
+
+
+def request_key(method: str, scrubbed_url: str, scrubbed_body: bytes) -> str:
+    """The key of a request in a recording: method, upstream, path+query and body (no host).
+
+    OpenAI's base URL may carry a path (``/v1``, a proxy's prefix); its requests are keyed from
+    ``/chat/completions`` on, so that prefix does not matter either.
+    """
+    parts = urlsplit(scrubbed_url)
+    name = upstream_name(parts.path, parts.query)
+    path = "/chat/completions" if name == "openai" else parts.path
+    target = f"{name}:{path}" + (f"?{parts.query}" if parts.query else "")
+    return exchange_key(method, target, scrubbed_body)
 
 
 def _encode_body(body: bytes) -> dict[str, str]:
@@ -166,11 +214,13 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         url = scrub_url(request.url, self.secrets)
         req_body = scrub_bytes(body, self.secrets)
-        key = exchange_key(request.method, url, req_body)
+        key = request_key(request.method, url, req_body)
         seq = self._next(key)
+        parts = urlsplit(url)
         record: dict[str, Any] = {
             "format": FORMAT,
             "key": key,
+            "upstream": upstream_name(parts.path, parts.query),
             "seq": seq,
             "recorded_at": datetime.now(UTC).isoformat(),
             "request": {
@@ -308,8 +358,15 @@ class ReplayTransport(httpx.AsyncBaseTransport):
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if isinstance(data, dict) and data.get("format") == FORMAT and "key" in data:
-                self._exchanges.setdefault(str(data["key"]), []).append(data)
+            if not (isinstance(data, dict) and data.get("format") in FORMATS and "key" in data):
+                continue
+            self._exchanges.setdefault(str(data["key"]), []).append(data)
+            if data["format"] == FORMAT_V1:
+                # The first format keyed by the whole URL (host included); index its
+                # exchanges by upstream and path+query too, so they replay anywhere.
+                key = _rekey(data)
+                if key is not None and key != data["key"]:
+                    self._exchanges.setdefault(key, []).append(data)
         for items in self._exchanges.values():
             items.sort(key=lambda d: int(d.get("seq", 0)))
         self._served: dict[str, int] = {}
@@ -325,8 +382,13 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         url = scrub_url(request.url, self.secrets)
-        key = exchange_key(request.method, url, scrub_bytes(body, self.secrets))
+        scrubbed = scrub_bytes(body, self.secrets)
+        key = request_key(request.method, url, scrubbed)
         items = self._exchanges.get(key)
+        if not items:
+            # A first-format recording made with these very base URLs: its own (host) key.
+            key = exchange_key(request.method, url, scrubbed)
+            items = self._exchanges.get(key)
         if not items:
             raise ReplayMiss(
                 f"replay: no recorded exchange for {request.method} {url} in {self.directory}"
@@ -345,3 +407,13 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             cls = _TRANSPORT_ERRORS.get(kind, httpx.TransportError)
             raise cls(str(error.get("message", kind)), request=request)
         return _build_response(request, record["response"])
+
+
+def _rekey(record: Mapping[str, Any]) -> str | None:
+    """:func:`request_key` of a stored first-format exchange (None when it is incomplete)."""
+    req = record.get("request")
+    if not isinstance(req, Mapping) or "url" not in req:
+        return None
+    return request_key(
+        str(req.get("method", "GET")), str(req["url"]), _decode_body(req.get("body", {}))
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Mode = Literal["offline", "live", "auto"]
@@ -72,11 +72,12 @@ class Settings(BaseSettings):
     sources: Annotated[tuple[str, ...], NoDecode] = Field(DEFAULT_SOURCES)
     live_sources: Annotated[tuple[str, ...], NoDecode] = Field(())
     """In ``auto`` mode, keyless sources (Reddit) named here go live too."""
-    source_deadline_s: float = Field(8.0)
-    http_timeout_s: float = Field(6.0)
-    max_response_bytes: int = Field(5_000_000)
-    primary_radius_km: float = Field(25.0)
-    search_radius_km: float = Field(80.0)
+    source_deadline_s: float = Field(8.0, gt=0, allow_inf_nan=False)
+    http_timeout_s: float = Field(6.0, gt=0, allow_inf_nan=False)
+    max_response_bytes: int = Field(5_000_000, gt=0)
+    primary_radius_km: float = Field(25.0, gt=0, allow_inf_nan=False)
+    """Primary results lie within this many km (``UNDERFOOT_PRIMARY_RADIUS_KM``, > 0)."""
+    search_radius_km: float = Field(80.0, gt=0, allow_inf_nan=False)
     weights: Path | None = Field(None)
     """A weights YAML; unset means the seed scorer (the baseline)."""
 
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     cache_memory_max_items: int = Field(512)
     cache_sqlite_ttl_s: float = Field(7 * 24 * 3600.0)
     cache_path: Path | None = Field(None)
+    cache_degraded_ttl_s: float = Field(60.0, ge=0)
+    """How long a degraded answer (a failed source, a fallback stage) stays in the in-memory
+    layer; it never reaches SQLite (``UNDERFOOT_CACHE_DEGRADED_TTL_S``, 0 = not at all)."""
 
     # --- record / replay (underfoot_lab.recording) ----------------------------------------
     record_dir: Path | None = Field(None)
@@ -138,6 +142,23 @@ class Settings(BaseSettings):
             if s is not None and s.get_secret_value():
                 out.append(s.get_secret_value())
         return tuple(out)
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line for an invalid setting, naming its environment variable and the problem."""
+    parts = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        info = Settings.model_fields.get(field)
+        alias = info.validation_alias if info is not None else None
+        if isinstance(alias, AliasChoices):
+            var = str(alias.choices[0])
+        else:
+            var = f"UNDERFOOT_{field.upper()}" if field else "settings"
+        shown = err.get("input")
+        got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
+        parts.append(f"{var}: {err['msg']}{got}")
+    return "invalid setting: " + "; ".join(parts)
 
 
 def endpoint(base_url: str, documented: str) -> str:

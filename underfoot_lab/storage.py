@@ -16,19 +16,31 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ConfigError
 
 BUSY_TIMEOUT_S = 30.0
+MOVE_ASIDE_COMMAND = "underfoot-lab doctor --move-aside"
+"""The command that moves every broken store aside (renamed, never deleted)."""
+
+
+def default_remedy(path: Path) -> str:
+    """How to get past a broken store: move it aside (nothing is deleted)."""
+    return (
+        f"move it aside with `{MOVE_ASIDE_COMMAND}` (or mv '{path}' '{path}.bak') "
+        "and run the command again"
+    )
 
 
 class StoreCorrupt(ConfigError):
     """A SQLite store is not a valid database; the message names the file and the way out."""
 
     def __init__(self, path: Path, what: str, detail: str, remedy: str | None = None) -> None:
-        remedy = remedy or f"move it aside (mv '{path}' '{path}.bak') and run the command again"
+        remedy = remedy or default_remedy(path)
         super().__init__(f"{what} {path} is unreadable ({detail}); {remedy}")
         self.path = path
 
@@ -68,9 +80,55 @@ def is_corruption(exc: BaseException) -> bool:
     return any(s in text for s in ("not a database", "malformed", "corrupt", "disk image"))
 
 
-def connect(path: Path, *, what: str, remedy: str | None = None) -> sqlite3.Connection:
-    """Open ``path`` (WAL, busy timeout); :class:`StoreCorrupt` when it is not a database."""
-    ensure_home(path.parent)
+def truncation(path: Path) -> str | None:
+    """Why ``path`` is shorter than its own header says (a cut copy), or None.
+
+    SQLite only notices a truncated file when a query reaches a missing page, which may be
+    mid-run or never; the header's page count (when valid: its change counter matches the
+    version-valid-for number) says up front.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    if not (valid and page_size and size < pages * page_size):
+        return None
+    # Raw bytes are read without SQLite's lock, so a writer mid-commit could look short;
+    # confirm under a shared lock before calling the file damaged.
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        rows = []
+    if rows == [("ok",)]:
+        return None
+    return f"truncated: {size} of {pages * page_size} bytes"
+
+
+def connect(
+    path: Path, *, what: str, remedy: str | None = None, check_dir: bool = True
+) -> sqlite3.Connection:
+    """Open ``path`` (WAL, busy timeout); :class:`StoreCorrupt` when it is not a database.
+
+    ``check_dir=False`` skips :func:`ensure_home` on the file's directory (a store that opens a
+    short connection per call checks it once, on the first).
+    """
+    if check_dir:
+        ensure_home(path.parent)
+        cut = truncation(path)
+        if cut is not None:
+            raise StoreCorrupt(path, what, cut, remedy)
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     except sqlite3.OperationalError as exc:
@@ -87,6 +145,47 @@ def connect(path: Path, *, what: str, remedy: str | None = None) -> sqlite3.Conn
             raise StoreCorrupt(path, what, str(exc), remedy) from None
         raise
     return conn
+
+
+@contextmanager
+def corruption_guard(path: Path, *, what: str, remedy: str | None = None) -> Iterator[None]:
+    """Turn a corruption error raised inside the block into :class:`StoreCorrupt`.
+
+    A truncated file passes :func:`connect`'s header check and fails only when a missing page
+    is read ("database disk image is malformed"), in the middle of a run.
+    """
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise StoreCorrupt(path, what, str(exc), remedy) from None
+        raise
+
+
+def integrity(path: Path) -> str | None:
+    """None when ``path`` is a sound SQLite file (or absent); else what is wrong, one line.
+
+    Read-only (``mode=ro``) and ``PRAGMA quick_check``: safe while other processes write.
+    """
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "not a file"
+    cut = truncation(path)
+    if cut is not None:
+        return cut
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        return f"cannot be opened ({exc})"
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
+    problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+    return "; ".join(problems)[:200] if problems else None
 
 
 def move_aside(path: Path) -> Path:

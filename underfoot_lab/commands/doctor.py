@@ -5,12 +5,21 @@ would run, whether it talks to the real upstream, why, whether that upstream's c
 (yes/no: never the key, nor any part of it) and the upstream's host; then the cache, the offline
 world's seed and clock, and any record/replay directory. Nothing is sent anywhere. ``--json``
 prints the same as one JSON object.
+
+It also checks the workbench's state: ``UNDERFOOT_HOME`` (a writable directory, or creatable)
+and each SQLite store in it (answer cache, run store, judgments, LLM-judge cache, Optuna, the
+local MLflow store) with a read-only ``PRAGMA quick_check``, naming any broken one and the
+command that fixes it; it then exits 1. ``--move-aside`` renames every broken store to
+``<name>.corrupt-<time>`` (nothing is deleted) so the next command starts a fresh one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,12 +43,110 @@ _KEY_FIELDS = {
     "OPENAI_API_KEY": "openai_api_key",
     "SERPAPI_API_KEY": "serpapi_api_key",
     "GEOAPIFY_API_KEY": "geoapify_api_key",
-    "EVENTBRITE_TOKEN": "eventbrite_token",
+    "EVENTBRITE_TOKEN": "eventbrite_token",  # nosec B105 -- a field name, not a token
 }
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--move-aside",
+        action="store_true",
+        help="rename every broken store to <name>.corrupt-<time> (nothing is deleted)",
+    )
+
+
+def home_problem(home: Path) -> str | None:
+    """What is wrong with ``UNDERFOOT_HOME`` (never creates it), or None when usable."""
+    path = home.expanduser()
+    if path.exists():
+        if not path.is_dir():
+            return "is not a directory"
+        try:
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as exc:
+            return f"is not writable ({exc.strerror or exc})"
+        return None
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"does not exist and cannot be created under {parent}"
+    return None
+
+
+def store_paths(settings: Settings) -> dict[str, Path]:
+    """Every SQLite store the workbench keeps, by name (the local MLflow store only when
+    ``MLFLOW_TRACKING_URI`` does not point elsewhere)."""
+    from ..tracking.store import _sqlite_path, tracking_uri
+
+    home = settings.home
+    stores = {
+        "answer cache": settings.resolved_cache_path,
+        "run store": home / "runs.sqlite3",
+        "judgment store": home / "judgments.sqlite3",
+        "LLM-judge cache": home / "llm_judge_cache.sqlite3",
+        "Optuna store": home / "optuna.sqlite3",
+    }
+    mlflow_db = _sqlite_path(tracking_uri(settings=settings))
+    if mlflow_db is not None:
+        stores["MLflow store"] = mlflow_db.expanduser()
+    return stores
+
+
+def check_state(settings: Settings) -> dict[str, Any]:
+    """``UNDERFOOT_HOME`` and every store's integrity (read-only), as plain data."""
+    from ..storage import MOVE_ASIDE_COMMAND, integrity
+
+    stores = []
+    for name, path in store_paths(settings).items():
+        problem = integrity(path)
+        stores.append(
+            {
+                "store": name,
+                "path": str(path),
+                "exists": path.exists(),
+                "ok": problem is None,
+                "problem": problem,
+                "fix": None if problem is None else MOVE_ASIDE_COMMAND,
+            }
+        )
+    problem = home_problem(settings.home)
+    return {
+        "home": {
+            "path": str(settings.home),
+            "ok": problem is None,
+            "problem": None if problem is None else f"UNDERFOOT_HOME={settings.home} {problem}",
+        },
+        "stores": stores,
+    }
+
+
+def move_broken_aside(state: dict[str, Any]) -> list[str]:
+    """Rename every broken store aside; one line per store moved."""
+    from ..storage import move_aside
+
+    lines = []
+    for s in state["stores"]:
+        if not s["ok"] and s["exists"]:
+            moved = move_aside(Path(s["path"]))
+            lines.append(f"moved the {s['store']} {s['path']} aside to {moved.name}")
+            s.update(ok=True, exists=False, moved_to=str(moved), problem=None, fix=None)
+    return lines
+
+
+def format_state(state: dict[str, Any]) -> str:
+    """The state checks, one line each."""
+    home = state["home"]
+    lines = [f"home: {home['path']} ({'ok' if home['ok'] else home['problem']})"]
+    for s in state["stores"]:
+        if not s["exists"]:
+            status = "not created yet"
+        elif s["ok"]:
+            status = "ok"
+        else:
+            status = f"BROKEN: {s['problem']}; fix: {s['fix']}"
+        lines.append(f"  {s['store']}: {s['path']} ({status})")
+    return "\n".join(lines)
 
 
 def host_of(url: str) -> str:
@@ -164,7 +271,14 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings()
     data = report(settings)
-    text = json.dumps(data, indent=2) if args.json else format_report(data)
+    state = check_state(settings)
+    moved = move_broken_aside(state) if getattr(args, "move_aside", False) else []
+    data["state"] = state
+    if args.json:
+        text = json.dumps(data, indent=2)
+    else:
+        text = "\n".join([format_report(data), format_state(state), *moved])
     # Belt and braces: nothing above reads a key's value, and nothing printed may contain one.
     print(redact(text, settings.secret_values()))
-    return 0
+    healthy = state["home"]["ok"] and all(s["ok"] for s in state["stores"])
+    return 0 if healthy else 1

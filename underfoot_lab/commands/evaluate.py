@@ -13,6 +13,11 @@ set); ``--no-mlflow`` skips it.
 An interrupted run continues with ``--resume RUN_ID``: only the missing queries are searched.
 When resuming, the region set, weights, k, cache setting and world default to the run's own; a
 different ``--world`` (or a world whose code or scenario changed since) is refused.
+
+Failures are counted (per query and per source: the ``failures:`` line, ``"failures"`` in the
+JSON, ``errors.*`` metrics in MLflow). When every query failed (its search raised, or every
+source failed on it) the run measured nothing: ``evaluate`` exits 3 with one line on stderr
+and the MLflow run ends FAILED with a ``failure_reason`` tag (no zero metrics).
 """
 
 from __future__ import annotations
@@ -161,7 +166,18 @@ def run(args: argparse.Namespace) -> int:
             )
         if saved is not None:
             print(f"saved to {saved}")
-    return 0
+    return _exit_code(report)
+
+
+def _exit_code(report: Any) -> int:
+    """0, or EXIT_ALL_FAILED (3) with one line on stderr when every query failed."""
+    from ..evaluation.results.failures import EXIT_ALL_FAILED
+
+    reason = report.failures.failure_reason
+    if reason is None:
+        return 0
+    print(f"error: evaluation {report.run_id} failed: {reason}", file=sys.stderr)
+    return EXIT_ALL_FAILED
 
 
 def _target_evaluator(target: str) -> Any:

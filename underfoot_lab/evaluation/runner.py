@@ -162,16 +162,20 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
-            conn.execute("PRAGMA foreign_keys = ON")
-            if not self._ready:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            with conn:
-                yield conn
+        # storage.connect: WAL, busy timeout, and a damaged file named with its remedy (exit 2)
+        # rather than "internal error: file is not a database"; never deleted.
+        from ..storage import connect, corruption_guard
+
+        what = "the run store"
+        with corruption_guard(self.path, what=what):
+            conn = connect(self.path, what=what, check_dir=not self._ready)
+            with closing(conn):
+                conn.execute("PRAGMA foreign_keys = ON")
+                if not self._ready:
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+                with conn:
+                    yield conn
 
     def create(self, run_id: str, config: RunConfig) -> None:
         """Register a new run (ConfigError when the id exists)."""

@@ -326,7 +326,11 @@ class Pipeline:
         """A one-line, secret-free reason for a fallback, for the trace."""
         from ..redaction import scrub
 
-        return scrub(f"{type(exc).__name__}: {exc}", self.settings.secret_values())[:200]
+        # The error class (auth, rate_limited, timeout, ...) leads, so a trace says which kind
+        # of outage caused the fallback without parsing the message.
+        kind = getattr(exc, "error_class", None)
+        name = f"{type(exc).__name__}({kind})" if kind else type(exc).__name__
+        return scrub(f"{name}: {exc}", self.settings.secret_values())[:200]
 
     async def _primary_then_fallback(
         self,
@@ -406,8 +410,32 @@ class Pipeline:
         result = await self.finish(fetched, trace, total)
         result = replace(result, cache=CacheInfo(status="miss" if caching else "bypass", key=key))
         if caching:
-            await asyncio.to_thread(self.cache.put, key, query, result)
+            result = await self._store(key, query, result)
         return result
+
+    async def _store(self, key: str, query: str, result: SearchResult) -> SearchResult:
+        """Cache ``result``; a degraded one only in memory, briefly, and say so in the trace.
+
+        An answer built while an upstream failed (a fallback stage, a source in error) would
+        otherwise be served from SQLite for days after the upstream recovers.
+        """
+        why = degraded_reason(result)
+        if why is None:
+            await asyncio.to_thread(self.cache.put, key, query, result)
+            return result
+        ttl = self.settings.cache_degraded_ttl_s
+        if ttl > 0:
+            await asyncio.to_thread(
+                self.cache.put, key, query, result, persist=False, memory_ttl_s=ttl
+            )
+        kept = f"kept {ttl:g}s in memory" if ttl > 0 else "not kept"
+        trace = [
+            replace(s, detail=f"miss; not stored: degraded ({why}); {kept}")
+            if s.stage == "cache"
+            else s
+            for s in result.trace
+        ]
+        return replace(result, trace=tuple(trace))
 
     async def fetch(self, query: str) -> Fetched:
         """Parse, geocode and ask every source: the part of a search that touches upstreams."""
@@ -520,6 +548,25 @@ class Pipeline:
             world_seed=self.settings.world_seed if self.simulated else None,
             candidates=fetched.candidates,
         )
+
+
+DEGRADED_STATUSES: frozenset[str] = frozenset({"error", "timeout", "fallback", "partial"})
+"""Stage/source statuses that make an answer degraded (never persisted by the cache)."""
+
+
+def degraded_reason(result: SearchResult) -> str | None:
+    """Why ``result`` is degraded (a failed or fallback stage, a failed source), or None."""
+    bad = [
+        f"{s.stage}={s.status}"
+        for s in result.trace
+        if s.status in DEGRADED_STATUSES and s.stage != "sources"
+    ]
+    bad += [
+        f"sources.{s.source}={s.status}"
+        for s in result.sources
+        if s.status in DEGRADED_STATUSES and f"sources.{s.source}={s.status}" not in bad
+    ]
+    return ", ".join(bad) if bad else None
 
 
 def _utc_now() -> datetime:

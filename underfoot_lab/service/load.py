@@ -64,7 +64,7 @@ def plan_queries(pool: Sequence[str], n: int, repeat_ratio: float, seed: int = 0
         raise ConfigError("the load test needs at least one query")
     if not 0.0 <= repeat_ratio <= 1.0:
         raise ConfigError(f"--repeat-ratio must be between 0 and 1, got {repeat_ratio}")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 -- a reproducible load pattern, not crypto
     unseen = list(dict.fromkeys(pool))
     rng.shuffle(unseen)
     sent: list[str] = []

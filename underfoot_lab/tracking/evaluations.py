@@ -11,8 +11,11 @@
   ``latency_p50_ms``, ``latency_p95_ms``, ``cache_hit_rate``, ... see
   ``evaluation.metrics.catalog``), counts (``n_queries``, ``n_errors``, ``n_judged``),
   cache detail (``cache_memory_hit_rate``, ...), per stage ``latency.<stage>.p50_ms`` /
-  ``.p95_ms`` and per region ``region.<region>.<metric>`` (and ``region.<region>.n``). NaN
-  means (a metric undefined for every query) are not logged;
+  ``.p95_ms`` and per region ``region.<region>.<metric>`` (and ``region.<region>.n``),
+  failure counts (``errors.queries``, ``errors.failed_queries``, ``errors.degraded_queries``,
+  ``errors.source.<source>``, ``fallbacks.<stage>``). NaN means (a metric undefined for every
+  query) are not logged; when every query failed only the counts are, the run ends FAILED and
+  its ``failure_reason`` tag says why;
 * tags -- ``git_commit`` (and ``mlflow.source.git.commit``), ``git_dirty``, ``region_set``,
   ``region_set_hash``, ``judgments_hash``, ``weights_hash``, ``simulated`` (``true``/``false``),
   ``eval_run_id`` (the run store's id), ``judges``, ``status``, ``world`` (the scenario's
@@ -168,10 +171,17 @@ def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
         if v is not None:
             out[safe_key(key)] = v
 
-    for name, value in report.means.items():
-        put(name, value)
+    failed = report.failures.failure_reason is not None
+    if not failed:
+        # A run whose every query failed measured nothing: its means would be logged as 0s.
+        for name, value in report.means.items():
+            put(name, value)
     put("n_queries", report.n_queries)
     put("n_errors", report.n_errors)
+    for name, value in report.failures.metrics().items():
+        put(name, value)
+    if failed:
+        return out
     put("n_judged", report.n_judged)
     c = report.cache
     put("cache_lookups", c.lookups)
@@ -209,6 +219,8 @@ def evaluation_tags(report: EvaluationReport) -> dict[str, str]:
     }
     if report.git_commit:
         tags["mlflow.source.git.commit"] = report.git_commit
+    if report.failures.failure_reason:
+        tags["failure_reason"] = report.failures.failure_reason
     weights, _, _ = _report_weights(report)
     if weights is not None:
         tags["weights_canonical_hash"] = weights.weights_hash()
@@ -264,7 +276,9 @@ def log_evaluation(
             end_run(run_id, "FAILED", tracking_uri=uri)
         raise
     if own_run:
-        end_run(run_id, "FINISHED", tracking_uri=uri)
+        # Every query failed: the run is logged (counts, failure_reason tag) but as FAILED.
+        failed = report.failures.failure_reason is not None
+        end_run(run_id, "FAILED" if failed else "FINISHED", tracking_uri=uri)
     return run_id
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "EXPERIMENT_KIND",
     "TRACKING_URI_ENV",
     "artifact_location",
+    "check_store",
     "default_tracking_uri",
     "ensure_experiment",
     "get_client",
@@ -142,13 +143,63 @@ def get_client(uri: str | None = None, settings: Settings | None = None) -> Mlfl
     with _ready_lock:
         if resolved in _ready:
             return MlflowClient(tracking_uri=resolved)
-        db.parent.mkdir(parents=True, exist_ok=True)
+        from ..storage import ensure_home
+
+        ensure_home(db.parent)
         with _store_lock(db):
+            check_store(db)
             # The client builds the store object eagerly, which creates and migrates the
             # schema; MLflow caches that store per URI for the rest of the process.
-            client = MlflowClient(tracking_uri=resolved)
+            try:
+                client = MlflowClient(tracking_uri=resolved)
+            except Exception as exc:
+                _raise_if_corrupt(db, exc)
+                raise
         _ready.add(resolved)
     return client
+
+
+_MLFLOW_STORE = "the MLflow store"
+
+
+def check_store(db: Path) -> None:
+    """Raise :class:`~underfoot_lab.storage.StoreCorrupt` (exit 2, file and remedy named) when
+    the SQLite file ``db`` exists and is not a database (garbage, truncated).
+
+    Read-only and cheap (the header and schema page); MLflow would otherwise fail with a raw
+    SQLAlchemy error, or worse, run its migrations over the damage.
+    """
+    import sqlite3
+
+    from ..storage import StoreCorrupt, is_corruption
+
+    if not db.is_file() or db.stat().st_size == 0:
+        return
+    from ..storage import truncation
+
+    cut = truncation(db)
+    if cut is not None:
+        raise StoreCorrupt(db, _MLFLOW_STORE, cut)
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise StoreCorrupt(db, _MLFLOW_STORE, str(exc)) from None
+        raise
+
+
+def _raise_if_corrupt(db: Path, exc: BaseException) -> None:
+    """MLflow wraps SQLite's corruption errors; name the file instead of its traceback."""
+    from ..storage import StoreCorrupt
+
+    text = str(exc).lower()
+    for marker in ("file is not a database", "malformed", "disk image"):
+        if marker in text:
+            raise StoreCorrupt(db, _MLFLOW_STORE, marker) from None
 
 
 def retry_locked(fn: Callable[[], T], attempts: int = 6) -> T:

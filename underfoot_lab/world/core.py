@@ -314,7 +314,8 @@ class World:
 
     def _rng(self, key: tuple[Any, ...]) -> random.Random:
         # The scenario is part of the key: two worlds never share a response's noise by accident.
-        return random.Random(f"underfoot-world|{self.seed}|{self.scenario.content_hash}|{key!r}")
+        seed = f"underfoot-world|{self.seed}|{self.scenario.content_hash}|{key!r}"
+        return random.Random(seed)  # nosec B311 -- a simulated world, seeded on purpose
 
     def _route(
         self, method: str, path: str, query: dict[str, str], key: tuple[Any, ...]

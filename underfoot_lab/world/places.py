@@ -90,7 +90,8 @@ class PlaceBuilder:
         self.clock = clock
         self.codec = codec
         self.scenario = scenario
-        self.rng = random.Random(f"underfoot-world|{seed}|{town.key}")
+        seed_text = f"underfoot-world|{seed}|{town.key}"
+        self.rng = random.Random(seed_text)  # nosec B311 -- a simulated world, seeded on purpose
         self.drawer = LatentDrawer(self.rng, scenario)
         self.tzname = timezone_name(town.state_code, town.lat, town.lon)
         self.tz = ZoneInfo(self.tzname)

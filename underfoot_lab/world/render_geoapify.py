@@ -39,7 +39,7 @@ class GeoMatch:
 
 def _place_id(lon: float, lat: float, key: str) -> str:
     # Geoapify's ids start with the point's doubles ("51" lon "59" lat); the tail is a hash.
-    tail = hashlib.sha1(key.encode()).hexdigest()[:16]
+    tail = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
     return (
         ("51" + struct.pack("<d", lon).hex() + "59" + struct.pack("<d", lat).hex() + "f00103f901")
         + tail

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from html import escape as html_escape
 from urllib.parse import quote_plus
-from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import escape as _xml_escape  # nosec B406 -- writes XML, parses none
 
 from .engines import age_freshness, order, query_terms, score, text_match
 from .model import RedditPost, TownUniverse

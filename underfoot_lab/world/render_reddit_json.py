@@ -34,7 +34,7 @@ _VOTE_SPREAD = 1.4  # sigma of log(votes)
 
 def post_votes(post: RedditPost) -> tuple[int, int, float]:
     """(score, num_comments, upvote_ratio) of a post: simulated, a function of its id alone."""
-    rng = random.Random(f"reddit-votes|{post.id36}")
+    rng = random.Random(f"reddit-votes|{post.id36}")  # nosec B311 -- simulated, seeded
     score = max(0, round(_MEDIAN_VOTES * math.exp(_VOTE_SPREAD * rng.gauss(0.0, 1.0))))
     comments = round(score * rng.uniform(0.1, 0.8)) + rng.randint(0, 6)
     ratio = round(rng.uniform(0.82, 0.99), 2)

@@ -36,7 +36,7 @@ def error(message: str, status: int = 400) -> tuple[int, dict[str, Any]]:
 
 def metadata(params: Mapping[str, str], clock: datetime, rng: random.Random) -> dict[str, Any]:
     canon = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "api_key")
-    sid = hashlib.sha1(canon.encode()).hexdigest()[:24]
+    sid = hashlib.sha1(canon.encode(), usedforsecurity=False).hexdigest()[:24]
     stamp = clock.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
     return {
         "id": sid,

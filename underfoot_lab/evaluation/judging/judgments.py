@@ -363,14 +363,18 @@ class JudgmentStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30.0)) as conn:
-            if not self._ready:
-                conn.executescript(_SCHEMA)
-                self._ready = True
-            with conn:  # one transaction per call
-                yield conn
+        # storage.connect: WAL, busy timeout, a damaged file named with its remedy (exit 2).
+        from ...storage import connect, corruption_guard
+
+        what = "the judgment store"
+        with corruption_guard(self.path, what=what):
+            conn = connect(self.path, what=what, check_dir=not self._ready)
+            with closing(conn):
+                if not self._ready:
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+                with conn:  # one transaction per call
+                    yield conn
 
     # -------------------------------------------------------------------------- writing
     def add(self, judgments: Iterable[Judgment]) -> int:
@@ -422,10 +426,9 @@ class JudgmentStore:
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
                 marks = ", ".join("?" * len(chunk))
-                sql = (
-                    "SELECT query_id, doc_id, entity_id, note FROM world_resolved "
-                    f"WHERE note = ? AND query_id IN ({marks}) ORDER BY query_id, doc_id"
-                )
+                head = "SELECT query_id, doc_id, entity_id, note FROM world_resolved"
+                sql = f"{head} WHERE note = ? AND query_id IN ({marks})"  # nosec B608 -- "?" only
+                sql += " ORDER BY query_id, doc_id"
                 out.extend(ResolvedDoc(*r) for r in conn.execute(sql, [note, *chunk]))
         out.sort(key=lambda r: (r.query_id, r.doc_id))
         return out
@@ -443,7 +446,9 @@ class JudgmentStore:
     def all(self, judges: Iterable[str] | None = None) -> list[Judgment]:
         """Every judgment (optionally only these judges), sorted by query, doc, judge."""
         where, params = self._judge_filter(judges)
-        sql = f"SELECT {_COLUMNS} FROM judgments{where} ORDER BY query_id, doc_id, judge"
+        # Constant columns and a WHERE of "?" placeholders: no value reaches the SQL text.
+        order = "ORDER BY query_id, doc_id, judge"
+        sql = f"SELECT {_COLUMNS} FROM judgments{where} {order}"  # nosec B608 -- "?" only
         with self._connect() as conn:
             return [_row(r) for r in conn.execute(sql, params)]
 
@@ -461,7 +466,7 @@ class JudgmentStore:
                 where = f" WHERE query_id IN ({marks})"
                 if judge_where:
                     where += " AND " + judge_where.removeprefix(" WHERE ")
-                sql = f"SELECT {_COLUMNS} FROM judgments{where}"
+                sql = f"SELECT {_COLUMNS} FROM judgments{where}"  # nosec B608 -- "?" only
                 out.extend(_row(r) for r in conn.execute(sql, [*chunk, *judge_params]))
         out.sort(key=lambda j: j.key)
         return out

@@ -225,12 +225,19 @@ class JudgeCache:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30.0)
-        if not self._ready:
-            conn.executescript(_CACHE_SCHEMA)
-            self._ready = True
+        # storage.connect: WAL, busy timeout, a damaged file named with its remedy (exit 2).
+        from ...storage import connect, corruption_guard
+
+        what = "the LLM-judge cache"
+        with corruption_guard(self.path, what=what):
+            conn = connect(self.path, what=what, check_dir=not self._ready)
+            if not self._ready:
+                try:
+                    conn.executescript(_CACHE_SCHEMA)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._ready = True
         return conn
 
     def get(self, key: str) -> tuple[int, str] | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..metrics.catalog import ir_measures
+from .failures import count_failures
 from .model import EvaluationReport, QueryOutcome, RunConfig, _float, _normalise_per_query
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,4 +161,5 @@ def build_report(
         qrels_map=used_qrels,
         status=status,
         created_at=created_at,
+        failures=count_failures(outcomes),
     )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ConfigError
 from ..metrics.catalog import display_names
+from .failures import FailureCounts
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -226,6 +227,8 @@ class EvaluationReport:
     """The qrels the IR metrics used: ``qid -> doc id -> grade``."""
     status: str = "complete"
     created_at: str = ""
+    failures: FailureCounts = field(default_factory=FailureCounts)
+    """Errored queries, failed sources, fallback stages (:mod:`.failures`)."""
 
     # -------------------------------------------------------------------------- views
     @property
@@ -289,6 +292,7 @@ class EvaluationReport:
             "git_commit": self.git_commit,
             "queries": self.n_queries,
             "errors": self.n_errors,
+            "failures": self.failures.to_dict(),
             "judged_queries": self.n_judged,
             "metrics": dict(self.means),
             "display_names": self.display_names(),
@@ -384,6 +388,7 @@ class EvaluationReport:
             qrels_map=qrels_map,
             status=meta.get("status", "complete"),
             created_at=meta.get("created_at", ""),
+            failures=FailureCounts.from_dict(meta.get("failures")),
         )
 
     # -------------------------------------------------------------------------- text
@@ -403,6 +408,11 @@ class EvaluationReport:
             f"{','.join(cfg.sources)}, git {(self.git_commit or 'unknown')[:10]}"
             + ("" if self.status == "complete" else f", status {self.status}"),
         ]
+        failures = self.failures.summary_line()
+        if failures:
+            lines.append(failures)
+        if self.failures.failure_reason:
+            lines.append(f"error: {self.failures.failure_reason}: the metrics measure nothing")
         if self.n_judged == 0:
             lines.append("warning: no judged query: every IR metric is 0")
         lines.append("")

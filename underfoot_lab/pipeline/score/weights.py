@@ -91,11 +91,28 @@ class ScoringWeights(BaseModel):
         # Canonical order (registry order) so dumps and hashes never depend on file order.
         return {k: float(value[k]) for k in SCORED_FEATURES if k in value}
 
-    @field_validator("cap", "keyword_cap", "primary_threshold", "primary_radius_km")
+    @field_validator(
+        "cap",
+        "keyword_cap",
+        "primary_threshold",
+        "primary_radius_km",
+        "half_distance_km",
+        "freshness_window_days",
+        "post_half_life_days",
+        "diversity_lambda",
+    )
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("primary_radius_km")
+    @classmethod
+    def _positive_radius(cls, value: float | None) -> float | None:
+        # A radius <= 0 makes nothing primary: every result would silently score as nearby.
+        if value is not None and value <= 0:
+            raise ValueError(f"must be greater than 0 km (got {value:g}); omit it for no radius")
         return value
 
     # ------------------------------------------------------------------------ derived values
