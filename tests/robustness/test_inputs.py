@@ -87,10 +87,8 @@ def test_cli_names_bad_weights_settings_and_binary_trec_files(tmp_path: Path) ->
 
 # The TREC reader itself (BOM, column count) is helper h3's rewrite of evaluation/metrics/trec.py;
 # these pin the CLI-level behaviour issue 14 asks for and pass once that reader is merged.
-NEEDS_READER = pytest.mark.xfail(reason="needs the rewritten TREC reader (issue 15)", strict=False)
 
 
-@NEEDS_READER
 def test_a_bom_at_the_start_of_a_qrels_file_is_stripped(tmp_path: Path) -> None:
     from underfoot_lab.commands.metrics import metrics_cli_payload
 
@@ -102,7 +100,6 @@ def test_a_bom_at_the_start_of_a_qrels_file_is_stripped(tmp_path: Path) -> None:
     assert payload["mean"]["nDCG@10"] == 1.0
 
 
-@NEEDS_READER
 def test_a_run_line_with_extra_columns_is_rejected_with_file_and_line(tmp_path: Path) -> None:
     from underfoot_lab.commands.metrics import metrics_cli_payload
 
