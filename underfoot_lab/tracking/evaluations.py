@@ -17,8 +17,8 @@
   ``eval_run_id`` (the run store's id), ``judges``, ``status``, ``world``;
 * artifacts -- ``evaluation/`` (``per_query.csv``, ``per_query.parquet``, ``run.trec``,
   ``qrels.txt``, ``report.json``, ``summary.txt``: :meth:`EvaluationReport.save` plus the text
-  summary), ``figures/figures.html`` (every figure on one page, plotly.js inline so it opens
-  offline) and ``figures/<name>.json`` (each figure, for ``plotly.io.from_json``),
+  summary), ``figures/figures.html`` (every figure on one page, loading ``figures/plotly.min.js``
+  written once per run, so it opens offline) and ``figures/<name>.json`` (each figure, for ``plotly.io.from_json``),
   ``weights/<file>.yaml`` when a weights file was used, and ``notebook/<name>.ipynb`` when a
   notebook is given (the papermill runner logs the executed report notebook there).
 
@@ -316,9 +316,14 @@ def _stage_artifacts(
         for name, fig in figs.items():
             (fig_dir / f"{names[name]}.json").write_text(fig.to_json(), encoding="utf-8")
         label = " [offline world (simulated)]" if report.simulated else ""
+        from ..viz.offline import write_plotly_js
+
+        # plotly.js once per run, next to the page that loads it (offline, no CDN).
+        write_plotly_js(fig_dir)
         (fig_dir / "figures.html").write_text(
             figures_html(
                 figs,
+                plotlyjs="directory",
                 title=f"Evaluation {report.run_id}: {report.config.region_set}{label}",
                 note=(
                     f"weights {report.config.weights}, scorer {report.config.scorer}, "
