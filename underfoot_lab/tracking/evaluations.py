@@ -18,7 +18,8 @@
 * artifacts -- ``evaluation/`` (``per_query.csv``, ``per_query.parquet``, ``run.trec``,
   ``qrels.txt``, ``report.json``, ``summary.txt``: :meth:`EvaluationReport.save` plus the text
   summary), ``figures/figures.html`` (every figure on one page, loading ``figures/plotly.min.js``
-  written once per run, so it opens offline) and ``figures/<name>.json`` (each figure, for ``plotly.io.from_json``),
+  written once per run, so it opens offline) and ``figures/<name>.json`` (each figure, for
+  ``plotly.io.from_json``),
   ``weights/<file>.yaml`` when a weights file was used, and ``notebook/<name>.ipynb`` when a
   notebook is given (the papermill runner logs the executed report notebook there).
 

@@ -267,6 +267,7 @@ def log_search_traces(
     assert isinstance(c, MlflowClient)
     now_ns = time.time_ns()
     written = 0
+    unlinked: list[str] = []
     common = {k: redact(v, secrets)[:250] for k, v in (tags or {}).items()}
     with _global_uri(tracking_uri):
         import mlflow
@@ -278,7 +279,9 @@ def log_search_traces(
             if s.region:
                 trace_tags["region"] = s.region
             if s.result is None:
-                root = c.start_trace(
+                root = _start_trace(
+                    c,
+                    unlinked,
                     f"search {s.query_id}",
                     span_type="CHAIN",
                     inputs={"query": text},
@@ -299,7 +302,9 @@ def log_search_traces(
             specs = search_spans(s.result, secrets)
             root_spec = specs[0]
             start_ns = end_ns - int(root_spec.elapsed_ms * 1e6)
-            root = c.start_trace(
+            root = _start_trace(
+                c,
+                unlinked,
                 f"search {s.query_id}",
                 span_type=root_spec.span_type,
                 inputs={"query": text},
@@ -343,4 +348,18 @@ def log_search_traces(
         flush = getattr(mlflow, "flush_trace_async_logging", None)
         if flush is not None:
             flush()
+        if unlinked:
+            c.link_traces_to_run(unlinked, run_id)
     return written
+
+
+def _start_trace(client: Any, unlinked: list[str], name: str, **kwargs: Any) -> Any:
+    """``client.start_trace`` linked to ``kwargs["run_id"]``; MLflow versions whose
+    ``start_trace`` takes no ``run_id`` get the trace linked afterwards (``unlinked``)."""
+    try:
+        return client.start_trace(name, **kwargs)
+    except TypeError:
+        kwargs.pop("run_id", None)
+        root = client.start_trace(name, **kwargs)
+        unlinked.append(root.trace_id)
+        return root
