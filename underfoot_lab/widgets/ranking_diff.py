@@ -471,8 +471,9 @@ class RankingDiff:
 
     def close(self) -> None:
         """Close the widgets and the harness this diff built (not a pipeline passed in)."""
-        for w in (self.widget, *self.widget.children):
-            w.close()
+        from .explorer import _close_tree
+
+        _close_tree(self.widget)
         if self._own is not None:
             self._own.close()
 
