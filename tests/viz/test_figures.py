@@ -267,3 +267,13 @@ def test_plotly_js_once_per_directory(tmp_path: Path) -> None:
     html_out = bundle["text/html"]
     assert 'src="plotly.min.js"' in html_out and len(html_out) < 100_000
     assert 'src="http' not in html_out and "cdn.plot.ly" not in html_out
+
+
+def test_latency_chart_makes_room_for_its_labels() -> None:
+    latency = pd.DataFrame(
+        {"stage": ["parse", "sources.serpapi_events"], "n": [1, 1], "p50": [1.0, 2.0],
+         "p95": [1.0, 3.0]}
+    )  # fmt: skip
+    fig = figures.latency_by_stage(latency)
+    assert fig.layout.xaxis.automargin is True and fig.layout.yaxis.automargin is True
+    assert fig.layout.xaxis.tickangle == -30

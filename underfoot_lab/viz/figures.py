@@ -266,6 +266,9 @@ def latency_by_stage(
         title=_title(title, "Latency by stage"),
         barmode="group",
         xaxis_title="stage",
+        # Long stage names (sources.serpapi_events) were cut off under the axis.
+        xaxis={"automargin": True, "tickangle": -30},
+        yaxis={"automargin": True},
         yaxis_title="ms",
         yaxis_type="log" if log_y else "linear",
         legend_title="percentile",
