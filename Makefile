@@ -7,13 +7,13 @@ STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup system demo test lint typecheck pytest nbtest bench clean
+.PHONY: setup system demo test lint typecheck pytest nbtest pysmoke bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,all]"
 	touch $(STAMP)
 
 ## System packages: Debian's chromium for the end-to-end browser test (never `playwright install`).
@@ -52,11 +52,17 @@ nbtest: $(STAMP)
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/; \
 	rc=$$?; rm -rf $$tmp; exit $$rc
 
-## Everything CI checks: lint, types, the whole test suite, the notebooks.
-test: lint typecheck pytest nbtest
+## The other Pythons present (3.12, 3.13): core install in its own venv, CLI search, evaluate on
+## smoke and the fast unit tests (.ci/python-smoke; an absent interpreter is skipped, noted).
+pysmoke:
+	.ci/python-smoke
+
+## Everything CI checks: lint, types, the whole test suite and the notebooks on 3.11, the
+## smoke test on every other Python present.
+test: lint typecheck pytest nbtest pysmoke
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf .underfoot .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .underfoot .pytest_cache .mypy_cache .ruff_cache .venv-py3.*

@@ -96,7 +96,7 @@ def test_setup_notebook_uses_the_repo_store_from_notebooks_dir(
 
     import plotly.io as pio
 
-    assert pio.renderers.default == "plotly_mimetype+notebook"
+    assert pio.renderers.default == "plotly_mimetype+underfoot_offline"
 
 
 def test_report_command_pieces(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,18 @@ class ConfigError(UnderfootError):
     """Settings, a weights file, a region set or an experiment spec is invalid."""
 
 
+def require_extra(module: str, extra: str) -> None:
+    """Raise :class:`ConfigError` naming the pip extra when optional ``module`` (dask,
+    optuna, the service stack) is not installed; the core install leaves them out."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(
+            f"{module} is not installed: it comes with the {extra!r} extra "
+            f"(pip install 'underfoot-lab[{extra}]', or make demo)"
+        )
+
+
 class UpstreamError(Exception):
     """An upstream call failed; ``error_class`` is one of records.ErrorClass."""
 

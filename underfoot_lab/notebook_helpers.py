@@ -33,6 +33,8 @@ __all__ = [
     "notebook_report",
     "query_map",
     "query_result",
+    "query_table",
+    "region_table",
     "runs_overview",
     "setup_notebook",
 ]
@@ -56,8 +58,9 @@ def setup_notebook(home: str | Path | None = None, *, renderer: str | None = Non
     kernel started in the repo's ``notebooks/`` directory (JupyterLab, nbval) and no
     ``UNDERFOOT_HOME`` uses the repo's ``.underfoot/``, the same store the CLI uses, rather
     than ``notebooks/.underfoot``. MLflow telemetry is switched off; plotly renders both as
-    JupyterLab's mime type and as inline HTML (plotly.js embedded once, so the executed
-    notebook shows its figures offline anywhere).
+    JupyterLab's mime type (drawn by JupyterLab's own plotly) and as HTML that loads
+    ``plotly.min.js`` from the notebook's directory (:mod:`underfoot_lab.viz.offline`; the
+    report runner writes it there once), so notebooks stay small and render offline.
     """
     if home is not None:
         os.environ[HOME_ENV] = str(Path(home).expanduser().resolve())
@@ -68,7 +71,9 @@ def setup_notebook(home: str | Path | None = None, *, renderer: str | None = Non
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import plotly.io as pio
 
-    pio.renderers.default = renderer or "plotly_mimetype+notebook"
+    from .viz.offline import register_renderer
+
+    pio.renderers.default = renderer or f"plotly_mimetype+{register_renderer()}"
     return _settings()
 
 
@@ -123,6 +128,32 @@ def means_table(report: EvaluationReport) -> pd.DataFrame:
     return pd.DataFrame(
         [{"metric": n, "display": names.get(n, n), "mean": v} for n, v in report.means.items()]
     )
+
+
+def region_table(report: EvaluationReport) -> Any:
+    """``report.per_region`` formatted for reading (a pandas Styler): ``n`` and ``errors`` as
+    integers, metrics to 3 decimals, missing values as an en dash, display names as headers."""
+    frame = report.per_region.copy()
+    return _styled(frame, report)
+
+
+def query_table(report: EvaluationReport) -> Any:
+    """``report.per_query`` formatted like :func:`region_table` (latency in whole ms)."""
+    return _styled(report.per_query.copy(), report)
+
+
+def _styled(frame: pd.DataFrame, report: EvaluationReport) -> Any:
+    import pandas as pd
+
+    names = report.display_names()
+    ints = [c for c in ("n", "errors", "n_results", "n_judged", "n_relevant") if c in frame]
+    floats = [c for c in frame.columns if c not in ints and pd.api.types.is_float_dtype(frame[c])]
+    ms = [c for c in floats if c.endswith("_ms")]
+    fmt: dict[str, Any] = {c: "{:.3f}" for c in floats if c not in ms}
+    fmt.update({c: "{:,.0f}" for c in ms})
+    fmt.update({c: "{:d}" for c in ints})
+    styled = frame.style.format(fmt, na_rep="–").hide(axis="index")
+    return styled.relabel_index([names.get(c, c) for c in frame.columns], axis="columns")
 
 
 def query_result(

@@ -232,7 +232,13 @@ def run_report(
         error = _short_error(exc, secrets)
     elapsed = time.perf_counter() - start
     if out.is_file():
+        from .viz.offline import write_plotly_js
+
+        # The notebook's figures load plotly.min.js from their own directory (written once
+        # per report directory and once per run), instead of carrying 4.5 MB each.
+        js = write_plotly_js(out_dir)
         tracking.log_file(run_id, out, "notebook", tracking_uri=uri, settings=s)
+        tracking.log_file(run_id, js, "notebook", tracking_uri=uri, settings=s)
     if error is not None:
         client = tracking.get_client(uri)
         client.set_tag(run_id, "error", error)

@@ -272,6 +272,9 @@ class SearchResult:
     world_seed: int | None = None
     candidates: tuple[Candidate, ...] = field(default=(), repr=False)
     """Every raw candidate the sources returned, before merging (for re-ranking and pools)."""
+    original_trace: tuple[StageTrace, ...] = ()
+    """For a cache hit: the stage timings of the search that filled the cache (``trace``
+    then holds the hit's own ``validate``, ``cache`` and ``total``); empty otherwise."""
 
     @property
     def primary(self) -> tuple[RankedResult, ...]:

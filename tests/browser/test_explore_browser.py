@@ -27,6 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 QUERY = "secret swimming holes near Ely MN"
+DIFF_NOTEBOOK = "ranking_diff.ipynb"
+
+
+def ranking_diff_notebook() -> dict[str, object]:
+    """compare.ipynb's RankingDiff cells (tagged ``ranking-diff``: its parameters cell and the
+    widget's cells), as a notebook of their own: the rest of compare.ipynb needs logged runs."""
+    nb = json.loads((NOTEBOOKS / "compare.ipynb").read_text(encoding="utf-8"))
+    nb["cells"] = [c for c in nb["cells"] if "ranking-diff" in c["metadata"].get("tags", [])]
+    return dict(nb)
+
 
 pytestmark = [
     pytest.mark.browser,
@@ -97,6 +108,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     root = tmp_path / "notebooks"
     root.mkdir()
     shutil.copy(NOTEBOOKS / "explore.ipynb", root / "explore.ipynb")
+    (root / DIFF_NOTEBOOK).write_text(json.dumps(ranking_diff_notebook()), encoding="utf-8")
     config = tmp_path / "jupyter-config"
     (config / "labconfig").mkdir(parents=True)
     # No "get Jupyter news?" toast over the notebook (it needs the network anyway).
@@ -145,6 +157,33 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         _stop(proc)
 
 
+def _run_cells(page: Any, lab: Lab, name: str, n_code_cells: int) -> None:
+    """Open notebook ``name`` and run its code cells one by one, waiting for each."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    # The kernel must be up before "Run All" (otherwise the cells queue on a dead kernel).
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    expect(idle).to_have_count(1, timeout=60_000)
+    # Run the code cells one by one (select, Shift+Enter, wait for "[n]:"). A "Run All"
+    # right after start-up can lose queued cells while the kernel connection settles.
+    # (JupyterLab renders cells lazily, so the count comes from the file, not the page.)
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    for i in range(n_code_cells):
+        prompt = cells.nth(i).locator(".jp-InputArea-prompt")
+        for attempt in range(3):
+            prompt.click()
+            page.keyboard.press("Shift+Enter")
+            try:
+                expect(prompt).not_to_have_text("[ ]:", timeout=10_000)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        expect(prompt).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=120_000)
+
+
 def test_explore_notebook_searches_in_the_browser(
     lab: Lab, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -156,28 +195,7 @@ def test_explore_notebook_searches_in_the_browser(
     n_code_cells = sum(c["cell_type"] == "code" for c in notebook["cells"])
 
     def drive(page: Page) -> int:
-        page.goto(f"{lab.url}/lab/tree/explore.ipynb?reset&token={lab.token}")
-        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-        # The kernel must be up before "Run All" (otherwise the cells queue on a dead kernel).
-        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-        expect(idle).to_have_count(1, timeout=60_000)
-        # Run the code cells one by one (select, Shift+Enter, wait for "[n]:"). A "Run All"
-        # right after start-up can lose queued cells while the kernel connection settles.
-        # (JupyterLab renders cells lazily, so the count comes from the file, not the page.)
-        cells = page.locator(".jp-Notebook .jp-CodeCell")
-        for i in range(n_code_cells):
-            prompt = cells.nth(i).locator(".jp-InputArea-prompt")
-            for attempt in range(3):
-                prompt.click()
-                page.keyboard.press("Shift+Enter")
-                try:
-                    expect(prompt).not_to_have_text("[ ]:", timeout=10_000)
-                    break
-                except AssertionError:
-                    if attempt == 2:
-                        raise
-            expect(prompt).to_have_text(re.compile(r"^\[\d+\]:$"), timeout=60_000)
-
+        _run_cells(page, lab, "explore.ipynb", n_code_cells)
         explorer = page.locator(".uf-explorer")
         box = explorer.locator(".uf-query input")
         box.wait_for(state="visible")
@@ -218,3 +236,63 @@ def test_explore_notebook_searches_in_the_browser(
     print(f"\nscreenshot: {shot}")
     assert n_rows >= 1
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_ranking_diff_in_the_browser(
+    lab: Lab, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    """compare.ipynb's RankingDiff cells render both rankings side by side with movement
+    arrows, grades and the nDCG delta; picking a result shows its feature contributions."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    shot = tmp_path / "ranking_diff.png"
+    nb = ranking_diff_notebook()
+    cells = nb["cells"]
+    assert isinstance(cells, list)
+    n_code_cells = sum(c["cell_type"] == "code" for c in cells)
+
+    def drive(page: Page) -> tuple[int, list[str]]:
+        _run_cells(page, lab, DIFF_NOTEBOOK, n_code_cells)
+        diff = page.locator(".uf-ranking-diff")
+        diff.wait_for(state="visible")
+        expect(diff.locator(".uf-delta")).to_contain_text("nDCG@10")
+        expect(diff.locator(".uf-delta")).to_contain_text("Marfa")
+        rows = diff.locator("table.uf-diff tr.uf-diff-row")
+        expect(rows).to_have_count(10)
+        moves = diff.locator("td.uf-move").all_inner_texts()
+        grades = diff.locator("td.uf-grade").all_inner_texts()
+        assert all(g.strip() in {"0", "1", "2", "3"} for g in grades), grades
+        first = diff.locator(".uf-contrib-view")
+        expect(first).to_contain_text("per-feature contributions")
+        # Pick the last result: its contributions replace the first one's.
+        select = diff.locator("select").last
+        options = select.locator("option")
+        label = options.nth(options.count() - 1).inner_text()
+        select.select_option(label=label)
+        expect(first).to_contain_text(label.strip()[:20])
+        # The frame cell renders the DataFrame's columns.
+        table = page.locator(".jp-OutputArea-output table.dataframe")
+        expect(table.first).to_contain_text("rank_candidate")
+        diff.scroll_into_view_if_needed()
+        diff.screenshot(path=str(shot))
+        return rows.count(), moves
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1500, "height": 2400})
+        page.set_default_timeout(30_000)
+        try:
+            n_rows, moves = drive(page)
+        except Exception:
+            failure = tmp_path / "failure.png"
+            page.screenshot(path=str(failure))
+            print(f"\nfailure screenshot: {failure}")
+            print(f"JupyterLab log ({lab.log}):\n{lab.log.read_text()[-4000:]}")
+            raise
+        finally:
+            browser.close()
+    record_property("screenshot", str(shot))
+    assert n_rows == 10
+    assert any(m.startswith(("▲", "▼")) or m == "new" for m in moves), moves

@@ -107,6 +107,9 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         assert notebook.parent == home.resolve() / "reports"
         executed = nbformat.read(notebook, as_version=4)
         assert not _errors(executed)
+        # plotly.js lives once next to the notebooks, not inside each (they were 5 MB).
+        assert notebook.stat().st_size < 1_500_000, notebook.stat().st_size
+        assert (notebook.parent / "plotly.min.js").stat().st_size > 1_000_000
         assert executed.metadata.papermill.parameters["mlflow_run_id"] == r["mlflow_run_id"]
         assert "offline world 'default' (" in _text_outputs(executed)
         assert executed.metadata.papermill.parameters["world"] == "default"
@@ -137,7 +140,8 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         files = set(_artifacts(client, r["mlflow_run_id"]))
         for expected in ("evaluation/per_query.csv", "evaluation/run.trec",
                          "evaluation/qrels.txt", "figures/figures.html",
-                         "figures/results_map.json", f"notebook/{notebook.name}"):  # fmt: skip
+                         "figures/results_map.json", f"notebook/{notebook.name}",
+                         "notebook/plotly.min.js", "figures/plotly.min.js"):  # fmt: skip
             assert expected in files, expected
         # The notebook artifact is the executed notebook (outputs and all).
         root = Path(run.info.artifact_uri.removeprefix("file://"))

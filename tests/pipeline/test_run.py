@@ -95,6 +95,9 @@ def test_second_search_is_a_memory_hit_without_upstream_calls(tmp_path: Path) ->
         assert len(counting.requests) == n
         assert second.results == first.results
         assert [t.stage for t in second.trace] == ["validate", "cache", "total"]
+        # The hit keeps the stage timings the original search measured.
+        assert second.original_trace == first.trace
+        assert pipe.search("hidden gems in Pikeville KY").original_trace == first.trace
 
 
 def test_sqlite_layer_answers_a_new_pipeline(tmp_path: Path) -> None:
@@ -106,6 +109,7 @@ def test_sqlite_layer_answers_a_new_pipeline(tmp_path: Path) -> None:
         again = b.search("Marfa TX")
         assert again.cache.status == "hit-sqlite"
         assert again.results == first.results
+        assert again.original_trace == first.trace  # stored with the cached result
         assert b.search("Marfa TX").cache.status == "hit-memory"
 
 

@@ -172,6 +172,7 @@ def test_run_holds_params_metrics_tags_and_artifacts(
         "evaluation/report.json",
         "evaluation/summary.txt",
         "figures/figures.html",
+        "figures/plotly.min.js",
         "figures/metrics_by_region.json",
         "figures/latency_by_stage.json",
         "figures/hiddenness_vs_relevance.json",
@@ -181,9 +182,11 @@ def test_run_holds_params_metrics_tags_and_artifacts(
     assert (root / "evaluation" / "run.trec").read_text().splitlines() == report.run_lines()
     assert (root / "evaluation" / "qrels.txt").read_text().splitlines() == report.qrels_lines()
     page = (root / "figures" / "figures.html").read_text(encoding="utf-8")
-    # plotly.js is inline (opens offline): no external script at all.
-    assert "<script src=" not in page
-    assert page.count("plotly.js v") >= 1 and len(page) > 1_000_000
+    # plotly.js once per run, next to the page, loaded relatively (opens offline, no CDN).
+    assert page.count('<script charset="utf-8" src="plotly.min.js">') == 1
+    assert "https://" not in page.split("<body>")[0] and len(page) < 1_000_000
+    js = (root / "figures" / "plotly.min.js").read_text(encoding="utf-8")
+    assert "plotly.js v" in js[:500] and len(js) > 1_000_000
 
 
 def test_weights_file_params_come_from_the_yaml(report: EvaluationReport, tmp_path: Path) -> None:
@@ -331,3 +334,45 @@ def test_no_secret_anywhere_in_the_store(env: Path, logged: str) -> None:
         data = path.read_bytes()
         for s in secrets:
             assert s.encode() not in data, path
+
+
+# ------------------------------------------------------------------------------ issue 18
+def test_run_has_description_dataset_input_p99_and_traces(
+    report: EvaluationReport, logged: str
+) -> None:
+    """The run carries a description naming the region set, world and weights; the region
+    set as a dataset input; ``latency_p99_ms``; and one trace per search with a span per
+    stage and per source (provider/status/count attributes)."""
+    client = tracking.get_client()
+    run = client.get_run(logged)
+    note = run.data.tags["mlflow.note.content"]
+    assert "mini" in note and report.config.weights in note and "simulated" in note
+    p99 = run.data.metrics["latency_p99_ms"]
+    assert p99 >= run.data.metrics["latency_p50_ms"]
+    inputs = run.inputs.dataset_inputs
+    assert [d.dataset.name for d in inputs] == ["mini"]
+    assert inputs[0].tags[0].value == "evaluation"
+    traces = client.search_traces(locations=[run.info.experiment_id], run_id=logged)
+    assert len(traces) == report.n_queries == 4
+    qids = sorted(t.info.tags["query_id"] for t in traces)
+    assert qids == sorted(report.per_query["query_id"])
+    one = traces[0]
+    assert one.info.trace_metadata["mlflow.sourceRun"] == logged
+    root = next(s for s in one.data.spans if s.parent_id is None)
+    assert root.name == f"search {one.info.tags['query_id']}"
+    names = {s.name for s in one.data.spans}
+    assert {"parse", "geocode", "sources", "score", "respond"} <= names
+    assert any(n.startswith("sources.") for n in names)
+    parse = next(s for s in one.data.spans if s.name == "parse")
+    assert parse.attributes["provider"] and parse.attributes["status"] == "ok"
+    src = next(s for s in one.data.spans if s.name.startswith("sources."))
+    parent = next(s for s in one.data.spans if s.name == "sources")
+    assert src.parent_id == parent.span_id and isinstance(src.attributes["count"], int)
+
+
+def test_traces_can_be_skipped(report: EvaluationReport, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNDERFOOT_MLFLOW_TRACES", "0")
+    rid = tracking.log_evaluation(report, experiment="test-eval", figures=False)
+    client = tracking.get_client()
+    exp = client.get_run(rid).info.experiment_id
+    assert client.search_traces(locations=[exp], run_id=rid) == []

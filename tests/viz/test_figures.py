@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -223,3 +224,56 @@ def test_comparison_and_runs_figures() -> None:
     assert sorted(t.name for t in over.data) == ["ozarks", "smoke"]
     assert "<img" not in _texts(over)
     assert json.loads(over.to_json())["layout"]["yaxis"]["title"]["text"] == "nDCG@10"
+
+
+# ------------------------------------------------------------------------------ issue 18
+def test_region_bars_show_n_and_bootstrap_intervals() -> None:
+    from types import SimpleNamespace
+
+    per_query = pd.DataFrame(
+        {
+            "region": ["a", "a", "a", "b"],
+            "ndcg_at_10": [0.2, 0.4, 0.9, 0.5],
+        }
+    )
+    per_region = pd.DataFrame({"region": ["a", "b"], "n": [3, 1], "ndcg_at_10": [0.5, 0.5]})
+    report = SimpleNamespace(per_region=per_region, per_query=per_query, k=10, simulated=False)
+    fig = figures.metrics_by_region(report, ["ndcg_at_10"])  # type: ignore[arg-type]
+    bar = fig.data[0]
+    assert list(bar.x) == ["a<br>n=3", "b<br>n=1"]
+    lo, hi = figures.region_ci(per_query, "a", "ndcg_at_10")
+    assert 0.2 <= lo < 0.5 < hi <= 0.9
+    assert bar.error_y.array[0] == pytest.approx(hi - 0.5)
+    assert bar.error_y.arrayminus[0] == pytest.approx(0.5 - lo)
+    # One query: no interval.
+    assert bar.error_y.array[1] == 0 and bar.error_y.arrayminus[1] == 0
+    assert "bootstrap" in fig.layout.xaxis.title.text
+
+
+def test_plotly_js_once_per_directory(tmp_path: Path) -> None:
+    from underfoot_lab.viz import offline
+
+    fig = figures.metrics_by_region(pd.DataFrame({"region": ["a"], "n": [1], "ndcg_at_10": [0.5]}))
+    page = figures.figures_html({"one": fig, "two": fig}, title="t", plotlyjs="directory")
+    assert page.count('src="plotly.min.js"') == 1 and "plotly.js v" not in page
+    js = offline.write_plotly_js(tmp_path)
+    mtime = js.stat().st_mtime_ns
+    assert offline.write_plotly_js(tmp_path).stat().st_mtime_ns == mtime  # not rewritten
+    assert js.name == "plotly.min.js" and js.stat().st_size > 1_000_000
+    # The notebook renderer's HTML loads it relatively: no inline plotly.js, no CDN script.
+    import plotly.io as pio
+
+    bundle = pio.renderers[offline.register_renderer()].to_mimebundle(fig.to_dict())
+    html_out = bundle["text/html"]
+    assert 'src="plotly.min.js"' in html_out and len(html_out) < 100_000
+    assert 'src="http' not in html_out and "cdn.plot.ly" not in html_out
+
+
+def test_latency_chart_makes_room_for_its_labels() -> None:
+    latency = pd.DataFrame(
+        {"stage": ["parse", "sources.serpapi_events"], "n": [1, 1], "p50": [1.0, 2.0],
+         "p95": [1.0, 3.0]}
+    )  # fmt: skip
+    fig = figures.latency_by_stage(latency)
+    assert fig.layout.xaxis.automargin is True and fig.layout.yaxis.automargin is True
+    assert fig.layout.xaxis.tickangle == -30

@@ -86,7 +86,7 @@ def test_grading_by_buttons_and_typed_digits(
     panel.grade_box.value = "1"  # typed digit + Enter (the box commits on Enter)
     assert panel.grade_box.value == ""
     panel.grade_box.value = "x"
-    assert "type 0, 1, 2, 3 or s" in panel.status.value
+    assert "type 0, 1, 2, 3, s, u or b" in panel.status.value
     got = {(j.query_id, j.doc_id): j for j in store.all(["human:alice"])}
     assert len(got) == 2
     first, second = got[pool.items[0].key], got[pool.items[1].key]
@@ -185,3 +185,38 @@ def test_rater_names() -> None:
         rater_judge("")
     with pytest.raises(Exception, match="rater name"):
         rater_judge("a:b")
+
+
+# ------------------------------------------------------------------------------ issue 18
+def test_buttons_fit_their_labels_and_none_looks_selected(panel: JudgePanel) -> None:
+    buttons = [
+        panel.start_button, *panel.grade_buttons, panel.skip_button, panel.undo_button,
+        panel.back_button, panel.reference_button,
+    ]  # fmt: skip
+    # Sized to the label and never shrunk by the row (the labels were cut short).
+    assert all(b.layout.width == "auto" and b.layout.flex == "0 0 auto" for b in buttons)
+    # No grade button is styled as if chosen before anything is graded.
+    panel.rater.value = "carol"
+    assert [b.button_style for b in panel.grade_buttons] == ["", "", "", ""]
+
+
+def test_undo_and_back(panel: JudgePanel, pool: JudgingPool, store: JudgmentStore) -> None:
+    panel.rater.value = "dave"
+    assert panel.undo_button.disabled and panel.back_button.disabled
+    panel.grade(3)
+    panel.grade(1)
+    assert panel.current == pool.items[2] and not panel.undo_button.disabled
+    # Undo: the last grade is forgotten and its item is shown again.
+    panel.undo_button.click()
+    assert panel.current == pool.items[1]
+    got = {(j.query_id, j.doc_id): j.grade for j in store.all(["human:dave"])}
+    assert got == {pool.items[0].key: 3}
+    assert "undid" in panel.status.value
+    # Back (typed): the previous item, its stored grade highlighted; regrading replaces it.
+    panel.grade_box.value = "b"
+    assert panel.current == pool.items[0] and "graded 3" in panel.status.value
+    assert [b.button_style for b in panel.grade_buttons] == ["", "", "", "info"]
+    panel.grade(2)
+    panel.grade_box.value = "u"  # undo restores the grade it replaced
+    got = {(j.query_id, j.doc_id): j.grade for j in store.all(["human:dave"])}
+    assert got == {pool.items[0].key: 3} and panel.current == pool.items[0]

@@ -99,7 +99,11 @@ def test_second_search_is_a_cache_hit(ex: SearchExplorer, counting: CountingTran
     assert ex.result is not None and ex.result.cache.status == "hit-memory"
     assert len(counting.requests) == n
     assert "hit" in ex.outputs["cache"].value
-    assert "not kept" in ex.outputs["waterfall"].value
+    # The original search's stage timings are kept with the cached result and shown, marked.
+    waterfall = ex.outputs["waterfall"].value
+    assert "CACHE HIT (hit-memory)" in waterfall and "uf-waterfall-original" in waterfall
+    assert waterfall.count('class="uf-stage"') >= 6
+    assert ex.result.original_trace and "geocode" in waterfall
     assert len(ex.results) == 10
 
 
@@ -177,3 +181,87 @@ def test_intent_tag_guess() -> None:
     assert guess_intent_tag("weird roadside stuff") == "weird"
     assert guess_intent_tag("live music events") == "events"
     assert guess_intent_tag("hidden gems") == "general"
+
+
+# ------------------------------------------------------------------------------ issue 18
+def test_sliders_have_the_feature_docs_as_tooltips(ex: SearchExplorer) -> None:
+    from underfoot_lab.pipeline.score.features import FEATURES
+
+    docs = {f.name: f.meaning for f in FEATURES}
+    assert ex.weight_sliders
+    for name, slider in ex.weight_sliders.items():
+        assert slider.tooltip is not None and docs[name] in slider.tooltip
+
+
+def test_save_weights_writes_a_valid_yaml(ex: SearchExplorer, home: Path) -> None:
+    from underfoot_lab.pipeline.score.weights import ScoringWeights
+
+    ex.search(QUERY)
+    name = next(iter(ex.weight_sliders))
+    ex.weight_sliders[name].value = 0.35
+    ex.save_name.value = "my-try"
+    ex.save_button.click()
+    path = home / "weights" / "my-try.yaml"
+    assert "saved" in ex.outputs["saved"].value and path.is_file()
+    loaded = ScoringWeights.from_yaml(path)
+    assert loaded.name == "my-try" and loaded.weight(name) == pytest.approx(0.35)
+    assert loaded.weights_hash() == ex.weights.weights_hash()
+    ex.save_name.value = "../bad name"
+    assert ex.save_weights() is None
+    assert "a weights name is" in ex.outputs["saved"].value
+    assert not (home / "bad name.yaml").exists()
+
+
+def test_ambiguous_town_offers_a_chooser(ex: SearchExplorer) -> None:
+    ex.search("hidden gems in Springfield")
+    assert ex.result is not None
+    first = ex.result.place
+    assert "ambiguous" in ex.outputs["ambiguity"].value
+    assert ex.place_chooser.layout.display != "none"
+    options = list(ex.place_chooser.options)
+    assert options[0] == first.label and len(options) >= 3
+    ex.place_chooser.value = options[1]
+    assert ex.result.place.label == options[1] != first.label
+    # A clear town hides the chooser again.
+    ex.search(QUERY)
+    assert ex.place_chooser.layout.display == "none" and ex.outputs["ambiguity"].value == ""
+
+
+def test_hiding_a_source_re_merges_without_duplicates(ex: SearchExplorer) -> None:
+    from underfoot_lab.pipeline.score.merge import merge_candidates
+
+    ex.search("hidden gems in Marfa TX")
+    assert ex.result is not None
+    ex.k_slider.value = 40
+    ex.source_toggles["serpapi_local"].value = False
+    shown = ex.ranked
+    full_ids = {e.id for e in merge_candidates(ex.result.candidates, ex.result.place)}
+    assert {r.id for r in shown} <= full_ids
+    assert all("serpapi_local" not in r.sources for r in shown)
+    # Merging only what is visible splits places the hidden source had joined.
+    kept = [c for c in ex.result.candidates if c.source != "serpapi_local"]
+    naive = merge_candidates(kept, ex.result.place)
+    assert len(shown) < len(naive)
+
+
+def test_search_is_traced_while_an_mlflow_run_is_active(
+    ex: SearchExplorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    from underfoot_lab import tracking
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    client = tracking.get_client(uri)
+    exp = tracking.ensure_experiment("explorer-test", tracking_uri=uri, client=client)
+    mlflow.set_tracking_uri(uri)
+    try:
+        with mlflow.start_run(experiment_id=exp) as run:
+            ex.search(QUERY)
+        traces = client.search_traces(locations=[exp], run_id=run.info.run_id)
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert len(traces) == 1
+    names = {s.name for s in traces[0].data.spans}
+    assert {"parse", "geocode", "sources", "score"} <= names

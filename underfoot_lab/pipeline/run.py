@@ -401,6 +401,8 @@ class Pipeline:
                     hit.value,
                     query=query,
                     trace=tuple(trace),
+                    # Keep what the original search measured (a hit of a hit keeps the first).
+                    original_trace=hit.value.original_trace or hit.value.trace,
                     cache=CacheInfo(status=status, key=key, layer_ms=t.ms),
                 )
             trace.append(StageTrace("cache", t.ms, "ok", detail="miss"))

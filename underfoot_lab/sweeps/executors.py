@@ -209,6 +209,9 @@ class DaskExecutor(FuturesExecutor):
         client: Any = None,
         timeout: str = "20s",
     ) -> None:
+        from ..errors import require_extra
+
+        require_extra("distributed", "sweeps")
         from distributed import Client, LocalCluster
 
         self._cluster: Any = None

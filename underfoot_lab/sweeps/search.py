@@ -284,6 +284,9 @@ def open_storage(url: str | None) -> Any:
     """An Optuna storage for ``url`` (None or ``memory``: a new in-memory storage;
     ``sqlite:///`` files get their directory created and a generous lock timeout, as several
     processes may share them)."""
+    from ..errors import require_extra
+
+    require_extra("optuna", "sweeps")
     import optuna
 
     if url is None or url in ("memory", ":memory:"):
@@ -325,6 +328,9 @@ class OptunaSearch:
         storage: Any = None,
         constraints: Sequence[Constraint] = (),
     ) -> None:
+        from ..errors import require_extra
+
+        require_extra("optuna", "sweeps")
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -8,7 +8,7 @@
   its constants (``weights.source`` says which);
 * metrics -- the report means under their MLflow-safe names (``ndcg_at_10``, ``p_at_5``,
   ``mrr``, ``map``, ``hiddenness_at_10``, ``geo_precision_at_10``, ``answer_faithfulness``,
-  ``latency_p50_ms``, ``latency_p95_ms``, ``cache_hit_rate``, ... see
+  ``latency_p50_ms``, ``latency_p95_ms``, ``latency_p99_ms``, ``cache_hit_rate``, ... see
   ``evaluation.metrics.catalog``), counts (``n_queries``, ``n_errors``, ``n_judged``),
   cache detail (``cache_memory_hit_rate``, ...), per stage ``latency.<stage>.p50_ms`` /
   ``.p95_ms`` and per region ``region.<region>.<metric>`` (and ``region.<region>.n``),
@@ -22,10 +22,17 @@
   name, or ``live (<mode>)``) and ``world_hash`` (over the scenario and the world's code);
 * artifacts -- ``evaluation/`` (``per_query.csv``, ``per_query.parquet``, ``run.trec``,
   ``qrels.txt``, ``report.json``, ``summary.txt``: :meth:`EvaluationReport.save` plus the text
-  summary), ``figures/figures.html`` (every figure on one page, plotly.js inline so it opens
-  offline) and ``figures/<name>.json`` (each figure, for ``plotly.io.from_json``),
+  summary), ``figures/figures.html`` (every figure on one page, loading ``figures/plotly.min.js``
+  written once per run, so it opens offline) and ``figures/<name>.json`` (each figure, for
+  ``plotly.io.from_json``),
   ``weights/<file>.yaml`` when a weights file was used, and ``notebook/<name>.ipynb`` when a
   notebook is given (the papermill runner logs the executed report notebook there).
+
+Besides: a **description** (``mlflow.note.content``: what was evaluated, on which region set,
+world and weights), the **region set as a dataset input** (its queries, named after the set,
+digest = the set's hash, context ``evaluation``) and one **MLflow trace per search**, linked to
+the run, with a span per stage and per source (:mod:`.traces`; ``traces=False`` or
+``UNDERFOOT_MLFLOW_TRACES=0`` skips them).
 
 Everything is written through :mod:`.writer`, which keeps secrets out.
 """
@@ -52,16 +59,20 @@ from .writer import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from mlflow.tracking import MlflowClient
+
     from ..evaluation.results.model import EvaluationReport
     from ..pipeline.score.weights import ScoringWeights
     from ..settings import Settings
 
 __all__ = [
     "REQUIRED_METRICS",
+    "evaluation_description",
     "evaluation_metrics",
     "evaluation_params",
     "evaluation_tags",
     "log_evaluation",
+    "log_region_set_input",
     "weights_params",
 ]
 
@@ -189,6 +200,9 @@ def evaluation_metrics(report: EvaluationReport) -> dict[str, float]:
     put("cache_sqlite_hit_rate", c.sqlite_hit_rate)
     for row in report.latency.to_dict("records"):
         stage = str(row["stage"])
+        if stage == "total":
+            # p50/p95 are report means already; p99 is only in the latency table.
+            put("latency_p99_ms", row.get("p99"))
         put(f"latency.{stage}.p50_ms", row.get("p50"))
         put(f"latency.{stage}.p95_ms", row.get("p95"))
     for row in report.per_region.to_dict("records"):
@@ -239,6 +253,7 @@ def log_evaluation(
     tags: Mapping[str, str] | None = None,
     tracking_uri: str | None = None,
     settings: Settings | None = None,
+    traces: bool | None = None,
 ) -> str:
     """Log an :class:`EvaluationReport` to MLflow; returns the MLflow run id.
 
@@ -247,8 +262,10 @@ def log_evaluation(
     the papermill runner does, after adding the executed notebook). ``figures``: True draws
     :func:`underfoot_lab.viz.figures.report_figures`; a mapping ``name -> plotly figure`` logs
     those instead; False logs none. ``extra_figures`` are added either way (a results map, say).
-    ``notebook_path`` adds that notebook under ``notebook/``. See the module docstring for
-    everything a run holds and how secrets are kept out.
+    ``notebook_path`` adds that notebook under ``notebook/``. ``traces``: log each search as
+    an MLflow trace (default: unless ``UNDERFOOT_MLFLOW_TRACES=0``; the results are read from
+    the run store of ``settings``). See the module docstring for everything a run holds and how
+    secrets are kept out.
     """
     uri = _resolve_uri(tracking_uri, settings)
     c = get_client(uri)
@@ -263,10 +280,19 @@ def log_evaluation(
             run_id,
             params=evaluation_params(report),
             metrics=evaluation_metrics(report),
-            tags={**evaluation_tags(report), **(tags or {})},
+            tags={
+                **evaluation_tags(report),
+                "mlflow.note.content": evaluation_description(report),
+                **(tags or {}),
+            },
             settings=settings,
             client=c,
         )
+        log_region_set_input(run_id, report, client=c, settings=settings)
+        from .traces import traces_enabled
+
+        if traces_enabled(traces):
+            _log_traces(run_id, report, uri=uri, client=c, settings=settings)
         with tempfile.TemporaryDirectory(prefix="underfoot-mlflow-") as tmp:
             staging = Path(tmp)
             _stage_artifacts(report, staging, figures, extra_figures, notebook_path)
@@ -308,9 +334,14 @@ def _stage_artifacts(
         for name, fig in figs.items():
             (fig_dir / f"{names[name]}.json").write_text(fig.to_json(), encoding="utf-8")
         label = f" [{report.config.world_label}]" if report.simulated else ""
+        from ..viz.offline import write_plotly_js
+
+        # plotly.js once per run, next to the page that loads it (offline, no CDN).
+        write_plotly_js(fig_dir)
         (fig_dir / "figures.html").write_text(
             figures_html(
                 figs,
+                plotlyjs="directory",
                 title=f"Evaluation {report.run_id}: {report.config.region_set}{label}",
                 note=(
                     f"weights {report.config.weights}, scorer {report.config.scorer}, "
@@ -327,3 +358,117 @@ def _stage_artifacts(
         nb = Path(notebook_path)
         (staging / "notebook").mkdir()
         shutil.copyfile(nb, staging / "notebook" / nb.name)
+
+
+def evaluation_description(report: EvaluationReport) -> str:
+    """The run's description (Markdown, shown atop the run in MLflow): what ran, on which
+    region set, world and weights, and the headline numbers."""
+    from ..evaluation.results.model import SIMULATED_LABEL
+
+    cfg = report.config
+    world = (
+        f"{SIMULATED_LABEL}, seed {cfg.world_seed}" if report.simulated else f"live ({cfg.mode})"
+    )
+    ndcg = report.means.get(f"ndcg_at_{report.k}", report.means.get("ndcg_at_10"))
+    lines = [
+        f"Evaluation `{report.run_id}` of the **{cfg.scorer}** ranking with weights "
+        f"**{cfg.weights}** (hash `{cfg.weights_hash[:12]}`).",
+        "",
+        f"- region set: **{cfg.region_set}** ({report.n_queries} queries, "
+        f"hash `{report.region_set_hash[:12]}`)",
+        f"- world: {world}",
+        f"- judges: {report.judges}; k = {report.k}; sources: {', '.join(cfg.sources)}",
+        f"- errors: {report.n_errors}",
+    ]
+    value = finite(ndcg)
+    if value is not None:
+        lines.append(f"- nDCG@{report.k}: {value:.4f}")
+    return "\n".join(lines)
+
+
+def log_region_set_input(
+    run_id: str,
+    report: EvaluationReport,
+    *,
+    client: MlflowClient | None = None,
+    settings: Settings | None = None,
+) -> None:
+    """Log the region set's queries as the run's MLflow dataset input (name = the set,
+    digest = its hash, context ``evaluation``; texts scrubbed of secrets)."""
+    from mlflow.data.pandas_dataset import from_pandas
+    from mlflow.entities import DatasetInput, InputTag
+
+    from ..redaction import known_secrets, redact
+
+    secrets = known_secrets(settings)
+    pq = report.per_query
+    cols = [c for c in ("query_id", "region", "text", "tags", "intent", "place") if c in pq]
+    frame = pq[cols].astype("string").fillna("").reset_index(drop=True)
+    for col in cols:
+        frame[col] = [redact(str(v), secrets) for v in frame[col]]
+    dataset = from_pandas(
+        frame,
+        name=report.config.region_set,
+        digest=report.region_set_hash[:36],
+    )
+    entity = DatasetInput(
+        dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", "evaluation")]
+    )
+    c = client or get_client()
+    from .store import retry_locked
+
+    retry_locked(lambda: c.log_inputs(run_id, datasets=[entity]))
+
+
+def _log_traces(
+    run_id: str,
+    report: EvaluationReport,
+    *,
+    uri: str,
+    client: MlflowClient,
+    settings: Settings | None,
+) -> int:
+    """One trace per search of the report's run (read back from the run store)."""
+    from datetime import datetime
+
+    from ..evaluation.runner import RunStore
+    from .traces import TracedSearch, log_search_traces
+
+    store = RunStore(settings=settings)
+    if not store.path.is_file() or not store.exists(report.run_id):
+        return 0
+    rows = store.rows(report.run_id)
+    meta = {
+        str(r["query_id"]): (str(r.get("text") or ""), r.get("region"))
+        for r in report.per_query.to_dict("records")
+    }
+    searches = []
+    for qid, (text, region) in meta.items():
+        row = rows.get(qid)
+        if row is None:
+            continue
+        finished = None
+        try:
+            finished = datetime.fromisoformat(row.finished_at)
+        except ValueError:
+            finished = None
+        searches.append(
+            TracedSearch(
+                query_id=qid,
+                text=text,
+                result=row.result(),
+                error=row.error,
+                finished_at=finished,
+                region=str(region) if isinstance(region, str) else None,
+            )
+        )
+    run = client.get_run(run_id)
+    return log_search_traces(
+        run_id,
+        searches,
+        experiment_id=str(run.info.experiment_id),
+        tracking_uri=uri,
+        client=client,
+        settings=settings,
+        tags={"region_set": report.config.region_set, "eval_run_id": report.run_id},
+    )

@@ -5,7 +5,8 @@ Everything here renders **offline**:
 * no map tiles and no geo base maps -- :func:`results_map` is a plain lon/lat scatter with an
   equal-distance aspect ratio, the geocoded town marked and the primary radius drawn as a circle;
 * :func:`figures_html` / :func:`write_html` embed plotly.js inline (never the CDN), once per
-  page, so an HTML artifact opens without a network.
+  page, so an HTML artifact opens without a network; or, with ``plotlyjs="directory"``,
+  reference a ``plotly.min.js`` written once next to the page (:mod:`.offline`).
 
 Every piece of untrusted text that reaches a label, a title or hover text (result titles, query
 text, place names, run names) is HTML-escaped first: plotly renders those strings as a subset
@@ -41,6 +42,7 @@ __all__ = [
     "pareto_front",
     "pareto_mask",
     "per_query_comparison",
+    "region_ci",
     "report_figures",
     "results_map",
     "runs_figure",
@@ -137,7 +139,9 @@ def metrics_by_region(
     *,
     title: str | None = None,
 ) -> go.Figure:
-    """Grouped bars: the mean of each metric per region (from ``report.per_region``).
+    """Grouped bars: the mean of each metric per region (from ``report.per_region``), each
+    region labelled with its number of queries (``n=3``) and, given a report (its per-query
+    rows), 95% bootstrap error bars over the region's queries (none for a single query).
 
     ``report`` is an :class:`EvaluationReport` or its ``per_region`` frame. Metrics missing from
     the frame are skipped.
@@ -145,18 +149,34 @@ def metrics_by_region(
     import plotly.graph_objects as go
 
     frame = _frame(report, "per_region")
+    per_query = getattr(report, "per_query", None)
     k = _k_of(report)
     names = _names(k)
     wanted = [_at_k(m, k) for m in (metrics or DEFAULT_REGION_METRICS)]
     chosen = [m for m in wanted if m in frame.columns]
     fig = go.Figure()
-    regions = [escape(r) for r in frame["region"]] if "region" in frame.columns else []
+    raw_regions = [str(r) for r in frame["region"]] if "region" in frame.columns else []
+    regions = [escape(r) for r in raw_regions]
     counts = list(frame["n"]) if "n" in frame.columns else [None] * len(regions)
+    labels = [
+        f"{r}<br>n={int(n)}" if n is not None else r for r, n in zip(regions, counts, strict=True)
+    ]
     for i, metric in enumerate(chosen):
         shown = escape(names.get(metric, metric))
         values = [float(v) for v in frame[metric]]
+        bars: dict[str, Any] = {}
+        if per_query is not None and metric in per_query.columns:
+            cis = [region_ci(per_query, r, metric) for r in raw_regions]
+            bars["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": [max(0.0, hi - v) for (_, hi), v in zip(cis, values, strict=True)],
+                "arrayminus": [max(0.0, v - lo) for (lo, _), v in zip(cis, values, strict=True)],
+                "thickness": 1.2,
+                "width": 3,
+            }
         fig.add_bar(
-            x=regions,
+            x=labels,
             y=values,
             name=shown,
             marker_color=_PALETTE[i % len(_PALETTE)],
@@ -165,19 +185,47 @@ def metrics_by_region(
                 for r, v, n in zip(regions, values, counts, strict=True)
             ],
             hoverinfo="text",
+            **bars,
         )
     region_set = getattr(report, "region_set", None)
     default = f"Metrics by region ({region_set})" if region_set else "Metrics by region"
     fig.update_layout(
         title=_title(title, default),
         barmode="group",
-        xaxis_title="region",
+        xaxis_title="region (n = queries; bars: 95% bootstrap interval of the mean)"
+        if per_query is not None
+        else "region (n = queries)",
         yaxis_title="mean over the region's queries",
         legend_title="metric",
         template="plotly_white",
     )
     _simulated_note(fig, bool(getattr(report, "simulated", False)))
     return fig
+
+
+def region_ci(
+    per_query: pd.DataFrame,
+    region: str,
+    metric: str,
+    *,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean of ``metric`` over ``region``'s queries
+    (NaN values left out); ``(mean, mean)`` for fewer than two values (no interval)."""
+    import numpy as np
+
+    values = per_query.loc[per_query["region"].astype(str) == region, metric]
+    arr = np.asarray([float(v) for v in values if v == v], dtype=np.float64)
+    if len(arr) == 0:
+        return (math.nan, math.nan)
+    if len(arr) < 2:
+        m = float(arr.mean())
+        return (m, m)
+    rng = np.random.default_rng(seed)
+    means = arr[rng.integers(0, len(arr), size=(n_resamples, len(arr)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return (float(lo), float(hi))
 
 
 def latency_by_stage(
@@ -218,6 +266,9 @@ def latency_by_stage(
         title=_title(title, "Latency by stage"),
         barmode="group",
         xaxis_title="stage",
+        # Long stage names (sources.serpapi_events) were cut off under the axis.
+        xaxis={"automargin": True, "tickangle": -30},
+        yaxis={"automargin": True},
         yaxis_title="ms",
         yaxis_type="log" if log_y else "linear",
         legend_title="percentile",
@@ -680,24 +731,46 @@ def runs_figure(
 
 
 # ------------------------------------------------------------------------------ HTML
-def figures_html(figures: Mapping[str, go.Figure], *, title: str, note: str | None = None) -> str:
-    """One self-contained HTML page with every figure and plotly.js inline (once).
+def figures_html(
+    figures: Mapping[str, go.Figure],
+    *,
+    title: str,
+    note: str | None = None,
+    plotlyjs: str = "inline",
+) -> str:
+    """One HTML page with every figure; plotly.js inline once (``plotlyjs="inline"``) or
+    loaded from ``plotly.min.js`` next to the page (``"directory"``: write it there with
+    :func:`underfoot_lab.viz.offline.write_plotly_js`).
 
     Opens offline (no CDN); ``title`` and ``note`` are escaped.
     """
+    from .offline import PLOTLY_JS
+
+    if plotlyjs not in ("inline", "directory"):
+        raise ValueError(f"plotlyjs is 'inline' or 'directory', not {plotlyjs!r}")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}"
         "section{margin-bottom:2rem}</style>",
+        *(
+            [f'<script charset="utf-8" src="{PLOTLY_JS}"></script>']
+            if plotlyjs == "directory"
+            else []
+        ),
         "</head><body>",
         f"<h1>{escape(title)}</h1>",
     ]
     if note:
         parts.append(f"<p>{escape(note)}</p>")
     for i, (name, fig) in enumerate(figures.items()):
-        body = fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{i}")
+        body = fig.to_html(
+            full_html=False,
+            include_plotlyjs=(i == 0 and plotlyjs == "inline"),
+            include_mathjax=False,
+            div_id=f"fig-{i}",
+        )
         parts.append(f"<section><h2>{escape(name)}</h2>{body}</section>")
     parts.append("</body></html>")
     return "\n".join(parts)

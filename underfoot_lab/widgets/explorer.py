@@ -11,7 +11,15 @@ Everything after that is local and instant:
   slider never causes an upstream request;
 * the **source toggles** hide a source's candidates and re-merge and re-rank the rest (also
   local), to see what each source contributes;
-* ``k`` sets how many results are shown.
+* ``k`` sets how many results are shown;
+* each slider's tooltip is the feature's documentation (:data:`FEATURES`); **Save weights**
+  writes the sliders as a validated weights YAML (``<home>/weights/<name>.yaml`` by default);
+* an **ambiguous town** (the parser's ``ambiguous: ...`` note) is shown with a chooser of the
+  other towns of that name: picking one searches again for it;
+* a cache hit shows the **stage timings of the original search** (kept with the cached
+  result), marked as such, next to the hit's own lookup time;
+* while an MLflow run is active (``mlflow.start_run()`` in the notebook), each search is
+  also logged to it as an MLflow trace (:mod:`underfoot_lab.tracking.traces`).
 
 It shows the ranked table (every upstream field HTML-escaped), an offline SVG map with the town
 and the primary radius, the stage latency waterfall, the cache status per layer, each source's
@@ -48,6 +56,7 @@ import yaml
 from ..config import read_yaml
 from ..errors import ConfigError, UnderfootError
 from . import html as h
+from .explorer_tools import ambiguity_notes, choice_query, merge_visible, save_weights, slider_help
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -273,6 +282,7 @@ class SearchExplorer:
                 max=bound,
                 step=0.05,
                 description=name,
+                tooltip=slider_help(name),
                 readout_format=".2f",
                 style={"description_width": "130px"},
                 layout=widgets.Layout(width="380px"),
@@ -281,6 +291,25 @@ class SearchExplorer:
             self.weight_sliders[name] = slider
         self.reset_button = widgets.Button(description="Reset weights", tooltip="back to the file")
         self.reset_button.on_click(lambda _b: self.reset_weights())
+        self.save_name = widgets.Text(
+            value="explorer",
+            description="save as",
+            tooltip="weights name: the file is <home>/weights/<name>.yaml",
+            layout=widgets.Layout(width="260px"),
+        )
+        self.save_button = widgets.Button(
+            description="Save weights", tooltip="write the sliders as a weights YAML (validated)"
+        )
+        self.save_button.add_class("uf-save-weights")
+        self.save_button.on_click(lambda _b: self.save_weights())
+        self.place_chooser = widgets.Dropdown(
+            options=[],
+            description="town",
+            tooltip="the query's town name is ambiguous: pick the one you meant",
+            layout=widgets.Layout(width="420px", display="none"),
+        )
+        self.place_chooser.add_class("uf-place-chooser")
+        self.place_chooser.observe(self._on_place_choice, names="value")
         self.intent_tag = widgets.Dropdown(
             options=list(INTENTS), value="general", description="intent"
         )
@@ -309,6 +338,8 @@ class SearchExplorer:
             "answer": view("uf-answer-view"),
             "weights": view("uf-weights-view"),
             "region": view("uf-region-view"),
+            "ambiguity": view("uf-ambiguity-view"),
+            "saved": view("uf-saved-view"),
         }
         self.log = widgets.Output()
         o = self.outputs
@@ -320,13 +351,19 @@ class SearchExplorer:
             [
                 o["banner"],
                 widgets.HBox([self.query, self.search_button, o["status"]]),
+                widgets.HBox([o["ambiguity"], self.place_chooser]),
                 widgets.HBox(
                     [widgets.Label("sources:"), *self.source_toggles.values(), self.k_slider]
                 ),
                 widgets.HBox(
                     [
                         widgets.VBox(
-                            [*self.weight_sliders.values(), self.reset_button, o["weights"]],
+                            [
+                                *self.weight_sliders.values(),
+                                widgets.HBox([self.reset_button, self.save_name, self.save_button]),
+                                o["saved"],
+                                o["weights"],
+                            ],
                             layout=box(min_width="400px"),
                         ),
                         widgets.VBox([o["answer"], o["cache"], o["sources"]]),
@@ -435,6 +472,7 @@ class SearchExplorer:
             self.log.append_stderr(traceback.format_exc())
             return None
         self.result = result
+        self._log_trace(result)
         self.fetched = Fetched(
             result.parsed, result.place, result.candidates, result.sources, result.trace
         )
@@ -453,7 +491,6 @@ class SearchExplorer:
     def rerank(self) -> list[RankedResult]:
         """Re-rank the kept candidates with the current sliders and toggles (no upstream call)."""
         from ..pipeline.score.engine import FeatureScorer
-        from ..pipeline.score.merge import merge_candidates
 
         if self.fetched is None:
             return []
@@ -464,8 +501,7 @@ class SearchExplorer:
         cached = self._features.get(key)
         if cached is None:
             f = self.fetched
-            kept = [c for c in f.candidates if c.source in key]
-            entities = merge_candidates(kept, f.place)
+            entities = merge_visible(f.candidates, f.place, key)
             cached = (entities, scorer.features(f.parsed, f.place, entities))
             self._features[key] = cached
         entities, matrix = cached
@@ -514,8 +550,67 @@ class SearchExplorer:
         )
         return added
 
+    def save_weights(self, path: str | Path | None = None) -> Path | None:
+        """Write the sliders' weights as a validated YAML (default
+        ``<home>/weights/<save_name>.yaml``); the outcome is shown under the sliders."""
+        view = self.outputs["saved"]
+        name = self.save_name.value.strip()
+        target = Path(path) if path else Path(self.settings.home) / "weights" / f"{name}.yaml"
+        try:
+            written = save_weights(self.weights, target, name=None if path else name)
+        except (ConfigError, ValueError) as exc:
+            view.value = h.message_html(str(exc).splitlines()[0], "error")
+            return None
+        view.value = h.message_html(f"saved {written}", "ok")
+        return written
+
+    def choose_place(self, label: str) -> SearchResult | None:
+        """Search again for the town ``label`` (one of :attr:`place_chooser`'s options)."""
+        r = self.result
+        if r is None:
+            return None
+        refs = {a.label: a for a in r.place.alternatives}
+        ref = refs.get(label)
+        if ref is None:
+            return None
+        return self.search(choice_query(r.query, r.parsed, ref))
+
+    def _log_trace(self, result: SearchResult) -> None:
+        """Log the search as an MLflow trace when the notebook has an MLflow run active
+        (MLflow already imported means the user uses it; never imported here otherwise)."""
+        import sys
+
+        if "mlflow" not in sys.modules:
+            return
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is None:
+            return
+        from ..tracking.traces import TracedSearch, log_search_traces, traces_enabled
+
+        if not traces_enabled():
+            return
+        try:
+            log_search_traces(
+                run.info.run_id,
+                [TracedSearch("explorer", result.query, result)],
+                experiment_id=run.info.experiment_id,
+                tracking_uri=mlflow.get_tracking_uri(),
+                settings=self.settings,
+                tags={"source": "SearchExplorer"},
+            )
+        except Exception as exc:  # tracing must never break the explorer
+            self.log.append_stderr(f"MLflow trace not logged: {type(exc).__name__}: {exc}\n")
+
     # ------------------------------------------------------------------------------ events
     _bulk = False
+
+    def _on_place_choice(self, change: Any) -> None:
+        if self._bulk or not change["new"]:
+            return
+        if self.result is not None and change["new"] != self.result.place.label:
+            self.choose_place(str(change["new"]))
 
     def _on_weight(self, _change: Any) -> None:
         if not self._bulk:
@@ -541,11 +636,17 @@ class SearchExplorer:
         if r is None:
             return
         o = self.outputs
-        o["waterfall"].value = h.waterfall_html(r.trace)
-        if r.cache.status.startswith("hit"):
-            o["waterfall"].value += h.message_html(
-                "answered from the cache: the stage timings of the original run are not kept"
-            )
+        if r.cache.status.startswith("hit") and r.original_trace:
+            lookup = next((t for t in r.trace if t.stage == "cache"), None)
+            took = f" in {lookup.elapsed_ms:.1f} ms" if lookup else ""
+            o["waterfall"].value = h.message_html(
+                f"CACHE HIT ({r.cache.status}){took}: the stage timings below are the "
+                "original search's",
+                "ok",
+            ) + h.waterfall_html(r.original_trace, original=True)
+        else:
+            o["waterfall"].value = h.waterfall_html(r.trace)
+        self._render_ambiguity()
         o["cache"].value = h.cache_html(r.cache)
         o["sources"].value = h.sources_html(r.sources, self.enabled_sources)
         o["answer"].value = h.answer_html(
@@ -554,6 +655,30 @@ class SearchExplorer:
             "re-ranked by the sliders",
         )
         o["banner"].value = h.banner_html(r.simulated, self._mode_detail())
+
+    def _render_ambiguity(self) -> None:
+        r = self.result
+        if r is None:
+            return
+        notes = ambiguity_notes(r)
+        self._bulk = True
+        try:
+            if notes and r.place.alternatives:
+                self.place_chooser.options = [
+                    r.place.label,
+                    *(a.label for a in r.place.alternatives),
+                ]
+                self.place_chooser.value = r.place.label
+                self.place_chooser.layout.display = ""
+                self.outputs["ambiguity"].value = h.message_html(
+                    f"{notes[0]} · not the one you meant? pick another:", "warn"
+                )
+            else:
+                self.place_chooser.options = []
+                self.place_chooser.layout.display = "none"
+                self.outputs["ambiguity"].value = ""
+        finally:
+            self._bulk = False
 
     def _render_ranking(self) -> None:
         r = self.result

@@ -282,12 +282,15 @@ def _nice(value: float) -> float:
     return float(power)
 
 
-def waterfall_html(trace: Sequence[StageTrace], *, width_px: int = 240) -> str:
+def waterfall_html(
+    trace: Sequence[StageTrace], *, width_px: int = 240, original: bool = False
+) -> str:
     """Stage latencies as a waterfall of HTML bars.
 
     Top-level stages run one after another, so each starts where the previous ended; the
     per-source rows (``sources.<name>``) ran concurrently and all start with the sources stage.
-    ``total`` is the heading.
+    ``total`` is the heading. ``original``: the timings are those of the search a cache hit
+    replayed (the heading says so). Labels and details wrap instead of being clipped.
     """
     total = next((t.elapsed_ms for t in trace if t.stage == "total"), None)
     rows: list[tuple[str, float, float, StageTrace]] = []
@@ -324,14 +327,16 @@ def waterfall_html(trace: Sequence[StageTrace], *, width_px: int = 240) -> str:
             f'background: {colour};"></div></div></td>'
             f'<td style="padding: 1px 6px; text-align: right; white-space: nowrap;">'
             f"{elapsed:.1f} ms</td>"
-            f'<td style="padding: 1px 6px; color: #607d8b; white-space: nowrap; '
-            f'max-width: 260px; overflow: hidden; text-overflow: ellipsis;" '
+            f'<td class="uf-stage-detail" style="padding: 1px 6px; color: #607d8b; '
+            f'white-space: normal; overflow-wrap: anywhere; min-width: 120px; max-width: 360px;" '
             f'title="{detail}">{esc(t.status)}{" · " + detail if detail else ""}</td></tr>'
         )
     head = f"total {total:.1f} ms" if total is not None else f"{clock:.1f} ms"
+    title = "Stage latency of the original search (cached)" if original else "Stage latency"
+    cls = "uf-waterfall uf-waterfall-original" if original else "uf-waterfall"
     return (
-        f'<div style="{_FONT}"><b>Stage latency</b> ({esc(head)})'
-        f'<table class="uf-waterfall" style="border-collapse: collapse;">{"".join(lines)}'
+        f'<div style="{_FONT}"><b>{esc(title)}</b> ({esc(head)})'
+        f'<table class="{cls}" style="border-collapse: collapse;">{"".join(lines)}'
         "</table></div>"
     )
 

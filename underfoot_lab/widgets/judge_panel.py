@@ -11,6 +11,10 @@ items this rater already graded are skipped.
 
 Keyboard use. ipywidgets cannot bind raw keys, so the panel offers two keyboard paths:
 
+* **undo** (``u`` in the grade box) takes back the last grade (the store forgets it, the
+  grade before it, if any, comes back) and shows that item again; **back** (``b``) shows the
+  previous item without changing anything (grading it again replaces its grade). The button
+  of an item's current grade is highlighted; no button looks selected otherwise;
 * the **grade box**: type ``0``-``3`` (or ``s`` to skip) and press Enter; the box keeps focus
   and clears itself, so grading is digit, Enter, digit, Enter...;
 * the **buttons** are tabbable (``Tab`` / ``Shift+Tab``, then Space or Enter), labelled
@@ -39,7 +43,7 @@ from . import html as h
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..evaluation.judging.judgments import Agreement, JudgmentStore
+    from ..evaluation.judging.judgments import Agreement, Judgment, JudgmentStore
     from ..evaluation.judging.llm_judge import JudgeRun, ReferenceJudge
     from ..evaluation.judging.pooling import JudgingPool, PoolItem
     from ..evaluation.regions import RegionSet
@@ -141,13 +145,22 @@ class JudgePanel:
         self.position: int | None = None
         self.skipped: set[tuple[str, str]] = set()
         self.last_run: JudgeRun | None = None
+        self.history: list[tuple[int, Judgment | None]] = []
+        """Grades of this session, newest last: (pool index, the judgment it replaced)."""
+        self.visited: list[int] = []
+        """Pool indexes shown before the current one (for back)."""
 
         # ---- controls
         self.rater = widgets.Text(
             value=rater or "", placeholder="your name", description="Rater", continuous_update=False
         )
         self.rater.add_class("uf-rater")
-        self.start_button = widgets.Button(description="Start / resume", button_style="primary")
+        # Buttons size to their labels and never shrink (a flex row would cut "Run reference
+        # judge" and the grade labels short).
+        fit = {"width": "auto", "flex": "0 0 auto"}
+        self.start_button = widgets.Button(
+            description="Start / resume", button_style="primary", layout=widgets.Layout(**fit)
+        )
         self.start_button.on_click(lambda _b: self.start())
         self.grade_buttons: list[widgets.Button] = []
         for grade, label in GRADE_LABELS.items():
@@ -155,21 +168,39 @@ class JudgePanel:
                 description=f"{grade} ({label})",
                 tooltip=f"grade {grade}: {label} (or type {grade} + Enter in the grade box)",
                 tabbable=True,
-                button_style="success" if grade == 3 else "",
-                layout=widgets.Layout(width="auto"),
+                layout=widgets.Layout(**fit),
             )
             b.add_class(f"uf-grade-{grade}")
             b.on_click(lambda _b, g=grade: self.grade(g))
             self.grade_buttons.append(b)
         self.skip_button = widgets.Button(
-            description="skip (s)", tooltip="come back to it later", tabbable=True
+            description="skip (s)",
+            tooltip="come back to it later",
+            tabbable=True,
+            layout=widgets.Layout(**fit),
         )
         self.skip_button.on_click(lambda _b: self.skip())
+        self.undo_button = widgets.Button(
+            description="undo (u)",
+            tooltip="take back the last grade and show that item again",
+            tabbable=True,
+            layout=widgets.Layout(**fit),
+        )
+        self.undo_button.add_class("uf-undo")
+        self.undo_button.on_click(lambda _b: self.undo())
+        self.back_button = widgets.Button(
+            description="◀ back (b)",
+            tooltip="show the previous item (grading it again replaces its grade)",
+            tabbable=True,
+            layout=widgets.Layout(**fit),
+        )
+        self.back_button.add_class("uf-back")
+        self.back_button.on_click(lambda _b: self.back())
         self.note = widgets.Text(
             placeholder="optional note (saved with the grade)", description="Note"
         )
         self.grade_box = widgets.Text(
-            placeholder="0-3 or s, Enter",
+            placeholder="0-3, s, u or b, Enter",
             description="Grade",
             continuous_update=False,
             layout=widgets.Layout(width="200px"),
@@ -182,6 +213,7 @@ class JudgePanel:
             description="Run reference judge",
             tooltip=f"grade the whole pool: {ref_label}",
             disabled=self.reference is None,
+            layout=widgets.Layout(**fit),
         )
         self.reference_button.on_click(lambda _b: self.run_reference())
 
@@ -194,7 +226,8 @@ class JudgePanel:
         self.reference_view = widgets.HTML()
         self.help = widgets.HTML(
             h.message_html(
-                "Keyboard: type 0-3 (or s to skip) in the Grade box and press Enter; or Tab to a "
+                "Keyboard: type 0-3 (s skip, u undo, b back) in the Grade box and press Enter; "
+                "or Tab to a "
                 "grade button and press Space. 0 not relevant · 1 marginal (loosely related, "
                 "tourist trap, far-off event) · 2 relevant but well known or a drive away · "
                 "3 a real hidden gem for this query."
@@ -208,7 +241,10 @@ class JudgePanel:
                 widgets.HBox([self.rater, self.start_button, self.progress, self.progress_label]),
                 self.help,
                 self.card,
-                widgets.HBox([*self.grade_buttons, self.skip_button]),
+                widgets.HBox(
+                    [self.back_button, *self.grade_buttons, self.skip_button, self.undo_button],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
                 widgets.HBox([self.grade_box, self.note]),
                 self.status,
                 self.agreement_view,
@@ -299,6 +335,8 @@ class JudgePanel:
             self.status.value = h.message_html(f"grades are 0-3, not {grade}", "error")
             return
         text = (note if note is not None else self.note.value).strip() or None
+        assert self.position is not None
+        self.history.append((self.position, self._stored(item)))
         judgment = Judgment(item.query_id, item.doc_id, grade, self.judge, note=text)
         self.store.add([judgment])
         if self.bundle is not None:
@@ -310,8 +348,58 @@ class JudgePanel:
         self.status.value = h.message_html(
             f"saved {grade} ({GRADE_LABELS[grade]}) for {item.doc_id}", "ok"
         )
-        self._advance(from_index=self.position if self.position is not None else -1)
+        self._move(from_index=self.position)
         self._refresh()
+
+    def undo(self) -> None:
+        """Take back this session's last grade (restoring the grade it replaced, if any) and
+        show that item again."""
+        if not self.history or self.judge is None:
+            self.status.value = h.message_html("nothing to undo", "warn")
+            return
+        index, previous = self.history.pop()
+        item = self.pool.items[index]
+        self.store.delete(item.query_id, item.doc_id, self.judge)
+        if previous is not None:
+            self.store.add([previous])
+        self.position = index
+        again = f" (back to {previous.grade})" if previous is not None else ""
+        self.status.value = h.message_html(f"undid the grade of {item.doc_id}{again}", "ok")
+        self._refresh()
+
+    def back(self) -> None:
+        """Show the previously shown item (grades unchanged)."""
+        while self.visited and self.visited[-1] == self.position:
+            self.visited.pop()  # already on screen (after an undo)
+        if not self.visited:
+            self.status.value = h.message_html("no previous item", "warn")
+            return
+        self.position = self.visited.pop()
+        item = self.current
+        assert item is not None
+        stored = self._stored(item)
+        was = f"graded {stored.grade}" if stored is not None else "not graded"
+        self.status.value = h.message_html(
+            f"back to {item.doc_id} ({was}); grade it to change, or skip to move on"
+        )
+        self._refresh()
+
+    def _stored(self, item: PoolItem) -> Judgment | None:
+        """This rater's stored judgment of ``item`` (None when ungraded)."""
+        if self.judge is None:
+            return None
+        found = [
+            j
+            for j in self.store.for_queries([item.query_id], [self.judge])
+            if j.doc_id == item.doc_id
+        ]
+        return found[0] if found else None
+
+    def _move(self, from_index: int | None) -> None:
+        """Advance from ``from_index`` remembering it for :meth:`back`."""
+        if from_index is not None:
+            self.visited.append(from_index)
+        self._advance(from_index=from_index if from_index is not None else -1)
 
     def skip(self) -> None:
         """Leave the current item for later (it comes back after the others)."""
@@ -319,7 +407,7 @@ class JudgePanel:
         if item is None:
             return
         self.skipped.add(item.key)
-        self._advance(from_index=self.position if self.position is not None else -1)
+        self._move(from_index=self.position)
         self.status.value = h.message_html(f"skipped {item.doc_id}")
         self._refresh()
 
@@ -423,15 +511,23 @@ class JudgePanel:
         self.grade_box.value = ""  # clear for the next digit (this call sees "" and returns)
         if text in ("s", "skip"):
             self.skip()
+        elif text in ("u", "undo"):
+            self.undo()
+        elif text in ("b", "back"):
+            self.back()
         elif text in ("0", "1", "2", "3"):
             self.grade(int(text))
         else:
-            self.status.value = h.message_html(f"type 0, 1, 2, 3 or s (got {text[:10]!r})", "warn")
+            self.status.value = h.message_html(
+                f"type 0, 1, 2, 3, s, u or b (got {text[:10]!r})", "warn"
+            )
 
     def _set_grading_enabled(self, on: bool) -> None:
         for b in (*self.grade_buttons, self.skip_button):
             b.disabled = not on
         self.grade_box.disabled = not on
+        self.undo_button.disabled = not self.history
+        self.back_button.disabled = not self.visited
 
     def _render_reference_label(self) -> None:
         if self.reference is None:
@@ -470,6 +566,10 @@ class JudgePanel:
             self.card.value = h.judge_card_html(
                 item, position=f"item {self.position + 1} of {total}"
             )
+        # Highlight the current item's stored grade only (no button looks selected otherwise).
+        stored = self._stored(item) if item is not None else None
+        for grade, b in enumerate(self.grade_buttons):
+            b.button_style = "info" if stored is not None and stored.grade == grade else ""
         title = f"Agreement of {self.judge} on this pool (weighted κ, linear)"
         rows = self.agreement()
         table = h.agreement_table(rows, title=title)

@@ -403,6 +403,14 @@ class JudgmentStore:
                 conn.execute("DELETE FROM world_resolved")
             return conn.execute("DELETE FROM judgments WHERE judge = ?", (judge,)).rowcount
 
+    def delete(self, query_id: str, doc_id: str, judge: str) -> int:
+        """Remove one judgment (the judge panel's undo); returns how many were removed."""
+        with self._connect() as conn:
+            return conn.execute(
+                "DELETE FROM judgments WHERE query_id = ? AND doc_id = ? AND judge = ?",
+                (query_id, doc_id, judge),
+            ).rowcount
+
     def add_resolved(self, rows: Iterable[ResolvedDoc]) -> int:
         """Record which world entity world-judged results resolve to (replacing earlier
         rows of the same query, doc and world); returns rows written."""

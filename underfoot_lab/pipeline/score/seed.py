@@ -140,7 +140,11 @@ def seed_components(entity: Entity, intent: str) -> dict[str, float]:
     intent_hit = 1.0 if intent.strip() and intent.strip().lower() in text else 0.0
     keywords = sum(1 for k in UNDERGROUND_KEYWORDS if k in text)
     kinds = {PRIOR_KIND.get(t, t) for t in entity.source_types}
-    prior = sum(SOURCE_PRIORS.get(k, 0.0) for k in sorted(kinds))
+    prior = 0.0
+    for k in sorted(kinds):
+        # Left to right, as the engine adds: from Python 3.12 on, sum() of floats compensates
+        # rounding and would differ from the engine's scores in the last bit.
+        prior += SOURCE_PRIORS.get(k, 0.0)
     return {
         "intent_match": intent_hit,
         "keyword_count": float(keywords),
