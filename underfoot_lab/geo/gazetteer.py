@@ -30,11 +30,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..records import PlaceRef
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     from numpy.typing import NDArray
 
 EARTH_RADIUS_KM = 6371.0088
@@ -128,6 +127,8 @@ def _normalize_name(text: str) -> str:
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km."""
+    import numpy as np  # lazy: a cached search never needs numpy (start-up, issue 15)
+
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(lon2 - lon1)
@@ -148,6 +149,8 @@ class Gazetteer:
         for lst in self._by_name.values():
             lst.sort(key=lambda t: -t.population)
         self._by_key = {t.key: t for t in self.towns}
+        import numpy as np
+
         self._lat = np.radians(np.array([t.lat for t in self.towns], dtype=np.float64))
         self._lon = np.radians(np.array([t.lon for t in self.towns], dtype=np.float64))
 
@@ -283,6 +286,8 @@ class Gazetteer:
         self, lat: float, lon: float, radius_km: float, limit: int | None = None
     ) -> list[tuple[Town, float]]:
         """Towns within ``radius_km`` of a point, nearest first, with their distance."""
+        import numpy as np
+
         d = self._distances(lat, lon)
         idx = np.nonzero(d <= radius_km)[0]
         idx = idx[np.argsort(d[idx], kind="stable")]
@@ -291,11 +296,15 @@ class Gazetteer:
         return [(self.towns[i], float(d[i])) for i in idx]
 
     def nearest(self, lat: float, lon: float) -> tuple[Town, float]:
+        import numpy as np
+
         d = self._distances(lat, lon)
         i = int(np.argmin(d))
         return self.towns[i], float(d[i])
 
     def _distances(self, lat: float, lon: float) -> NDArray[np.float64]:
+        import numpy as np
+
         p1, l1 = np.radians(lat), np.radians(lon)
         a = (
             np.sin((self._lat - p1) / 2) ** 2
