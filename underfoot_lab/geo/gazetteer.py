@@ -24,7 +24,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -339,7 +339,11 @@ class Gazetteer:
                 pass  # absent or unreadable: rebuild (and rewrite) below
         out = self._build_zip_index()
         if path is not None:
-            write_atomically(path, json.dumps([list(astuple(z)) for z in out.values()]))
+            write_atomically(
+                path,
+                json.dumps(
+                    [[z.zip_code, z.city, z.state_code, z.county, z.lat, z.lon] for z in out.values()]
+                ),)
         return out
 
     @staticmethod
