@@ -54,7 +54,7 @@ def main() -> int:
     }
     samples = {name: Samples() for name in sides}
     try:
-        for i, (name, env) in enumerate(sides.items()):
+        for i, env in enumerate(sides.values()):
             env["UNDERFOOT_HOME"] = str(scratch / f"home-{i}")
             env["UNDERFOOT_DATA_DIR"] = str(ROOT / "data")  # the same region sets for both
             run_timed(argv, env, cwd=scratch)  # warm-up

@@ -55,10 +55,14 @@ def measure(texts: list[str], home: Path) -> dict[str, Any]:
             result = harness.pipeline.search(text)
             stage = next(t.elapsed_ms for t in result.trace if t.stage == "sources")
             per = [t.elapsed_ms for t in result.trace if t.stage.startswith("sources.")]
-            rows.append({"query": text, "stage_ms": stage, "slowest_ms": max(per), "sum_ms": sum(per)})
+            rows.append(
+                {"query": text, "stage_ms": stage, "slowest_ms": max(per), "sum_ms": sum(per)}
+            )
     return {
         "rows": rows,
-        "median_stage_over_slowest": statistics.median(r["stage_ms"] / r["slowest_ms"] for r in rows),
+        "median_stage_over_slowest": statistics.median(
+            r["stage_ms"] / r["slowest_ms"] for r in rows
+        ),
         "median_stage_over_sum": statistics.median(r["stage_ms"] / r["sum_ms"] for r in rows),
         "total_stage_ms": sum(r["stage_ms"] for r in rows),
     }
@@ -79,8 +83,7 @@ def main() -> int:
     print(f"{'world rendering':30} {'stage / slowest source':>23} {'stage / sum of sources':>23}")
     for name, m in (("off the loop (now)", now), ("on the loop (before)", before)):
         print(
-            f"{name:30} {m['median_stage_over_slowest']:22.2f}x "
-            f"{m['median_stage_over_sum']:22.2f}x"
+            f"{name:30} {m['median_stage_over_slowest']:22.2f}x {m['median_stage_over_sum']:22.2f}x"
         )
     print(f"\ntarget: sources stage <= {TARGET}x the slowest source: {verdict(ratio, TARGET)}")
     path = write_results(

@@ -14,7 +14,6 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-
 from .errors import BadQuery, ConfigError, LocationNotFound, UnderfootError
 from .records import (
     Answer,
@@ -31,6 +30,7 @@ from .settings import Settings
 if TYPE_CHECKING:  # pragma: no cover
     from .harness import Harness, build_harness
     from .pipeline.run import Pipeline
+
 
 def _defer_httpx_cli() -> None:
     """Let ``import httpx`` skip its command-line client until someone calls it.

@@ -316,10 +316,12 @@ class RunStore:
                 (run_id,),
             )
             out = {}
-            for r in cur:
-                written = self._written.get((run_id, r[0]))
-                decoded = written[1] if written is not None and written[0] == r[1] else None
-                out[r[0]] = StoredRow(*r, decoded=decoded)
+            for query_id, text, error, elapsed_ms, finished_at, session in cur:
+                written = self._written.get((run_id, query_id))
+                decoded = written[1] if written is not None and written[0] == text else None
+                out[query_id] = StoredRow(
+                    query_id, text, error, elapsed_ms, finished_at, session, decoded=decoded
+                )
             return out
 
     def delete(self, run_id: str) -> None:

@@ -339,11 +339,10 @@ class Gazetteer:
                 pass  # absent or unreadable: rebuild (and rewrite) below
         out = self._build_zip_index()
         if path is not None:
-            write_atomically(
-                path,
-                json.dumps(
-                    [[z.zip_code, z.city, z.state_code, z.county, z.lat, z.lon] for z in out.values()]
-                ),)
+            table = [
+                [z.zip_code, z.city, z.state_code, z.county, z.lat, z.lon] for z in out.values()
+            ]
+            write_atomically(path, json.dumps(table))
         return out
 
     @staticmethod

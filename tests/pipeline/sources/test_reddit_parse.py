@@ -9,6 +9,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from upstream_support import fixture_bytes
 
 from underfoot_lab.errors import UpstreamError
 from underfoot_lab.geo.gazetteer import get_gazetteer
@@ -16,8 +17,6 @@ from underfoot_lab.pipeline.sources.names import reddit_selftext, subreddits_for
 from underfoot_lab.pipeline.sources.reddit import _when, parse_feed
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import build_world
-
-from upstream_support import fixture_bytes
 
 Fields = tuple[str, str, str, str, datetime | None]
 
