@@ -10,6 +10,8 @@ The public surface is small; heavy modules (pandas, mlflow, plotly) load only wh
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadQuery, ConfigError, LocationNotFound, UnderfootError
@@ -28,6 +30,31 @@ from .settings import Settings
 if TYPE_CHECKING:  # pragma: no cover
     from .harness import Harness, build_harness
     from .pipeline.run import Pipeline
+
+
+def _defer_httpx_cli() -> None:
+    """Let ``import httpx`` skip its command-line client until someone calls it.
+
+    httpx's ``__init__`` imports ``httpx._main`` (click, rich, pygments: ~0.2 s of CPU, most of
+    httpx's import) only to export ``httpx.main``, which the workbench never calls. A stand-in
+    module whose ``main`` imports and runs the real one keeps ``httpx.main`` working.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stub = types.ModuleType("httpx._main")
+
+    def main(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        if sys.modules.get("httpx._main") is stub:
+            del sys.modules["httpx._main"]
+        return importlib.import_module("httpx._main").main(*args, **kwargs)
+
+    stub.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stub
+
+
+_defer_httpx_cli()
 
 __version__ = "0.1.0"
 

@@ -18,18 +18,38 @@ from types import ModuleType
 from . import commands
 
 
-def _command_modules() -> dict[str, ModuleType]:
-    found = {}
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        found[info.name.replace("_", "-")] = importlib.import_module(
-            f"{commands.__name__}.{info.name}"
-        )
-    return found
+def _command_names() -> dict[str, str]:
+    """Command name -> module name, without importing any command."""
+    return {
+        info.name.replace("_", "-"): info.name
+        for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name)
+        if not info.name.startswith("_")
+    }
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+def _command_modules(only: str | None = None) -> dict[str, ModuleType]:
+    return {
+        name: importlib.import_module(f"{commands.__name__}.{module}")
+        for name, module in _command_names().items()
+        if only is None or name == only
+    }
+
+
+def _chosen_command(raw: Sequence[str]) -> str | None:
+    """The command named on the command line, if it is one (the global flags take no value)."""
+    for arg in raw:
+        if arg.startswith("-"):
+            if arg in ("--debug", "--log-json"):
+                continue
+            return None
+        return arg if arg in _command_names() else None
+    return None
+
+
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The parser with every command, or with the command ``only`` alone: importing each
+    command's module (some import MLflow helpers, pandas users, ...) is most of a fast command's
+    start-up, and parsing one command needs only its own arguments."""
     parser = argparse.ArgumentParser(
         prog="underfoot-lab",
         description="Research and evaluation workbench for Underfoot (hidden-gems search).",
@@ -41,7 +61,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         help="write structured logs (JSON lines, secrets redacted) on stderr",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    mods = _command_modules()
+    mods = _command_modules(only)
     for name, mod in mods.items():
         mod.add_arguments(sub.add_parser(name, help=mod.HELP, description=mod.HELP))
     return parser, mods
@@ -57,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             print(f"error: argument {shown!r} is not valid UTF-8 text", file=sys.stderr)
             return 2
-    parser, mods = build_parser()
+    parser, mods = build_parser(_chosen_command(raw))
     args = parser.parse_args(raw)
     if not args.command:
         parser.print_help()

@@ -27,6 +27,7 @@ opaque ``simulation`` string for its cache keys, so answers of two worlds never 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -81,6 +82,11 @@ class MountedTransport(httpx.AsyncBaseTransport):
         transport = self._mounts.get(_origin(request.url), self._default)
         return await transport.handle_async_request(request)
 
+    async def prepare(self) -> list[str]:
+        """Build what the default transport builds lazily (the pipeline's ``setup`` stage)."""
+        prepare = getattr(self._default, "prepare", None)
+        return list(await prepare()) if prepare is not None else []
+
     async def aclose(self) -> None:
         for transport in {id(t): t for t in (*self._mounts.values(), self._default)}.values():
             await transport.aclose()
@@ -97,6 +103,15 @@ class _LazyWorldTransport(httpx.AsyncBaseTransport):
         if self._inner is None:
             self._inner = world_transport(self._world())
         return await self._inner.handle_async_request(request)
+
+    async def prepare(self) -> list[str]:
+        """Build the world now, in a worker thread (the pipeline's ``setup`` stage)."""
+        if self._inner is not None:
+            return []
+        world = await asyncio.to_thread(self._world)
+        if self._inner is None:
+            self._inner = world_transport(world)
+        return ["world"]
 
     async def aclose(self) -> None:
         if self._inner is not None:

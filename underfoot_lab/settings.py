@@ -1,19 +1,37 @@
-"""One source of truth for configuration: :class:`Settings` (pydantic-settings).
+"""One source of truth for configuration: :class:`Settings`.
 
 API keys come from the standard variables (``OPENAI_API_KEY``, ``SERPAPI_API_KEY``,
 ``GEOAPIFY_API_KEY``, ``EVENTBRITE_TOKEN``) as :class:`~pydantic.SecretStr`, so they never show in
 a repr, a log line or a ``model_dump``. Everything else is ``UNDERFOOT_*``.
+
+Settings are a plain pydantic model that reads the environment itself, with pydantic-settings'
+rules (keyword arguments > environment variables > a git-ignored ``.env`` > defaults; names are
+case-insensitive; empty values count): importing ``pydantic_settings`` cost most of
+``import underfoot_lab`` (issue 15), and these few lines do what we used of it. A bad value from
+the environment raises :class:`SettingsError` (a :class:`~underfoot_lab.errors.ConfigError`)
+naming the variable; bad keyword arguments raise pydantic's ``ValidationError`` as before.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from .errors import ConfigError
 
 Mode = Literal["offline", "live", "auto"]
 
@@ -27,20 +45,37 @@ EVENTBRITE_DEFAULT = "https://www.eventbriteapi.com"
 OPENAI_DEFAULT = "https://api.openai.com/v1"
 
 
+ENV_PREFIX = "UNDERFOOT_"
+ENV_FILE = ".env"
+
+
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
-class Settings(BaseSettings):
-    """Workbench settings, read from the environment (and a git-ignored ``.env``)."""
+class SettingsError(ConfigError, ValueError):
+    """An environment variable (or ``.env`` line) holds a value the setting cannot take."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="UNDERFOOT_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-    )
+
+class Settings(BaseModel):
+    """Workbench settings, read from the environment (and a git-ignored ``.env``).
+
+    ``Settings(**values)`` takes field names (or the variable names of the keys); what is not
+    given comes from the environment, then from ``_env_file`` (default ``.env`` in the working
+    directory; ``None`` skips it), then from the defaults below.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    def __init__(self, _env_file: str | Path | None = ENV_FILE, **values: Any) -> None:
+        names = _field_names()
+        given = {names.get(k.lower(), k): v for k, v in values.items()}
+        found = _from_environment(_env_file)
+        merged = {**{k: v for k, v in found.items() if k not in given}, **given}
+        try:
+            super().__init__(**merged)
+        except ValidationError as exc:
+            raise _env_error(exc, found, given) or exc from None
 
     mode: Mode = Field("offline")
     home: Path = Field(Path(".underfoot"))
@@ -69,8 +104,8 @@ class Settings(BaseSettings):
     )
 
     # --- pipeline ----------------------------------------------------------------------------
-    sources: Annotated[tuple[str, ...], NoDecode] = Field(DEFAULT_SOURCES)
-    live_sources: Annotated[tuple[str, ...], NoDecode] = Field(())
+    sources: tuple[str, ...] = Field(DEFAULT_SOURCES)
+    live_sources: tuple[str, ...] = Field(())
     """In ``auto`` mode, keyless sources (Reddit) named here go live too."""
     source_deadline_s: float = Field(8.0, gt=0, allow_inf_nan=False)
     http_timeout_s: float = Field(6.0, gt=0, allow_inf_nan=False)
@@ -98,7 +133,7 @@ class Settings(BaseSettings):
     """Answer every upstream request from this recording; no network (``UNDERFOOT_REPLAY_DIR``)."""
 
     # --- service (underfoot_lab.service; `underfoot-lab serve`) ------------------------------
-    service_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(())
+    service_cors_origins: tuple[str, ...] = Field(())
     """Origins allowed by CORS (comma-separated in ``UNDERFOOT_SERVICE_CORS_ORIGINS``); none by
     default, so browsers on other origins cannot call the service."""
     service_rate_limit_per_s: float = Field(5.0, ge=0)
@@ -159,6 +194,71 @@ def settings_error(exc: ValidationError) -> str:
         got = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
         parts.append(f"{var}: {err['msg']}{got}")
     return "invalid setting: " + "; ".join(parts)
+
+
+def _variables(name: str, info: Any) -> tuple[str, ...]:
+    """The environment variable names of one field, as pydantic-settings spelled them."""
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(c) for c in alias.choices)
+    if isinstance(alias, str):
+        return (alias,)
+    return (f"{ENV_PREFIX}{name.upper()}",)
+
+
+_VARIABLE_FIELDS: dict[str, str] = {}
+_SECRETS = ("openai_api_key", "serpapi_api_key", "geoapify_api_key", "eventbrite_token")
+
+
+def _variable_fields() -> dict[str, str]:
+    """Lower-cased variable name -> field name (built once per process)."""
+    if not _VARIABLE_FIELDS:
+        for name, info in Settings.model_fields.items():
+            for var in _variables(name, info):
+                _VARIABLE_FIELDS[var.lower()] = name
+    return _VARIABLE_FIELDS
+
+
+def _field_names() -> dict[str, str]:
+    """Lower-cased field or variable name -> field name, for keyword arguments."""
+    return {**_variable_fields(), **{name: name for name in Settings.model_fields}}
+
+
+def _from_environment(env_file: str | Path | None) -> dict[str, Any]:
+    """Field name -> raw string from the environment, falling back to the ``.env`` file.
+
+    Like pydantic-settings: variable names are matched case-insensitively, an empty value is a
+    value, and python-dotenv reads the file (imported only when the file exists).
+    """
+    wanted = _variable_fields()
+    out: dict[str, Any] = {}
+    if env_file is not None and os.path.isfile(env_file):
+        from dotenv import dotenv_values
+
+        _pick(dotenv_values(env_file, encoding="utf-8"), wanted, out)
+    _pick(os.environ, wanted, out)
+    return out
+
+
+def _pick(source: Mapping[str, str | None], wanted: dict[str, str], out: dict[str, Any]) -> None:
+    for key, value in source.items():
+        name = wanted.get(key.lower())
+        if name is not None and value is not None:
+            out[name] = value
+
+
+def _env_error(
+    exc: ValidationError, found: Mapping[str, Any], given: Mapping[str, Any]
+) -> SettingsError | None:
+    """One line naming the variable, when the first bad value came from the environment."""
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        if name in found and name not in given:
+            var = _variables(name, Settings.model_fields[name])[0]
+            # A secret's value is never echoed, not even a wrong one.
+            shown = "" if name in _SECRETS else f" (got {str(found[name])[:60]!r})"
+            return SettingsError(f"environment variable {var}: {err['msg']}{shown}")
+    return None
 
 
 def endpoint(base_url: str, documented: str) -> str:

@@ -413,6 +413,73 @@ def load_region_set(
     else:
         root_dir = _resolve_root(root)
         path = _find_set(text, root_dir)
+    key = _cache_key(path, root_dir, validate_places)
+    cached = _cached_set(key, path)
+    if cached is not None:
+        return cached
+    loaded = _load_region_set(path, root_dir, validate_places)
+    _remember(key, loaded)
+    return loaded
+
+
+REGION_CACHE_FORMAT = 1
+_MEMO: dict[str, RegionSet] = {}
+
+
+def _cache_key(path: Path, root_dir: Path, validate_places: bool) -> str:
+    """A hash of everything a loaded set depends on: every YAML it may include (all of the root
+    directory's, plus the file itself), this code's version and, when places are validated,
+    the versions of the gazetteer's data packages."""
+    from importlib import metadata
+
+    from .. import __version__
+
+    digest = hashlib.sha256(
+        f"{REGION_CACHE_FORMAT}|{__version__}|{validate_places}|{path.resolve()}|"
+        f"{root_dir.resolve()}".encode()
+    )
+    if validate_places:
+        for package in ("reverse_geocode", "zipcodes", "us"):
+            try:
+                digest.update(f"|{package}={metadata.version(package)}".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"|{package}=?".encode())
+    files = {p.resolve() for p in root_dir.glob("*.y*ml")} | {path.resolve()}
+    for file in sorted(files):
+        digest.update(f"|{file}|".encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _cache_file(key: str) -> Path:
+    from ..settings import Settings
+
+    return Path(Settings().home) / "derived" / f"region-set-{key}.json"
+
+
+def _cached_set(key: str, path: Path) -> RegionSet | None:
+    """The set from this process's memo or from ``UNDERFOOT_HOME/derived`` (None: load it)."""
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit
+    try:
+        text = _cache_file(key).read_text(encoding="utf-8")
+        found = RegionSet.model_validate_json(text).model_copy(update={"path": path})
+    except (OSError, ValueError):
+        return None
+    _MEMO[key] = found
+    return found
+
+
+def _remember(key: str, loaded: RegionSet) -> None:
+    from ..geo.gazetteer import write_atomically
+
+    _MEMO[key] = loaded
+    write_atomically(_cache_file(key), loaded.model_dump_json())
+
+
+def _load_region_set(path: Path, root_dir: Path, validate_places: bool) -> RegionSet:
+    """Parse, resolve and (optionally) validate one set from its files."""
     loader = _Loader(root_dir)
     entries = loader.resolve(path, ())
     parsed = loader.parse(path)

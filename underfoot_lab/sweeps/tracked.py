@@ -137,24 +137,21 @@ def log_sweep(
 
 
 def _log_artifacts(r: SweepResult, run_id: str, uri: str, settings: Settings | None) -> None:
-    from .. import tracking
+    from ..tracking.writer import log_artifacts
     from ..viz.figures import figures_html
 
     with tempfile.TemporaryDirectory(prefix="underfoot-sweep-") as tmp:
         root = Path(tmp)
-        files: list[tuple[Path, str]] = []
 
         def put(rel: str, text: str) -> None:
             p = root / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(text, encoding="utf-8")
-            files.append((p, str(Path(rel).parent)))
 
         trials = r.trials.copy()
         put("trials/trials.csv", trials.to_csv(index=False))
         pq_path = root / "trials" / "trials.parquet"
         trials.to_parquet(pq_path, index=False)
-        files.append((pq_path, "trials"))
         put("per_query/per_query.csv", r.per_query.to_csv(index=False))
         put("comparison/comparison.csv", r.comparison.to_csv(index=False))
         put(
@@ -179,8 +176,8 @@ def _log_artifacts(r: SweepResult, run_id: str, uri: str, settings: Settings | N
                 f"{r.pool_path.name}; winner trial {r.winner.number}",
             ),
         )
-        for path, artifact_dir in files:
-            tracking.log_file(run_id, path, artifact_dir, tracking_uri=uri, settings=settings)
+        # One upload of the staged tree (scrubbed in place), not one MLflow call per file.
+        log_artifacts(run_id, root, tracking_uri=uri, settings=settings)
 
 
 def _log_children(

@@ -91,6 +91,7 @@ class World:
         self.towns = TownIndex(gazetteer)
         self._universes: dict[str, TownUniverse] = {}
         self._lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}
         self._payloads: OrderedDict[tuple[Any, ...], WorldResponse] = OrderedDict()
         self._payload_cache_size = payload_cache_size
 
@@ -116,6 +117,17 @@ class World:
         u = self._universes.get(town.key)
         if u is not None:
             return u
+        with self._lock:
+            building = self._building.setdefault(town.key, threading.Lock())
+        # One builder per town: sources asking concurrently (from worker threads) wait for it
+        # rather than each building the same universe.
+        with building:
+            u = self._universes.get(town.key)
+            if u is not None:
+                return u
+            return self._build_universe(town)
+
+    def _build_universe(self, town: Town) -> TownUniverse:
         built = generate_universe(
             seed=self.seed,
             town=town,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -252,9 +252,11 @@ class Scenario(_Strict):
                     )
         return self
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """sha256 of the validated content (key order and YAML formatting do not matter)."""
+        """sha256 of the validated content (key order and YAML formatting do not matter).
+
+        Cached (the model is frozen): every world response's noise is seeded with it."""
         canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 

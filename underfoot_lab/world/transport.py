@@ -9,6 +9,7 @@ defaults): ``/search.json`` -> SerpAPI, ``/search.rss`` and ``/r/<sub>/search.rs
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -54,4 +55,7 @@ class WorldTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._respond(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return self._respond(request)
+        # Rendering (and a town's first universe) is CPU work: off the event loop, so sources
+        # overlap as they do live, deadlines fire on time, and the trace's per-source times
+        # mean what they mean live (the world is thread-safe).
+        return await asyncio.to_thread(self._respond, request)

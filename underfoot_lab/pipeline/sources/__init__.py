@@ -1,7 +1,7 @@
 """The sources stage: (ParsedQuery, Place) -> candidates, one upstream per module.
 
 Providers are registered by name with lazy ``"module:Class"`` targets, so importing this package
-imports no connector (and no feedparser).
+imports no connector.
 """
 
 from __future__ import annotations
