@@ -23,7 +23,11 @@ QUERY = "hidden gems in Marfa TX"
 def diff(pipe: Pipeline, home: Path) -> RankingDiff:
     world = build_world(make_settings(home), get_gazetteer())
     return RankingDiff(
-        query=QUERY, baseline="baseline-seed", candidate="default", pipeline=pipe, world=world
+        query=QUERY,
+        baseline="baseline-seed",
+        candidate="tuned-default-world",
+        pipeline=pipe,
+        world=world,
     )
 
 
@@ -77,7 +81,11 @@ def test_ndcg_and_movement_helpers() -> None:
 def test_titles_are_escaped(pipe: Pipeline, home: Path) -> None:
     world = build_world(make_settings(home), get_gazetteer())
     d = RankingDiff(
-        query=QUERY, baseline="baseline-seed", candidate="default", pipeline=pipe, world=world
+        query=QUERY,
+        baseline="baseline-seed",
+        candidate="tuned-default-world",
+        pipeline=pipe,
+        world=world,
     )
     first = d.current.candidate[0]
     hostile = dataclasses.replace(first, title=SCRIPT_TITLE)
@@ -100,7 +108,11 @@ def test_region_set_steps_worst_delta_first(pipe: Pipeline, home: Path, tmp_path
     )
     world = build_world(make_settings(home), get_gazetteer())
     d = RankingDiff(
-        region_set=rs, baseline="baseline-seed", candidate="default", pipeline=pipe, world=world
+        region_set=rs,
+        baseline="baseline-seed",
+        candidate="tuned-default-world",
+        pipeline=pipe,
+        world=world,
     )
     deltas = [x.delta for x in d.diffs if x.delta == x.delta]
     assert deltas == sorted(deltas) and len(d.diffs) == 2
@@ -113,6 +125,13 @@ def test_region_set_steps_worst_delta_first(pipe: Pipeline, home: Path, tmp_path
 
 def test_needs_a_query_or_a_region_set(pipe: Pipeline) -> None:
     with pytest.raises(ConfigError):
-        RankingDiff(baseline="default", candidate="default", pipeline=pipe, world=None)
+        RankingDiff(
+            baseline="tuned-default-world",
+            candidate="tuned-default-world",
+            pipeline=pipe,
+            world=None,
+        )
     with pytest.raises(ConfigError):
-        RankingDiff(query=QUERY, baseline="no-such-weights", candidate="default", pipeline=pipe)
+        RankingDiff(
+            query=QUERY, baseline="no-such-weights", candidate="tuned-default-world", pipeline=pipe
+        )

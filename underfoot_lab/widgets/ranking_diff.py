@@ -20,7 +20,7 @@ in ``experiments/weights`` or an evaluation run id (the run store's; its weights
 seed's constants for a seed run). Everything an upstream sent is HTML-escaped.
 
     diff = RankingDiff(query="hidden gems in Marfa TX",
-                       baseline="baseline-seed", candidate="default")
+                       baseline="baseline-seed", candidate="tuned-default-world")
     diff.frame      # title, rank_baseline, rank_candidate, movement, grade (+ id, scores)
 """
 
