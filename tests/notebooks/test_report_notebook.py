@@ -16,6 +16,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from underfoot_lab.pipeline.score.weights import ScoringWeights
+
 from underfoot_lab import papermill_reports, tracking
 
 pytestmark = pytest.mark.slow
@@ -159,7 +161,9 @@ def test_report_with_weights_logs_the_weights(weights_report: papermill_reports.
     run = client.get_run(weights_report.mlflow_run_id)
     assert run.data.params["weights"] == "tuned-default-world"
     assert run.data.params["weights.source"] == "weights file"
-    assert float(run.data.params["weight.rating_quality"]) == pytest.approx(1.0)
+    assert float(run.data.params["weight.rating_quality"]) == pytest.approx(
+        ScoringWeights.from_yaml(DEFAULT_WEIGHTS).weight("rating_quality")
+    )
     assert run.data.tags["weights_hash"] != "seed"
     files = set(_artifacts(client, weights_report.mlflow_run_id))
     assert "weights/tuned-default-world.yaml" in files

@@ -172,15 +172,19 @@ def test_values_equal_an_evaluation_run(
     default_weights: ScoringWeights,
 ) -> None:
     """The whole pipeline (``evaluate_region_set``, cache off) agrees with the sweep path."""
-    root = Path(__file__).resolve().parents[2] / "experiments" / "weights"
+    repo = Path(__file__).resolve().parents[2]
+    files = (
+        repo / "experiments" / "weights" / "baseline-seed.yaml",
+        repo / "tests" / "fixtures" / "weights" / "sweep-unit-base.yaml",  # default_weights
+    )
     values = ev.evaluate_weights(data, [seed_weights, default_weights])
     names = [x.name for x in METRICS]
     columns = ["ndcg_at_10", "ndcg_at_5", "p_at_5", "p_at_10", "r_at_100", "mrr", "map",
                "hiddenness_at_10", "geo_precision_at_10", "nearby_ratio", "corroboration_at_10",
                "expired_event_rate_at_10"]  # fmt: skip
-    for i, name in enumerate(("baseline-seed.yaml", "tuned-default-world.yaml")):
+    for i, name in enumerate(files):
         report = evaluate_region_set(
-            region_set_file, settings=Settings(), weights=root / name, use_cache=False,
+            region_set_file, settings=Settings(), weights=name, use_cache=False,
             progress=False,
         )  # fmt: skip
         rows = report.per_query.set_index("query_id").to_dict("index")

@@ -227,7 +227,10 @@ def test_mlflow_logging_and_reading_back(
     assert parent.data.params["method"] == "random" and parent.data.params["trials"] == "40"
     m = parent.data.metrics
     assert m["best.tune.ndcg_at_10"] == pytest.approx(r.best_row()["tune.ndcg_at_10"])
-    assert "vs.baseline-seed.ndcg_at_10.p_holm" in m and "baseline.default.heldout.ndcg_at_10" in m
+    assert (
+        "vs.baseline-seed.ndcg_at_10.p_holm" in m
+        and "baseline.tuned-default-world.heldout.ndcg_at_10" in m
+    )
     arts = _artifacts(client, r.mlflow_run_id)
     for name in ("trials/trials.parquet", "trials/trials.csv", "per_query/per_query.csv",
                  "comparison/comparison.csv", "comparison/comparison.json",
