@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
 from .records import Availability
 from .settings import Settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pydantic import SecretStr
 
     from .geo.gazetteer import Gazetteer
+    from .http import RetryPolicy
 
 
 class Clock(Protocol):
@@ -41,6 +42,20 @@ class ProviderContext:
     @property
     def gazetteer(self) -> Gazetteer:
         return self.gazetteer_loader()
+
+
+class UpstreamProvider:
+    """Base of a provider that calls one upstream with the context's HTTP client: it keeps the
+    context and the retry policy (None: the upstream default; tests pass a fast one) and is
+    created from the context alone. Subclasses add ``name``, ``availability`` and the calls."""
+
+    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
+        self.ctx = ctx
+        self.retry = retry
+
+    @classmethod
+    def create(cls, ctx: ProviderContext) -> Self:
+        return cls(ctx)
 
 
 def api_key(secret: SecretStr | None) -> str | None:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from ...errors import ConfigError, SourceSkipped, UpstreamError
-from ...http import RetryPolicy, fetch_json
+from ...http import fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
-from ...registry import ProviderContext
+from ...registry import UpstreamProvider
 from ...settings import Settings, endpoint
 from .names import short_label
 
@@ -50,15 +50,11 @@ def listing_urls(base_url: str, organizations: Sequence[str], venues: Sequence[s
     ]
 
 
-class EventbriteSource:
+class EventbriteSource(UpstreamProvider):
     """Organizer and venue event listings for the towns the mapping names."""
 
     name: str = "eventbrite"
     source_type: SourceType = "events"
-
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
@@ -75,10 +71,6 @@ class EventbriteSource:
         if settings.eventbrite_token is None:
             return Availability(False, "no EVENTBRITE_TOKEN")
         return Availability(True, "token and mapping set")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def urls(self, place: Place) -> list[str]:
         """The listings to read for ``place`` (SourceSkipped when none is mapped)."""

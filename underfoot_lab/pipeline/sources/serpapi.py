@@ -32,15 +32,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import normalize_name
-from ...http import RetryPolicy, fetch_json
+from ...http import fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...redaction import scrub
-from ...registry import ProviderContext, api_key, key_availability
+from ...registry import UpstreamProvider, api_key, key_availability
 from ...settings import Settings, endpoint
 from .names import place_name_from_title, short_label
 
@@ -79,24 +79,16 @@ GENERIC_INTENTS = frozenset(
 _NO_RESULTS = "hasn't returned any results"
 
 
-class _SerpApiSource:
+class _SerpApiSource(UpstreamProvider):
     """Shared plumbing: availability, the key, the request, SerpAPI's in-band errors."""
 
     name: str = "serpapi"
     source_type: SourceType = "web"
     engine: str = ""
 
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
-
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
         return key_availability(settings, "serpapi_api_key", "SERPAPI_API_KEY")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def request_params(self, parsed: ParsedQuery, place: Place) -> dict[str, str]:
         """The query parameters of this source's request, without ``api_key``."""
