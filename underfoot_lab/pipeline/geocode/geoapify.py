@@ -18,7 +18,6 @@ from typing import Any
 
 from ...errors import LocationNotFound, UpstreamError
 from ...geo.gazetteer import Town
-from ...http import fetch_json
 from ...records import Availability, ParsedQuery, Place, PlaceRef
 from ...registry import UpstreamProvider, api_key, key_availability
 from ...settings import Settings, endpoint
@@ -33,6 +32,7 @@ class GeoapifyGeocoder(UpstreamProvider):
     """Geoapify's geocoding search, restricted to the US."""
 
     name: str = "geoapify"
+    upstream = UPSTREAM
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
@@ -55,13 +55,9 @@ class GeoapifyGeocoder(UpstreamProvider):
             if not self.ctx.simulated:
                 raise UpstreamError("auth", f"{self.name}: GEOAPIFY_API_KEY not set")
             key = "offline-world"  # the offline world does not check keys
-        data = await fetch_json(
-            self.ctx.http,
+        data = await self.get_json(
             endpoint(self.ctx.settings.geoapify_base_url, SEARCH_URL),
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params={**self.request_params(parsed), "apiKey": key},
-            retry=self.retry,
+            {**self.request_params(parsed), "apiKey": key},
         )
         features = [f for f in _features(data) if _coords(f) is not None]
         if not features:

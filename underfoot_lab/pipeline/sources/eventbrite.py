@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import ConfigError, SourceSkipped, UpstreamError
-from ...http import fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...registry import UpstreamProvider
 from ...settings import Settings, endpoint
+from .base import iso_datetime
 from .names import short_label
 
 __all__ = ["LIMIT", "EventbriteSource", "listing_urls", "parse_events"]
@@ -54,6 +53,7 @@ class EventbriteSource(UpstreamProvider):
     """Organizer and venue event listings for the towns the mapping names."""
 
     name: str = "eventbrite"
+    upstream = UPSTREAM
     source_type: SourceType = "events"
 
     @classmethod
@@ -94,15 +94,7 @@ class EventbriteSource(UpstreamProvider):
         bearer = token.get_secret_value() if token is not None else "offline"
         pages = await asyncio.gather(
             *(
-                fetch_json(
-                    self.ctx.http,
-                    url,
-                    upstream=UPSTREAM,
-                    settings=self.ctx.settings,
-                    params=PARAMS,
-                    headers={"Authorization": f"Bearer {bearer}"},
-                    retry=self.retry,
-                )
+                self.get_json(url, PARAMS, headers={"Authorization": f"Bearer {bearer}"})
                 for url in urls
             )
         )
@@ -134,6 +126,7 @@ def parse_events(
             venue = ev.get("venue")
             venue_name = _str(venue.get("name")) if isinstance(venue, Mapping) else ""
             start = ev.get("start")
+            starts_at = iso_datetime(start.get("utc")) if isinstance(start, Mapping) else None
             out.append(
                 Candidate(
                     source=source,
@@ -146,7 +139,7 @@ def parse_events(
                     rank=len(out) + 1,
                     address=venue_name or None,
                     place_type="event",
-                    starts_at=_utc(start.get("utc")) if isinstance(start, Mapping) else None,
+                    starts_at=starts_at,
                     simulated=simulated,
                 )
             )
@@ -160,13 +153,3 @@ def _str(value: object) -> str:
 def _text(value: object) -> str:
     """Eventbrite's multipart text: ``{"text": ..., "html": ...}``."""
     return _str(value.get("text")) if isinstance(value, Mapping) else ""
-
-
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

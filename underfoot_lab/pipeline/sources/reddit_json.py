@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import UpstreamError
-from ...http import fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...registry import UpstreamProvider
 from ...settings import Settings, endpoint
@@ -42,6 +41,7 @@ class RedditJsonSource(UpstreamProvider):
     """Reddit's site-wide JSON search listing, as production calls it."""
 
     name: str = "reddit_json"
+    upstream = UPSTREAM
     source_type: SourceType = "reddit"
 
     @classmethod
@@ -58,14 +58,8 @@ class RedditJsonSource(UpstreamProvider):
 
     async def fetch(self, parsed: ParsedQuery, place: Place) -> list[Candidate]:
         url, params = self.request(parsed, place)
-        data = await fetch_json(
-            self.ctx.http,
-            url,
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params=params,
-            headers={"User-Agent": self.ctx.settings.user_agent},
-            retry=self.retry,
+        data = await self.get_json(
+            url, params, headers={"User-Agent": self.ctx.settings.user_agent}
         )
         return parse_listing(data, source=self.name, simulated=self.ctx.simulated)
 

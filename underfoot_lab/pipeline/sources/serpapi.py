@@ -37,7 +37,6 @@ from urllib.parse import quote
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import normalize_name
-from ...http import fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...redaction import scrub
 from ...registry import UpstreamProvider, api_key, key_availability
@@ -83,6 +82,7 @@ class _SerpApiSource(UpstreamProvider):
     """Shared plumbing: availability, the key, the request, SerpAPI's in-band errors."""
 
     name: str = "serpapi"
+    upstream = UPSTREAM
     source_type: SourceType = "web"
     engine: str = ""
 
@@ -105,14 +105,7 @@ class _SerpApiSource(UpstreamProvider):
                 raise UpstreamError("auth", f"{self.name}: SERPAPI_API_KEY not set")
             key = "offline-world"  # the offline world does not check keys
         params = {**self.request_params(parsed, place), "api_key": key}
-        data = await fetch_json(
-            self.ctx.http,
-            endpoint(self.ctx.settings.serpapi_base_url, SEARCH_URL),
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params=params,
-            retry=self.retry,
-        )
+        data = await self.get_json(endpoint(self.ctx.settings.serpapi_base_url, SEARCH_URL), params)
         error = data.get("error")
         if isinstance(error, str) and error:
             # SerpAPI reports "no results" in band, with a 200; anything else is a failure.
