@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse
+from .places import PlaceBuilder
 from .render_eventbrite import decode_id, not_found, organization_id, venue_id
 from .render_eventbrite import render_listing as render_eventbrite_listing
 from .render_geoapify import GeoMatch, render_geocode
@@ -117,14 +118,16 @@ class World:
         if u is not None:
             return u
         built = generate_universe(
-            seed=self.seed,
-            town=town,
-            town_index=self.towns.index(town),
-            town_slug=self.towns.slug(town),
-            gazetteer=self.gazetteer,
-            clock=self.clock,
-            codec=self.codec,
-            scenario=self.scenario,
+            PlaceBuilder(
+                seed=self.seed,
+                town=town,
+                town_index=self.towns.index(town),
+                town_slug=self.towns.slug(town),
+                gazetteer=self.gazetteer,
+                clock=self.clock,
+                codec=self.codec,
+                scenario=self.scenario,
+            )
         )
         with self._lock:
             return self._universes.setdefault(town.key, built)
