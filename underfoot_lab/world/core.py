@@ -377,9 +377,7 @@ class World:
         if sub is not None and u is not None:
             # Subreddit names are case-insensitive; feeds spell them the subreddit's way.
             sub = next((s for s in u.subreddits if s.lower() == sub.lower()), sub)
-        feed = render_feed(
-            u, parse_intent(intent_text), query, sub, self.clock, rng, self.scenario.engines.reddit
-        )
+        feed = render_feed(self._posts(u, intent_text, query, sub, rng), query, sub, self.clock)
         return WorldResponse(200, ATOM_CONTENT_TYPE, feed.encode("utf-8"))
 
     def _reddit_json(self, query: dict[str, str]) -> WorldResponse:
@@ -388,14 +386,24 @@ class World:
         # The Atom feed's key, so a listing holds the very posts the feed holds for the same
         # q/sort/t/limit (the two formats of one search).
         rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
-        engine = self.scenario.engines.reddit
-        posts = (
-            search_posts(u, parse_intent(intent_text), query, None, self.clock, rng, engine)
-            if u is not None
-            else []
-        )
+        posts = self._posts(u, intent_text, query, None, rng)
         body = json.dumps(render_listing(posts, query), ensure_ascii=False).encode("utf-8")
         return WorldResponse(200, REDDIT_JSON_CONTENT_TYPE, body)
+
+    def _posts(
+        self,
+        u: TownUniverse | None,
+        intent_text: str,
+        query: Mapping[str, str],
+        sub: str | None,
+        rng: random.Random,
+    ) -> list[RedditPost]:
+        """The posts a Reddit search finds (the Atom feed and the JSON listing are two formats
+        of one search); none when the town is unknown."""
+        if u is None:
+            return []
+        intent = parse_intent(intent_text)
+        return search_posts(u, intent, query, sub, self.clock, rng, self.scenario.engines.reddit)
 
     def eventbrite_ids(self, town: Town) -> dict[str, list[str]]:
         """The world's Eventbrite ids of a town: its events calendar (one organization) and
