@@ -33,6 +33,7 @@ from .render_reddit import render_feed, search_posts
 from .render_reddit_json import CONTENT_TYPE as REDDIT_JSON_CONTENT_TYPE
 from .render_reddit_json import render_listing
 from .render_serpapi import (
+    SerpRequest,
     error,
     parse_ll,
     render_google,
@@ -361,14 +362,15 @@ class World:
         town, intent_text = self._town_for(query)
         u = self.universe(town) if town is not None else None
         intent = parse_intent(intent_text)
+        if engine == "google_events" and "events" not in intent.groups:
+            intent = parse_intent(f"{intent_text} events")
+        request = SerpRequest(u, intent, query, self.clock, rng, self.codec, engines)
         if engine == "google":
-            body = render_google(u, intent, query, self.clock, rng, engines)
+            body = render_google(request)
         elif engine == "google_maps":
-            body = render_google_maps(u, intent, query, self.clock, rng, self.codec, engines)
+            body = render_google_maps(request)
         else:
-            if "events" not in intent.groups:
-                intent = parse_intent(f"{intent_text} events")
-            body = render_google_events(u, intent, query, self.clock, rng, engines)
+            body = render_google_events(request)
         return _json(200, body)
 
     def _reddit(self, query: dict[str, str], sub: str | None, rng: random.Random) -> WorldResponse:
