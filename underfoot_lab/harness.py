@@ -29,21 +29,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 import httpx
 
 from .pipeline.providers import Selection, select_providers, upstream_url
-from .pipeline.run import Pipeline
+from .pipeline.run import Pipeline, PipelineOptions
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline.score import Scorer
     from .world import World
 
 __all__ = [
@@ -271,19 +269,14 @@ class Harness:
 def build_harness(
     settings: Settings | None = None,
     *,
-    scorer: Scorer | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    clock: Callable[[], datetime] | None = None,
-    cache_clock: Callable[[], float] = time.time,
-    use_cache: bool | None = None,
-    record_dir: Path | str | None = None,
-    replay_dir: Path | str | None = None,
+    **options: Unpack[PipelineOptions],
 ) -> Harness:
     """A :class:`Harness`: the pipeline for ``settings`` (default: from the environment) with
     the transport its provider selection needs (see the module docstring).
 
     ``transport`` replaces that choice (tests: a counting or failing wrapper around
-    :func:`world_transport`); the other arguments are :class:`Pipeline`'s.
+    :func:`world_transport`); ``options`` are :class:`Pipeline`'s (:class:`PipelineOptions`).
     """
     settings = settings or Settings()
     world = _WorldSlot(settings)  # record/replay overrides leave the world seed and clock alone
@@ -292,15 +285,5 @@ def build_harness(
         transport = _transport_for(settings, selection, world.get)
     # Validated here (a bad scenario file fails before any search) and keyed into the cache.
     simulation = world_identity(settings).simulation_id if selection.simulated else None
-    pipeline = Pipeline(
-        settings,
-        scorer=scorer,
-        transport=transport,
-        clock=clock,
-        cache_clock=cache_clock,
-        use_cache=use_cache,
-        record_dir=record_dir,
-        replay_dir=replay_dir,
-        simulation=simulation,
-    )
+    pipeline = Pipeline(settings, transport=transport, simulation=simulation, **options)
     return Harness(pipeline, world)

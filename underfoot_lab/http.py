@@ -27,7 +27,7 @@ import xml.parsers.expat
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -39,6 +39,7 @@ from .settings import Settings
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
+    "FetchOptions",
     "RetryPolicy",
     "fetch_json",
     "fetch_xml",
@@ -185,16 +186,27 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 # ------------------------------------------------------------------------------ fetching
 
 
+class FetchOptions(TypedDict, total=False):
+    """The optional parts of a GET with :func:`fetch_json` or :func:`fetch_xml`."""
+
+    params: Mapping[str, str] | None
+    """The query parameters."""
+    headers: Mapping[str, str] | None
+    """Request headers besides the client's."""
+    retry: RetryPolicy | None
+    """None: :data:`DEFAULT_RETRY`."""
+    rate_limit: bool | None
+    """Force the upstream's rate limit on or off (None: on unless ``settings.mode`` is
+    ``offline``)."""
+
+
 async def fetch_json(
     client: httpx.AsyncClient,
     url: str,
     *,
     upstream: str,
     settings: Settings,
-    params: Mapping[str, str] | None = None,
-    headers: Mapping[str, str] | None = None,
-    retry: RetryPolicy | None = None,
-    rate_limit: bool | None = None,
+    **options: Unpack[FetchOptions],
 ) -> dict[str, Any]:
     """GET ``url`` and return its JSON object (see the module docstring for the guarantees).
 
@@ -202,7 +214,7 @@ async def fetch_json(
     forces the upstream's rate limit on or off. Raises :class:`UpstreamError`; ``bad_payload``
     when the body is not a JSON object.
     """
-    body = await _fetch(client, url, "json", upstream, settings, params, headers, retry, rate_limit)
+    body = await _fetch(client, url, "json", upstream, settings, options)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -220,13 +232,10 @@ async def fetch_xml(
     *,
     upstream: str,
     settings: Settings,
-    params: Mapping[str, str] | None = None,
-    headers: Mapping[str, str] | None = None,
-    retry: RetryPolicy | None = None,
-    rate_limit: bool | None = None,
+    **options: Unpack[FetchOptions],
 ) -> bytes:
     """GET ``url`` and return its body, checked to be well-formed XML without a DTD."""
-    body = await _fetch(client, url, "xml", upstream, settings, params, headers, retry, rate_limit)
+    body = await _fetch(client, url, "xml", upstream, settings, options)
     _check_xml(body, upstream)
     return body
 
@@ -251,12 +260,11 @@ async def _fetch(
     expect: Expect,
     upstream: str,
     settings: Settings,
-    params: Mapping[str, str] | None,
-    headers: Mapping[str, str] | None,
-    retry: RetryPolicy | None,
-    rate_limit: bool | None,
+    options: FetchOptions,
 ) -> bytes:
-    retry = retry or DEFAULT_RETRY
+    params, headers = options.get("params"), options.get("headers")
+    retry = options.get("retry") or DEFAULT_RETRY
+    rate_limit = options.get("rate_limit")
     secrets = settings.secret_values()
     # The offline world answers in-process; throttling it would only slow evaluations.
     throttle = settings.mode != "offline" if rate_limit is None else rate_limit

@@ -9,10 +9,10 @@ the clock, the gazetteer). Nothing here imports a provider module eagerly.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from .records import Availability
 from .settings import Settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pydantic import SecretStr
 
     from .geo.gazetteer import Gazetteer
+    from .http import RetryPolicy
 
 
 class Clock(Protocol):
@@ -41,6 +42,44 @@ class ProviderContext:
     @property
     def gazetteer(self) -> Gazetteer:
         return self.gazetteer_loader()
+
+
+class UpstreamProvider:
+    """Base of a provider that calls one upstream with the context's HTTP client: it keeps the
+    context and the retry policy (None: the upstream default; tests pass a fast one) and is
+    created from the context alone. Subclasses add ``name``, ``availability`` and the calls."""
+
+    upstream: ClassVar[str]
+    """The upstream's name: its rate limit, and the prefix of its error messages."""
+
+    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
+        self.ctx = ctx
+        self.retry = retry
+
+    @classmethod
+    def create(cls, ctx: ProviderContext) -> Self:
+        return cls(ctx)
+
+    async def get_json(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """:func:`underfoot_lab.http.fetch_json` through the context's client and settings,
+        as this provider's upstream, with its retry policy."""
+        from .http import fetch_json  # httpx and tenacity load only when a provider fetches
+
+        return await fetch_json(
+            self.ctx.http,
+            url,
+            upstream=self.upstream,
+            settings=self.ctx.settings,
+            params=params,
+            headers=headers,
+            retry=self.retry,
+        )
 
 
 def api_key(secret: SecretStr | None) -> str | None:

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from .. import codec
 from ..errors import ConfigError
@@ -348,6 +348,19 @@ class _Worlds:
             seed = seed if isinstance(seed, int) else self.settings.world_seed
             self.world = build_world(self.settings.model_copy(update={"world_seed": seed}))
         return self.world
+
+
+class SearcherOptions(TypedDict, total=False):
+    """:func:`evaluate_searcher`'s keyword arguments that a front end passes through unchanged
+    (:func:`underfoot_lab.service.target.evaluate_target`); the function says what each does."""
+
+    weights: str | Path | None
+    k: int
+    use_cache: bool
+    run_id: str | None
+    resume: bool
+    progress: bool
+    judges: str
 
 
 def evaluate_searcher(

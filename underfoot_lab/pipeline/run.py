@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 
 from ..errors import BadQuery, ConfigError
 from ..records import (
@@ -55,6 +55,18 @@ R = TypeVar("R")
 
 MAX_QUERY_CHARS = 500
 PIPELINE_VERSION = "0.1.0"
+
+
+class PipelineOptions(TypedDict, total=False):
+    """:class:`Pipeline`'s keyword arguments that a builder passes through unchanged
+    (:func:`underfoot_lab.harness.build_harness`); the class says what each one does."""
+
+    scorer: Scorer | None
+    clock: Callable[[], datetime] | None
+    cache_clock: Callable[[], float]
+    use_cache: bool | None
+    record_dir: Path | str | None
+    replay_dir: Path | str | None
 
 
 def validate_query(text: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError
@@ -23,6 +23,7 @@ from .client import ServiceClient
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.regions import RegionSet
     from ..evaluation.results.model import EvaluationReport
+    from ..evaluation.targets import SearcherOptions
     from ..settings import Settings
 
 __all__ = ["HttpSearcher", "evaluate_target", "public_url", "target_tags"]
@@ -62,19 +63,14 @@ def evaluate_target(
     region_set: RegionSet | str | Path,
     *,
     settings: Settings,
-    weights: str | Path | None = None,
-    k: int = 10,
-    use_cache: bool = True,
     concurrency: int = 4,
-    run_id: str | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    judges: str = "world",
     timeout_s: float = 60.0,
+    **options: Unpack[SearcherOptions],
 ) -> EvaluationReport:
     """Evaluate ``region_set`` against the service at ``target`` (see
-    :func:`underfoot_lab.evaluation.targets.evaluate_searcher`). The full URL (credentials
-    included, if any) is used to connect; only :func:`public_url` is stored and shown."""
+    :func:`underfoot_lab.evaluation.targets.evaluate_searcher`, whose ``options`` these are;
+    ``concurrency`` also bounds the connections). The full URL (credentials included, if any)
+    is used to connect; only :func:`public_url` is stored and shown."""
     from ..evaluation.targets import TargetRun, evaluate_searcher
 
     shown = public_url(target)
@@ -83,14 +79,8 @@ def evaluate_target(
         region_set,
         TargetRun(shown, searcher),
         settings=settings,
-        weights=weights,
-        k=k,
-        use_cache=use_cache,
         concurrency=concurrency,
-        run_id=run_id,
-        resume=resume,
-        progress=progress,
-        judges=judges,
+        **options,
     )
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse
+from .places import PlaceBuilder
 from .render_eventbrite import decode_id, not_found, organization_id, venue_id
 from .render_eventbrite import render_listing as render_eventbrite_listing
 from .render_geoapify import GeoMatch, render_geocode
@@ -32,6 +33,7 @@ from .render_reddit import render_feed, search_posts
 from .render_reddit_json import CONTENT_TYPE as REDDIT_JSON_CONTENT_TYPE
 from .render_reddit_json import render_listing
 from .render_serpapi import (
+    SerpRequest,
     error,
     parse_ll,
     render_google,
@@ -129,14 +131,16 @@ class World:
 
     def _build_universe(self, town: Town) -> TownUniverse:
         built = generate_universe(
-            seed=self.seed,
-            town=town,
-            town_index=self.towns.index(town),
-            town_slug=self.towns.slug(town),
-            gazetteer=self.gazetteer,
-            clock=self.clock,
-            codec=self.codec,
-            scenario=self.scenario,
+            PlaceBuilder(
+                seed=self.seed,
+                town=town,
+                town_index=self.towns.index(town),
+                town_slug=self.towns.slug(town),
+                gazetteer=self.gazetteer,
+                clock=self.clock,
+                codec=self.codec,
+                scenario=self.scenario,
+            )
         )
         with self._lock:
             return self._universes.setdefault(town.key, built)
@@ -370,14 +374,15 @@ class World:
         town, intent_text = self._town_for(query)
         u = self.universe(town) if town is not None else None
         intent = parse_intent(intent_text)
+        if engine == "google_events" and "events" not in intent.groups:
+            intent = parse_intent(f"{intent_text} events")
+        request = SerpRequest(u, intent, query, self.clock, rng, self.codec, engines)
         if engine == "google":
-            body = render_google(u, intent, query, self.clock, rng, engines)
+            body = render_google(request)
         elif engine == "google_maps":
-            body = render_google_maps(u, intent, query, self.clock, rng, self.codec, engines)
+            body = render_google_maps(request)
         else:
-            if "events" not in intent.groups:
-                intent = parse_intent(f"{intent_text} events")
-            body = render_google_events(u, intent, query, self.clock, rng, engines)
+            body = render_google_events(request)
         return _json(200, body)
 
     def _reddit(self, query: dict[str, str], sub: str | None, rng: random.Random) -> WorldResponse:
@@ -386,9 +391,7 @@ class World:
         if sub is not None and u is not None:
             # Subreddit names are case-insensitive; feeds spell them the subreddit's way.
             sub = next((s for s in u.subreddits if s.lower() == sub.lower()), sub)
-        feed = render_feed(
-            u, parse_intent(intent_text), query, sub, self.clock, rng, self.scenario.engines.reddit
-        )
+        feed = render_feed(self._posts(u, intent_text, query, sub, rng), query, sub, self.clock)
         return WorldResponse(200, ATOM_CONTENT_TYPE, feed.encode("utf-8"))
 
     def _reddit_json(self, query: dict[str, str]) -> WorldResponse:
@@ -397,14 +400,24 @@ class World:
         # The Atom feed's key, so a listing holds the very posts the feed holds for the same
         # q/sort/t/limit (the two formats of one search).
         rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
-        engine = self.scenario.engines.reddit
-        posts = (
-            search_posts(u, parse_intent(intent_text), query, None, self.clock, rng, engine)
-            if u is not None
-            else []
-        )
+        posts = self._posts(u, intent_text, query, None, rng)
         body = json.dumps(render_listing(posts, query), ensure_ascii=False).encode("utf-8")
         return WorldResponse(200, REDDIT_JSON_CONTENT_TYPE, body)
+
+    def _posts(
+        self,
+        u: TownUniverse | None,
+        intent_text: str,
+        query: Mapping[str, str],
+        sub: str | None,
+        rng: random.Random,
+    ) -> list[RedditPost]:
+        """The posts a Reddit search finds (the Atom feed and the JSON listing are two formats
+        of one search); none when the town is unknown."""
+        if u is None:
+            return []
+        intent = parse_intent(intent_text)
+        return search_posts(u, intent, query, sub, self.clock, rng, self.scenario.engines.reddit)
 
     def eventbrite_ids(self, town: Town) -> dict[str, list[str]]:
         """The world's Eventbrite ids of a town: its events calendar (one organization) and

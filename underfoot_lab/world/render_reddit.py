@@ -9,7 +9,7 @@ permalinks. No vote scores or comment counts (the feed has none).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape as html_escape
 from urllib.parse import quote_plus
@@ -105,17 +105,11 @@ def search_posts(
 
 
 def render_feed(
-    u: TownUniverse | None,
-    intent: Intent,
-    params: Mapping[str, str],
-    subreddit: str | None,
-    clock: datetime,
-    rng: random.Random,
-    engine: EngineSpec,
+    posts: Sequence[RedditPost], params: Mapping[str, str], subreddit: str | None, clock: datetime
 ) -> str:
-    """The Atom document for a search (zero entries when the town is unknown)."""
+    """The Atom document of a search that found ``posts`` (:func:`search_posts`; none when the
+    town is unknown)."""
     q = params.get("q", "")
-    posts = search_posts(u, intent, params, subreddit, clock, rng, engine) if u is not None else []
     prefix = f"/r/{subreddit}" if subreddit else ""
     query = f"q={quote_plus(q)}" + ("&restrict_sr=1" if params.get("restrict_sr") else "")
     self_href = f"{REDDIT}{prefix}/search.rss?{query}"

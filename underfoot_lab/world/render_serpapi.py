@@ -12,6 +12,7 @@ import hashlib
 import random
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -225,15 +226,25 @@ def _local_places(
     return places
 
 
-def render_google(
-    u: TownUniverse | None,
-    intent: Intent,
-    params: Mapping[str, str],
-    clock: datetime,
-    rng: random.Random,
-    engines: Engines,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SerpRequest:
+    """One SerpAPI request as the engine renderers see it."""
+
+    u: TownUniverse | None
+    """The town's universe; None for a town the world does not know (an empty answer)."""
+    intent: Intent
+    params: Mapping[str, str]
+    """The request's query parameters."""
+    clock: datetime
+    rng: random.Random
+    """The request's own random stream (seeded by the request)."""
+    codec: IdCodec
+    engines: Engines
+
+
+def render_google(r: SerpRequest) -> dict[str, Any]:
     """``engine=google``: organic results plus a three-place local pack."""
+    u, intent, params, clock, rng, engines = r.u, r.intent, r.params, r.clock, r.rng, r.engines
     q = params.get("q", "")
     try:
         num = max(1, min(100, int(params.get("num", "10"))))
@@ -296,16 +307,10 @@ def parse_ll(value: str) -> tuple[float, float, float] | None:
     return lat, lon, float(m.group(3) or 14)
 
 
-def render_google_maps(
-    u: TownUniverse | None,
-    intent: Intent,
-    params: Mapping[str, str],
-    clock: datetime,
-    rng: random.Random,
-    codec: IdCodec,
-    engines: Engines,
-) -> dict[str, Any]:
+def render_google_maps(r: SerpRequest) -> dict[str, Any]:
     """``engine=google_maps`` (``type=search``): up to 20 places as a flat list."""
+    u, intent, params, clock, rng, engines = r.u, r.intent, r.params, r.clock, r.rng, r.engines
+    codec = r.codec
     body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
     sp = _base_parameters(params, "google_maps")
     sp["type"] = params.get("type", "search")
@@ -372,15 +377,9 @@ def _when(e: Entity, tz: ZoneInfo, clock: datetime) -> tuple[str, str]:
     return start_date, f"{s:%a}, {s:%b} {s.day}{year}, {a} – {b}"
 
 
-def render_google_events(
-    u: TownUniverse | None,
-    intent: Intent,
-    params: Mapping[str, str],
-    clock: datetime,
-    rng: random.Random,
-    engines: Engines,
-) -> dict[str, Any]:
+def render_google_events(r: SerpRequest) -> dict[str, Any]:
     """``engine=google_events``: up to 10 events, including some stale (already past) ones."""
+    u, intent, params, clock, rng, engines = r.u, r.intent, r.params, r.clock, r.rng, r.engines
     body: dict[str, Any] = {"search_metadata": metadata(params, clock, rng)}
     sp = _base_parameters(params, "google_events")
     sp.update({"hl": params.get("hl", "en"), "gl": params.get("gl", "us")})

@@ -1,47 +1,24 @@
 """One town's universe, generated from a seed and a scenario.
 
-:func:`generate_universe` is a pure function of ``(seed, town, gazetteer, clock, scenario)``: it
-draws from ``random.Random(f"underfoot-world|{seed}|{town.key}")`` only, so a town's universe is
-the same in every process and independent of which towns were built before it. Places and events
-come from :mod:`.places`, Reddit posts from :mod:`.posts`, web pages from :mod:`.pages`.
+:func:`generate_universe` is a pure function of its :class:`~.places.PlaceBuilder`'s
+``(seed, town, gazetteer, clock, scenario)``: it draws from
+``random.Random(f"underfoot-world|{seed}|{town.key}")`` only, so a town's universe is the same
+in every process and independent of which towns were built before it. Places and events come
+from :mod:`.places`, Reddit posts from :mod:`.posts`, web pages from :mod:`.pages`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from ..geo.gazetteer import Gazetteer, Town
-from .ids import IdCodec
 from .model import TownUniverse, state_subreddit, town_subreddit
 from .pages import build_pages
 from .places import PlaceBuilder
 from .posts import build_posts
-from .scenario import Scenario
 
 
-def generate_universe(
-    *,
-    seed: int,
-    town: Town,
-    town_index: int,
-    town_slug: str,
-    gazetteer: Gazetteer,
-    clock: datetime,
-    codec: IdCodec,
-    scenario: Scenario,
-) -> TownUniverse:
-    """Build one town's latent universe (deterministic in ``seed``, ``town.key`` and the
-    scenario)."""
-    b = PlaceBuilder(
-        seed=seed,
-        town=town,
-        town_index=town_index,
-        town_slug=town_slug,
-        gazetteer=gazetteer,
-        clock=clock,
-        codec=codec,
-        scenario=scenario,
-    )
+def generate_universe(b: PlaceBuilder) -> TownUniverse:
+    """Build the latent universe of ``b``'s town (deterministic in its seed, ``town.key`` and
+    the scenario); ``b`` is fresh, its random stream not yet drawn from."""
+    town = b.town
     entities = b.build_entities()
     state_sub = state_subreddit(town.state, town.state_code)
     town_sub = town_subreddit(town.name)
@@ -52,8 +29,8 @@ def generate_universe(
     pages = build_pages(b, posts)
     return TownUniverse(
         town=town,
-        town_index=town_index,
-        town_slug=town_slug,
+        town_index=b.town_index,
+        town_slug=b.town_slug,
         timezone=b.tzname,
         entities=tuple(entities),
         posts=tuple(posts),

@@ -14,13 +14,12 @@ gazetteer (0 when the town is not there).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 
 from ...errors import LocationNotFound, UpstreamError
 from ...geo.gazetteer import Town
-from ...http import RetryPolicy, fetch_json
 from ...records import Availability, ParsedQuery, Place, PlaceRef
-from ...registry import ProviderContext, api_key, key_availability
+from ...registry import UpstreamProvider, api_key, key_availability
 from ...settings import Settings, endpoint
 
 __all__ = ["GeoapifyGeocoder"]
@@ -29,22 +28,15 @@ SEARCH_URL = "https://api.geoapify.com/v1/geocode/search"
 UPSTREAM = "geoapify"
 
 
-class GeoapifyGeocoder:
+class GeoapifyGeocoder(UpstreamProvider):
     """Geoapify's geocoding search, restricted to the US."""
 
     name: str = "geoapify"
-
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
+    upstream = UPSTREAM
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
         return key_availability(settings, "geoapify_api_key", "GEOAPIFY_API_KEY")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def request_params(self, parsed: ParsedQuery) -> dict[str, str]:
         """The query parameters, without ``apiKey``."""
@@ -63,13 +55,9 @@ class GeoapifyGeocoder:
             if not self.ctx.simulated:
                 raise UpstreamError("auth", f"{self.name}: GEOAPIFY_API_KEY not set")
             key = "offline-world"  # the offline world does not check keys
-        data = await fetch_json(
-            self.ctx.http,
+        data = await self.get_json(
             endpoint(self.ctx.settings.geoapify_base_url, SEARCH_URL),
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params={**self.request_params(parsed), "apiKey": key},
-            retry=self.retry,
+            {**self.request_params(parsed), "apiKey": key},
         )
         features = [f for f in _features(data) if _coords(f) is not None]
         if not features:

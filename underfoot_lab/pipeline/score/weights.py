@@ -91,16 +91,7 @@ class ScoringWeights(BaseModel):
         # Canonical order (registry order) so dumps and hashes never depend on file order.
         return {k: float(value[k]) for k in SCORED_FEATURES if k in value}
 
-    @field_validator(
-        "cap",
-        "keyword_cap",
-        "primary_threshold",
-        "primary_radius_km",
-        "half_distance_km",
-        "freshness_window_days",
-        "post_half_life_days",
-        "diversity_lambda",
-    )
+    @field_validator(*SCALAR_FIELDS)
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):

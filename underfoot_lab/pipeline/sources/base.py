@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ...records import Candidate, ParsedQuery, Place, SourceType
@@ -24,3 +25,15 @@ class Source(Protocol):
 
 
 SOURCES: Registry[Source] = Registry("source")
+
+
+def iso_datetime(value: object) -> datetime | None:
+    """An upstream's ISO-8601 timestamp (``Z`` allowed) as an aware datetime, UTC when it
+    names no offset; None when it is missing, not text or unreadable (the field is optional)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from ...errors import ConfigError, SourceSkipped, UpstreamError
-from ...http import RetryPolicy, fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
-from ...registry import ProviderContext
+from ...registry import UpstreamProvider
 from ...settings import Settings, endpoint
+from .base import iso_datetime
 from .names import short_label
 
 __all__ = ["LIMIT", "EventbriteSource", "listing_urls", "parse_events"]
@@ -50,15 +49,12 @@ def listing_urls(base_url: str, organizations: Sequence[str], venues: Sequence[s
     ]
 
 
-class EventbriteSource:
+class EventbriteSource(UpstreamProvider):
     """Organizer and venue event listings for the towns the mapping names."""
 
     name: str = "eventbrite"
+    upstream = UPSTREAM
     source_type: SourceType = "events"
-
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
@@ -75,10 +71,6 @@ class EventbriteSource:
         if settings.eventbrite_token is None:
             return Availability(False, "no EVENTBRITE_TOKEN")
         return Availability(True, "token and mapping set")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def urls(self, place: Place) -> list[str]:
         """The listings to read for ``place`` (SourceSkipped when none is mapped)."""
@@ -102,15 +94,7 @@ class EventbriteSource:
         bearer = token.get_secret_value() if token is not None else "offline"
         pages = await asyncio.gather(
             *(
-                fetch_json(
-                    self.ctx.http,
-                    url,
-                    upstream=UPSTREAM,
-                    settings=self.ctx.settings,
-                    params=PARAMS,
-                    headers={"Authorization": f"Bearer {bearer}"},
-                    retry=self.retry,
-                )
+                self.get_json(url, PARAMS, headers={"Authorization": f"Bearer {bearer}"})
                 for url in urls
             )
         )
@@ -142,6 +126,7 @@ def parse_events(
             venue = ev.get("venue")
             venue_name = _str(venue.get("name")) if isinstance(venue, Mapping) else ""
             start = ev.get("start")
+            starts_at = iso_datetime(start.get("utc")) if isinstance(start, Mapping) else None
             out.append(
                 Candidate(
                     source=source,
@@ -154,7 +139,7 @@ def parse_events(
                     rank=len(out) + 1,
                     address=venue_name or None,
                     place_type="event",
-                    starts_at=_utc(start.get("utc")) if isinstance(start, Mapping) else None,
+                    starts_at=starts_at,
                     simulated=simulated,
                 )
             )
@@ -168,13 +153,3 @@ def _str(value: object) -> str:
 def _text(value: object) -> str:
     """Eventbrite's multipart text: ``{"text": ..., "html": ...}``."""
     return _str(value.get("text")) if isinstance(value, Mapping) else ""
-
-
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

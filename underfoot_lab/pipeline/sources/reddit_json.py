@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from ...errors import UpstreamError
-from ...http import RetryPolicy, fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
-from ...registry import ProviderContext
+from ...registry import UpstreamProvider
 from ...settings import Settings, endpoint
 from .names import short_label
 
@@ -38,25 +37,18 @@ UPSTREAM = "reddit"  # the same host as the Atom feeds: one rate limit
 LIMIT = 10
 
 
-class RedditJsonSource:
+class RedditJsonSource(UpstreamProvider):
     """Reddit's site-wide JSON search listing, as production calls it."""
 
     name: str = "reddit_json"
+    upstream = UPSTREAM
     source_type: SourceType = "reddit"
-
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
         if settings.mode == "offline":
             return Availability(True, "offline world")
         return Availability(True, "public JSON listing, no key needed")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def request(self, parsed: ParsedQuery, place: Place) -> tuple[str, dict[str, str]]:
         """(URL, query parameters): production's ``q="{intent} {location}"``, 10, relevance."""
@@ -66,14 +58,8 @@ class RedditJsonSource:
 
     async def fetch(self, parsed: ParsedQuery, place: Place) -> list[Candidate]:
         url, params = self.request(parsed, place)
-        data = await fetch_json(
-            self.ctx.http,
-            url,
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params=params,
-            headers={"User-Agent": self.ctx.settings.user_agent},
-            retry=self.retry,
+        data = await self.get_json(
+            url, params, headers={"User-Agent": self.ctx.settings.user_agent}
         )
         return parse_listing(data, source=self.name, simulated=self.ctx.simulated)
 

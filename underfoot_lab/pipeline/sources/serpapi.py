@@ -32,15 +32,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 from ...errors import UpstreamError
 from ...geo.gazetteer import normalize_name
-from ...http import RetryPolicy, fetch_json
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...redaction import scrub
-from ...registry import ProviderContext, api_key, key_availability
+from ...registry import UpstreamProvider, api_key, key_availability
 from ...settings import Settings, endpoint
 from .names import place_name_from_title, short_label
 
@@ -79,24 +78,17 @@ GENERIC_INTENTS = frozenset(
 _NO_RESULTS = "hasn't returned any results"
 
 
-class _SerpApiSource:
+class _SerpApiSource(UpstreamProvider):
     """Shared plumbing: availability, the key, the request, SerpAPI's in-band errors."""
 
     name: str = "serpapi"
+    upstream = UPSTREAM
     source_type: SourceType = "web"
     engine: str = ""
-
-    def __init__(self, ctx: ProviderContext, *, retry: RetryPolicy | None = None) -> None:
-        self.ctx = ctx
-        self.retry = retry
 
     @classmethod
     def availability(cls, settings: Settings) -> Availability:
         return key_availability(settings, "serpapi_api_key", "SERPAPI_API_KEY")
-
-    @classmethod
-    def create(cls, ctx: ProviderContext) -> Self:
-        return cls(ctx)
 
     def request_params(self, parsed: ParsedQuery, place: Place) -> dict[str, str]:
         """The query parameters of this source's request, without ``api_key``."""
@@ -113,14 +105,7 @@ class _SerpApiSource:
                 raise UpstreamError("auth", f"{self.name}: SERPAPI_API_KEY not set")
             key = "offline-world"  # the offline world does not check keys
         params = {**self.request_params(parsed, place), "api_key": key}
-        data = await fetch_json(
-            self.ctx.http,
-            endpoint(self.ctx.settings.serpapi_base_url, SEARCH_URL),
-            upstream=UPSTREAM,
-            settings=self.ctx.settings,
-            params=params,
-            retry=self.retry,
-        )
+        data = await self.get_json(endpoint(self.ctx.settings.serpapi_base_url, SEARCH_URL), params)
         error = data.get("error")
         if isinstance(error, str) and error:
             # SerpAPI reports "no results" in band, with a 200; anything else is a failure.
