@@ -13,8 +13,9 @@ from upstream_support import fixture_bytes
 
 from underfoot_lab.errors import UpstreamError
 from underfoot_lab.geo.gazetteer import get_gazetteer
+from underfoot_lab.pipeline.sources.base import iso_datetime
 from underfoot_lab.pipeline.sources.names import reddit_selftext, subreddits_for
-from underfoot_lab.pipeline.sources.reddit import _when, parse_feed
+from underfoot_lab.pipeline.sources.reddit import parse_feed
 from underfoot_lab.settings import Settings
 from underfoot_lab.world import build_world
 
@@ -33,7 +34,7 @@ def old_fields(body: bytes) -> list[Fields]:
                 " ".join(str(entry.get("title") or "").split()),
                 reddit_selftext(html),
                 str(entry.get("link") or ""),
-                _when(entry.get("published") or entry.get("updated")),
+                iso_datetime(entry.get("published") or entry.get("updated")),
             )
         )
     return out
@@ -46,7 +47,7 @@ def new_fields(body: bytes) -> list[Fields]:
             " ".join(e.title.split()),
             reddit_selftext(e.content_html),
             e.link,
-            _when(e.published),
+            iso_datetime(e.published),
         )
         for e in parse_feed(body)
     ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Self
 from xml.etree import ElementTree
 
@@ -31,6 +30,7 @@ from ...http import RetryPolicy, fetch_xml
 from ...records import Availability, Candidate, ParsedQuery, Place, SourceType
 from ...registry import ProviderContext
 from ...settings import Settings, endpoint
+from .base import iso_datetime
 from .names import reddit_selftext, short_label, subreddits_for
 
 __all__ = ["FeedEntry", "RedditSource", "parse_feed"]
@@ -176,16 +176,6 @@ class RedditSource:
             description=reddit_selftext(entry.content_html),
             url=entry.link,
             rank=rank,
-            published_at=_when(entry.published),
+            published_at=iso_datetime(entry.published),
             simulated=self.ctx.simulated,
         )
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
