@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -116,6 +117,28 @@ def truncation(path: Path) -> str | None:
     return f"truncated: {size} of {pages * page_size} bytes"
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL once; retry while another process holds the lock.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always call the
+    busy handler for it, so two processes opening a fresh store at once can see "database is
+    locked" at once; the mode persists in the file, so a store already in WAL is left alone.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def connect(
     path: Path, *, what: str, remedy: str | None = None, check_dir: bool = True
 ) -> sqlite3.Connection:
@@ -137,7 +160,7 @@ def connect(
         # Reading the schema touches the header: a garbage file fails here, not mid-run.
         conn.execute("PRAGMA schema_version").fetchone()
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.DatabaseError as exc:
         conn.close()
