@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from .errors import BadQuery, ConfigError, LocationNotFound, UnderfootError
 from .records import (
     Answer,
-    Candidate,
     ParsedQuery,
     Place,
     RankedResult,
@@ -61,7 +60,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Answer",
     "BadQuery",
-    "Candidate",
     "ConfigError",
     "Harness",
     "LocationNotFound",

@@ -31,13 +31,14 @@ import hashlib
 import json
 import math
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -175,7 +176,7 @@ class JudgeRun:
         return {(j.query_id, j.doc_id): j.grade for j in self.judgments}
 
 
-class ReferenceJudge(Protocol):
+class ReferenceJudge(ABC):
     """What the judge panel needs from a reference judge (LLM or the world stand-in)."""
 
     judge: str
@@ -188,6 +189,20 @@ class ReferenceJudge(Protocol):
         progress: Callable[[int, int], None] | None = None,
         *,
         today: datetime | None = None,
+    ) -> JudgeRun:
+        """Grade ``items`` synchronously (safe inside a notebook's running loop).
+
+        ``today`` is the date an LLM is told (events); pass the pool's clock
+        (:attr:`JudgingPool.now`), default the wall clock. The world stand-in ignores it.
+        """
+        return self._grade(list(items), progress, today)
+
+    @abstractmethod
+    def _grade(
+        self,
+        items: list[PoolItem],
+        progress: Callable[[int, int], None] | None,
+        today: datetime | None,
     ) -> JudgeRun: ...
 
 
@@ -274,7 +289,7 @@ class JudgeCache:
 
 
 # ------------------------------------------------------------------------------ LLM judge
-class LLMJudge:
+class LLMJudge(ReferenceJudge):
     """An OpenAI chat model as a relevance judge (judge ``llm:<model>``).
 
     ``transport`` replaces the HTTP transport (tests); ``cache_path`` defaults to
@@ -314,18 +329,13 @@ class LLMJudge:
     def __repr__(self) -> str:
         return f"LLMJudge(model={self.model!r}, prompt={self.prompt.id!r})"
 
-    def grade(
+    def _grade(
         self,
-        items: Sequence[PoolItem],
-        progress: Callable[[int, int], None] | None = None,
-        *,
-        today: datetime | None = None,
+        items: list[PoolItem],
+        progress: Callable[[int, int], None] | None,
+        today: datetime | None,
     ) -> JudgeRun:
-        """Grade items synchronously (own loop in a worker thread: safe inside a notebook).
-
-        ``today`` is the date the model is told (events); pass the pool's clock
-        (:attr:`JudgingPool.now`), default the wall clock.
-        """
+        # Own loop in a worker thread: asyncio.run fails inside a notebook's running loop.
         return _in_thread(self.agrade(items, progress=progress, today=today))
 
     async def agrade(
@@ -425,7 +435,7 @@ class LLMJudge:
 
 
 # ------------------------------------------------------------------------------ stand-in
-class WorldStandInJudge:
+class WorldStandInJudge(ReferenceJudge):
     """The offline world's ground truth in the LLM judge's place (judge ``"world"``).
 
     Grades exactly as :mod:`~.world_judge` does (the region query's expected town, the parsed
@@ -445,14 +455,13 @@ class WorldStandInJudge:
     def __repr__(self) -> str:
         return f"WorldStandInJudge(seed={self.world.seed})"
 
-    def grade(
+    def _grade(
         self,
-        items: Sequence[PoolItem],
-        progress: Callable[[int, int], None] | None = None,
-        *,
-        today: datetime | None = None,
+        items: list[PoolItem],
+        progress: Callable[[int, int], None] | None,
+        today: datetime | None,
     ) -> JudgeRun:
-        """Grade items from the world's truth (``today`` is ignored: the world has its clock)."""
+        # ``today`` is ignored: the world has its own clock.
         from .world_judge import mention_tokens, town_for, world_note
 
         note = world_note(self.world)

@@ -17,3 +17,31 @@ class Parser(Protocol):
 
 
 PARSERS: Registry[Parser] = Registry("parser")
+
+
+def town_parse(
+    text: str,
+    *,
+    location: str,
+    intent: str,
+    confidence: float,
+    parser: str,
+    span: tuple[int, int] | None,
+    admin1_hint: str | None,
+    notes: list[str],
+) -> ParsedQuery:
+    """A parse that found a town (not a ZIP code), as every parser reports it.
+
+    Confidence is rounded to 4 places so a cached parse and a fresh one compare equal.
+    """
+    return ParsedQuery(
+        text=text,
+        location=location,
+        intent=intent,
+        confidence=round(confidence, 4),
+        parser=parser,
+        location_span=span,
+        admin1_hint=admin1_hint,
+        zip_code=None,
+        notes=tuple(notes),
+    )

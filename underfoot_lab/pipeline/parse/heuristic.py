@@ -34,6 +34,7 @@ from ...geo.gazetteer import STATE_ABBREVIATIONS, Gazetteer, Town, get_gazetteer
 from ...records import Availability, ParsedQuery
 from ...registry import ProviderContext
 from ...settings import Settings
+from .base import town_parse
 
 DEFAULT_INTENT = "hidden gems"
 
@@ -515,16 +516,15 @@ class HeuristicParser:
                 " only (ask for one place per query)"
             )
         intent = _intent(text, removals, notes, joiners=bool(also))
-        return ParsedQuery(
-            text=text,
+        return town_parse(
+            text,
             location=location,
             intent=intent,
-            confidence=round(confidence, 4),
+            confidence=confidence,
             parser=self.name,
-            location_span=(tokens[best.i].start, tokens[best.state_end - 1].end),
+            span=(tokens[best.i].start, tokens[best.state_end - 1].end),
             admin1_hint=admin1_hint,
-            zip_code=None,
-            notes=tuple(notes),
+            notes=notes,
         )
 
     # ---------------------------------------------------------------------------- not found

@@ -38,6 +38,7 @@ from ..openai_client import (
     make_openai_client,
     openai_failure,
 )
+from .base import town_parse
 
 if TYPE_CHECKING:  # pragma: no cover
     from openai.types.chat import ChatCompletionMessageParam
@@ -161,16 +162,15 @@ class OpenAIParser(OpenAIProvider):
                 f"ambiguous: {len(towns)} towns named {top.name}; the geocoder picks "
                 f"(largest {top.label})"
             )
-        return ParsedQuery(
-            text=text,
+        return town_parse(
+            text,
             location=location,
             intent=intent,
-            confidence=round(confidence, 4),
+            confidence=confidence,
             parser=self.name,
-            location_span=span,
+            span=span,
             admin1_hint=state,
-            zip_code=None,
-            notes=tuple(notes),
+            notes=notes,
         )
 
 
