@@ -344,7 +344,7 @@ def test_agreement_per_region(world_pool: tuple[World, JudgingPool], tmp_path: P
     assert out["desert-southwest"].n == len(desert)
     assert out["desert-southwest"].kappa == pytest.approx(weighted_kappa(a, b, weights="linear"))
     assert out["all"].n == len(pool)
-    frame = agreement_frame(store, pool, "human:alice", "world", world=world)
+    frame = agreement_frame(out)
     assert list(frame["region"]) == ["appalachia", "desert-southwest", "all"]
     missing = agreement_by_region(store, pool, "human:alice", "llm:gpt-4o-mini")
     assert missing["all"].n == 0 and math.isnan(missing["all"].kappa)

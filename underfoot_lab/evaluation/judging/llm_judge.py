@@ -176,6 +176,10 @@ class JudgeRun:
         return {(j.query_id, j.doc_id): j.grade for j in self.judgments}
 
 
+Progress = Callable[[int, int], None] | None
+"""A callback told (items done, items in all) as a judge works."""
+
+
 class ReferenceJudge(ABC):
     """What the judge panel needs from a reference judge (LLM or the world stand-in)."""
 
@@ -186,7 +190,7 @@ class ReferenceJudge(ABC):
     def grade(
         self,
         items: Sequence[PoolItem],
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = None,
         *,
         today: datetime | None = None,
     ) -> JudgeRun:
@@ -199,10 +203,7 @@ class ReferenceJudge(ABC):
 
     @abstractmethod
     def _grade(
-        self,
-        items: list[PoolItem],
-        progress: Callable[[int, int], None] | None,
-        today: datetime | None,
+        self, items: list[PoolItem], progress: Progress, today: datetime | None
     ) -> JudgeRun: ...
 
 
@@ -329,12 +330,7 @@ class LLMJudge(ReferenceJudge):
     def __repr__(self) -> str:
         return f"LLMJudge(model={self.model!r}, prompt={self.prompt.id!r})"
 
-    def _grade(
-        self,
-        items: list[PoolItem],
-        progress: Callable[[int, int], None] | None,
-        today: datetime | None,
-    ) -> JudgeRun:
+    def _grade(self, items: list[PoolItem], progress: Progress, today: datetime | None) -> JudgeRun:
         # Own loop in a worker thread: asyncio.run fails inside a notebook's running loop.
         return _in_thread(self.agrade(items, progress=progress, today=today))
 
@@ -455,12 +451,7 @@ class WorldStandInJudge(ReferenceJudge):
     def __repr__(self) -> str:
         return f"WorldStandInJudge(seed={self.world.seed})"
 
-    def _grade(
-        self,
-        items: list[PoolItem],
-        progress: Callable[[int, int], None] | None,
-        today: datetime | None,
-    ) -> JudgeRun:
+    def _grade(self, items: list[PoolItem], progress: Progress, today: datetime | None) -> JudgeRun:
         # ``today`` is ignored: the world has its own clock.
         from .world_judge import mention_tokens, town_for, world_note
 
@@ -605,21 +596,8 @@ def agreement_by_region(
     return out
 
 
-def agreement_frame(
-    store: JudgmentStore,
-    pool: JudgingPool,
-    judge_a: str,
-    judge_b: str,
-    *,
-    weights: Literal["linear", "quadratic"] | None = "linear",
-    world: World | None = None,
-) -> pd.DataFrame:
-    """:func:`agreement_by_region` as a DataFrame (one row per region, ``all`` last)."""
+def agreement_frame(agreements: Mapping[str, Agreement]) -> pd.DataFrame:
+    """Per-region agreements (:func:`agreement_by_region`) as a DataFrame, one row per region."""
     import pandas as pd
 
-    rows = []
-    for region, ag in agreement_by_region(
-        store, pool, judge_a, judge_b, weights=weights, world=world
-    ).items():
-        rows.append({"region": region, **ag.to_dict()})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"region": region, **ag.to_dict()} for region, ag in agreements.items()])

@@ -21,7 +21,6 @@ PARSERS: Registry[Parser] = Registry("parser")
 
 def town_parse(
     text: str,
-    *,
     location: str,
     intent: str,
     confidence: float,

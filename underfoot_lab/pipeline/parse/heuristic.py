@@ -516,16 +516,8 @@ class HeuristicParser:
                 " only (ask for one place per query)"
             )
         intent = _intent(text, removals, notes, joiners=bool(also))
-        return town_parse(
-            text,
-            location=location,
-            intent=intent,
-            confidence=confidence,
-            parser=self.name,
-            span=(tokens[best.i].start, tokens[best.state_end - 1].end),
-            admin1_hint=admin1_hint,
-            notes=notes,
-        )
+        span = (tokens[best.i].start, tokens[best.state_end - 1].end)
+        return town_parse(text, location, intent, confidence, self.name, span, admin1_hint, notes)
 
     # ---------------------------------------------------------------------------- not found
     def _not_found(

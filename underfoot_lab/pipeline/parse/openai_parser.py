@@ -162,16 +162,7 @@ class OpenAIParser(OpenAIProvider):
                 f"ambiguous: {len(towns)} towns named {top.name}; the geocoder picks "
                 f"(largest {top.label})"
             )
-        return town_parse(
-            text,
-            location=location,
-            intent=intent,
-            confidence=confidence,
-            parser=self.name,
-            span=span,
-            admin1_hint=state,
-            notes=notes,
-        )
+        return town_parse(text, location, intent, confidence, self.name, span, state, notes)
 
 
 def _state(g: Gazetteer, code: str | None) -> str | None:
