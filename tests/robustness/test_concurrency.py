@@ -85,7 +85,19 @@ def test_three_evaluations_on_a_fresh_home(tmp_path: Path) -> None:
 
 def test_three_sweeps_on_a_fresh_home(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    args = ["sweep", "--region-set", "smoke", "--trials", "5", "--workers", "1"]
+    # --out: the winners go under tmp_path, not into the checkout's experiments/weights/
+    winners = tmp_path / "winners"
+    args = [
+        "sweep",
+        "--region-set",
+        "smoke",
+        "--trials",
+        "5",
+        "--workers",
+        "1",
+        "--out",
+        str(winners),
+    ]
     results = run_all(args, home)
     for p in results:
         assert p.returncode == 0, p.stderr[-3000:]
@@ -94,3 +106,4 @@ def test_three_sweeps_on_a_fresh_home(tmp_path: Path) -> None:
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]  # type: ignore[attr-defined]
     assert len(parents) == N
     assert all(r.info.status == "FINISHED" for r in parents)  # type: ignore[attr-defined]
+    assert list(winners.glob("sweep-*.yaml")), "no sweep wrote its winner"
