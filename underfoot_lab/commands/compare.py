@@ -41,7 +41,11 @@ GATE_METRIC = "nDCG@10"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region-set", metavar="NAME", help="region set (default: the default set)")
-    p.add_argument("--baseline", metavar="WEIGHTS_A", help="weights YAML (default: seed scorer)")
+    p.add_argument(
+        "--baseline",
+        metavar="WEIGHTS_A",
+        help="weights YAML (default: the seed scorer, i.e. experiments/weights/baseline-seed.yaml)",
+    )
     p.add_argument("--candidate", metavar="WEIGHTS_B", help="weights YAML of the candidate")
     p.add_argument("--baseline-run", metavar="RUN_ID", help="reuse a stored run as the baseline")
     p.add_argument("--candidate-run", metavar="RUN_ID", help="reuse a stored run as candidate")
