@@ -1,7 +1,8 @@
 """Helpers the notebooks' cells call, so the notebooks stay thin (cells only call the package).
 
 :func:`setup_notebook` prepares a kernel; :func:`notebook_report`, :func:`means_table`,
-:func:`query_result`, :func:`query_map` and :func:`log_report` serve ``notebooks/report.ipynb``;
+:func:`query_result`, :func:`query_map`, :func:`across_worlds` (a :class:`WorldsComparison`) and
+:func:`log_report` serve ``notebooks/report.ipynb``;
 :func:`runs_overview` and :func:`compare` (a :class:`RunComparison`) serve
 ``notebooks/compare.ipynb``. The papermill runner of the report notebook is
 :mod:`underfoot_lab.papermill_reports`.
@@ -21,12 +22,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import plotly.graph_objects as go
 
+    from .evaluation.across_worlds import AcrossWorlds
     from .evaluation.results.model import EvaluationReport
     from .records import SearchResult
     from .settings import Settings
 
 __all__ = [
     "RunComparison",
+    "WorldsComparison",
+    "across_worlds",
     "compare",
     "log_report",
     "means_table",
@@ -364,3 +368,140 @@ def compare(
     table = tracking.compare_reports_paired(a, b, metrics, seed=seed, n_resamples=n_resamples)
     table.attrs.update(run_a=run_a, run_b=run_b)
     return RunComparison(run_a, run_b, table, a, b)
+
+
+# ------------------------------------------------------------------------------ across worlds
+@dataclass
+class WorldsComparison:
+    """The report's weights against the default scorer in several scenario worlds
+    (:func:`across_worlds`), or why that was skipped (``message``)."""
+
+    result: AcrossWorlds | None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    @property
+    def summary(self) -> str:
+        """What was compared where, the verdict metric per world, and the one line
+        "candidate better in k of n worlds, worse in j, inconclusive in the rest"."""
+        if self.result is None:
+            return self.message
+        from .terminal import table
+
+        r = self.result
+        first = r.worlds[0].baseline
+        rows = []
+        for w in r.worlds:
+            m = w.comparison[r.metric]
+            rows.append(
+                [w.world, f"{m.mean_a:.4f}", f"{m.mean_b:.4f}", f"{m.diff:+.4f}",
+                 f"[{m.ci_low:.4f}, {m.ci_high:.4f}]", f"{m.p_rand_holm:.4g}", w.verdict]
+            )  # fmt: skip
+        headers = ["world", "mean A", "mean B", "diff", "95% CI", "p Holm", "verdict"]
+        return (
+            f"region set {r.region_set}: {first.n_queries} queries in {len(r.worlds)} offline "
+            "worlds (simulated)\n"
+            "A = the default scorer (seed rules on merged places, baseline-seed.yaml)\n"
+            f"B = weights {r.candidate}\n"
+            f"{r.display_metric}, diff = mean(B - A), per world:\n"
+            + table(headers, rows, "lrrrlrl")
+            + "\n"
+            + r.line()
+            + (f"\n{note}" if (note := r.worlds[0].comparison.region_note()) else "")
+        )
+
+    def table(self) -> Any:
+        """Every metric in every world: means, diff, 95% CI, Holm-adjusted p, verdict
+        (formatted; an empty frame when skipped)."""
+        import pandas as pd
+
+        if self.result is None:
+            return pd.DataFrame()
+        f = self.result.frame()
+        shown = f[["world", "display", "n", "mean_a", "mean_b", "diff", "ci_low", "ci_high",
+                   "p_rand_holm", "verdict"]]  # fmt: skip
+        fmt: dict[str, Any] = {c: "{:.4f}" for c in ("mean_a", "mean_b", "ci_low", "ci_high")}
+        fmt.update({"diff": "{:+.4f}", "p_rand_holm": "{:.4g}", "n": "{:d}"})
+        names = ["world", "metric", "n", "mean A", "mean B", "diff", "CI low", "CI high",
+                 "p Holm", "verdict"]  # fmt: skip
+        styled = shown.style.format(fmt, na_rep="–").hide(axis="index")
+        return styled.relabel_index(names, axis="columns")
+
+    def figure(self) -> go.Figure:
+        """The verdict metric's difference and CI per world (:func:`viz.worlds.worlds_figure`)."""
+        import pandas as pd
+
+        from .viz.worlds import worlds_figure
+
+        if self.result is None:
+            return worlds_figure(pd.DataFrame(columns=["metric"]), title=self.message)
+        return worlds_figure(self.result)
+
+    @property
+    def figures(self) -> dict[str, go.Figure]:
+        """``{"across_worlds": figure}`` to log with the report (empty when skipped)."""
+        return {"across_worlds": self.figure()} if self.ok else {}
+
+
+def _is_default_scorer(weights: str | Path) -> bool:
+    from .evaluation.judging.pooling import load_weights
+    from .pipeline.score.base import DEFAULT_WEIGHTS_NAME, weights_system
+
+    if weights_system(weights) is not None:  # production's system: no weights vector
+        return False
+    mine = load_weights(Path(weights)).weights_hash()
+    return mine == load_weights(DEFAULT_WEIGHTS_NAME).weights_hash()
+
+
+def across_worlds(
+    report: EvaluationReport,
+    *,
+    weights: str | Path | None = None,
+    worlds: Sequence[str | Path] | None = None,
+    settings: Settings | None = None,
+    n_resamples: int = 10000,
+    progress: bool = False,
+) -> WorldsComparison:
+    """The report's weights (candidate; ``weights``, else the weights file of the report's
+    run) against the default scorer (baseline, ``baseline-seed``: seed rules on merged places)
+    over the report's region set in each of ``worlds`` (names or YAML files; None: every
+    shipped scenario, :func:`~.evaluation.across_worlds.shipped_worlds`), as
+    ``underfoot-lab compare --world ...`` does. Stored runs of a world are reused.
+
+    Skipped, with ``message`` saying why, for a report on real data, an empty ``worlds``, or
+    when the report ran the default scorer itself (candidate and baseline would be the same).
+    """
+    from .evaluation.across_worlds import compare_in_worlds, shipped_worlds
+
+    if not report.simulated:
+        return WorldsComparison(
+            None, "real data (live or a bundle): there are no scenario worlds to compare in"
+        )
+    chosen = list(worlds) if worlds is not None else shipped_worlds()
+    if not chosen:
+        return WorldsComparison(None, "worlds is empty: no comparison across worlds")
+    cfg = report.config
+    candidate = weights or (cfg.weights_path if cfg.weights_hash != "seed" else None)
+    if candidate is None or _is_default_scorer(candidate):
+        return WorldsComparison(
+            None,
+            "this report ran the default scorer, baseline-seed (seed rules on merged places), "
+            "which is the baseline of the comparison across worlds: nothing to compare. Set "
+            "`weights` to compare a weights file with it in each world.",
+        )
+    if not Path(candidate).is_file():
+        return WorldsComparison(None, f"weights file {candidate} is gone: nothing to compare")
+    result = compare_in_worlds(
+        cfg.region_set_ref,
+        candidate=candidate,
+        worlds=chosen,
+        settings=_settings(settings),
+        k=report.k,
+        n_resamples=n_resamples,
+        progress=progress,
+        log=print,
+    )
+    return WorldsComparison(result)

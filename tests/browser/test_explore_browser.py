@@ -209,6 +209,10 @@ def test_explore_notebook_searches_in_the_browser(
         expect(rows.first).to_be_visible()
         expect(explorer.locator(".uf-banner")).to_contain_text("OFFLINE WORLD")
         expect(explorer.locator(".uf-status")).to_contain_text("Ely")
+        # the one default scorer, stated above the sliders
+        expect(explorer.locator(".uf-weights-label")).to_contain_text(
+            "baseline-seed, the default scorer"
+        )
         assert explorer.locator("svg.uf-map").count() == 1
         assert explorer.locator(".uf-waterfall .uf-stage").count() >= 6
         explorer.scroll_into_view_if_needed()

@@ -31,6 +31,7 @@ FAKE_SECRETS = {
     "EVENTBRITE_TOKEN": "eb-test-SECRET-nb-2a3b4c5d",
 }
 MINI = REPO / "tests" / "fixtures" / "regions" / "mini.yaml"
+ACROSS_WORLDS = ("default", "null")
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,11 @@ def cli_report(home: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def weights_report(home: Path, cli_report: dict[str, Any]) -> papermill_reports.ReportRun:
-    """A second smoke report, with a weights file, after the CLI's (so it is the newest)."""
-    return papermill_reports.run_report("smoke", weights=DEFAULT_WEIGHTS)
+    """A second smoke report, with a weights file, after the CLI's (so it is the newest);
+    its "Across worlds" section in two worlds only, to stay quick."""
+    return papermill_reports.run_report(
+        "smoke", weights=DEFAULT_WEIGHTS, parameters={"worlds": list(ACROSS_WORLDS)}
+    )
 
 
 def _artifacts(client: Any, run_id: str, path: str = "") -> list[str]:
@@ -113,7 +117,10 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         assert notebook.stat().st_size < 1_500_000, notebook.stat().st_size
         assert (notebook.parent / "plotly.min.js").stat().st_size > 1_000_000
         assert executed.metadata.papermill.parameters["mlflow_run_id"] == r["mlflow_run_id"]
-        assert "offline world 'default' (" in _text_outputs(executed)
+        text = _text_outputs(executed)
+        assert "offline world 'default' (" in text
+        # the report ran the default scorer: the comparison across worlds says why it skips
+        assert "this report ran the default scorer, baseline-seed" in text
         assert executed.metadata.papermill.parameters["world"] == "default"
 
         run = client.get_run(r["mlflow_run_id"])
@@ -155,7 +162,9 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
     print(f"\ncli report, 2 region sets in parallel: {cli_report['_elapsed_s']:.1f} s")
 
 
-def test_report_with_weights_logs_the_weights(weights_report: papermill_reports.ReportRun) -> None:
+def test_report_with_weights_logs_the_weights(
+    home: Path, weights_report: papermill_reports.ReportRun
+) -> None:
     assert weights_report.ok, weights_report.error
     client = tracking.get_client(weights_report.tracking_uri)
     run = client.get_run(weights_report.mlflow_run_id)
@@ -167,6 +176,16 @@ def test_report_with_weights_logs_the_weights(weights_report: papermill_reports.
     assert run.data.tags["weights_hash"] != "seed"
     files = set(_artifacts(client, weights_report.mlflow_run_id))
     assert "weights/tuned-default-world.yaml" in files
+    # "Across worlds": the weights against the default scorer in each world asked for
+    executed = nbformat.read(weights_report.notebook, as_version=4)
+    assert not _errors(executed)
+    assert executed.metadata.papermill.parameters["worlds"] == list(ACROSS_WORLDS)
+    text = _text_outputs(executed)
+    assert "A = the default scorer" in text and "B = weights tuned-default-world" in text
+    assert "candidate better in " in text and " of 2 worlds, worse in " in text
+    for world in ACROSS_WORLDS:
+        assert any((home / "worlds").glob(f"{world}-*")), world  # compare's per-world homes
+    assert "figures/across_worlds.json" in files
     print(f"\nreport notebook on smoke (papermill): {weights_report.elapsed_s:.1f} s")
 
 

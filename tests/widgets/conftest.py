@@ -11,6 +11,7 @@ from widget_support import CountingTransport, make_settings
 from underfoot_lab.evaluation.judging.pooling import load_weights
 from underfoot_lab.geo.gazetteer import get_gazetteer
 from underfoot_lab.pipeline.run import Pipeline
+from underfoot_lab.pipeline.score.base import DEFAULT_WEIGHTS_NAME
 from underfoot_lab.pipeline.score.engine import FeatureScorer
 from underfoot_lab.world import WorldTransport, build_world
 
@@ -27,7 +28,9 @@ def counting(home: Path) -> CountingTransport:
 
 @pytest.fixture
 def pipe(home: Path, counting: CountingTransport) -> Iterator[Pipeline]:
+    """A pipeline ranking with the default scorer as weights (``baseline-seed``), so the
+    explorer's default table and the pipeline's ranking agree."""
     settings = make_settings(home)
-    scorer = FeatureScorer(load_weights("tuned-default-world"), clock=lambda: settings.world_clock)
+    scorer = FeatureScorer(load_weights(DEFAULT_WEIGHTS_NAME), clock=lambda: settings.world_clock)
     with Pipeline(settings, scorer=scorer, transport=counting) as p:
         yield p

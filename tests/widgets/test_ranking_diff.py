@@ -135,3 +135,14 @@ def test_needs_a_query_or_a_region_set(pipe: Pipeline) -> None:
         RankingDiff(
             query=QUERY, baseline="no-such-weights", candidate="tuned-default-world", pipeline=pipe
         )
+
+
+def test_baseline_defaults_to_the_default_scorer(pipe: Pipeline, home: Path) -> None:
+    world = build_world(make_settings(home), get_gazetteer())
+    d = RankingDiff(query=QUERY, candidate="tuned-default-world", pipeline=pipe, world=world)
+    assert d.baseline.name == "baseline-seed"
+    note = d.sides_note()
+    assert "baseline weights:baseline-seed:" in note and "(the default scorer)" in note
+    assert note.count("(the default scorer)") == 1  # the candidate is not
+    assert note in d.widget.children[0].value
+    d.close()

@@ -22,7 +22,17 @@ QUERY = "hidden gems in Pikeville KY"
 
 @pytest.fixture
 def ex(pipe: Pipeline) -> Iterator[SearchExplorer]:
+    """The explorer as a user opens it: the default weights (``baseline-seed``)."""
     explorer = SearchExplorer(pipe)
+    yield explorer
+    explorer.close()
+
+
+@pytest.fixture
+def tuned_ex(pipe: Pipeline) -> Iterator[SearchExplorer]:
+    """An explorer over the tuned weights, for tests that move features the default scorer
+    does not use (popularity, hiddenness)."""
+    explorer = SearchExplorer(pipe, weights="tuned-default-world")
     yield explorer
     explorer.close()
 
@@ -54,8 +64,9 @@ def test_search_fills_every_view(ex: SearchExplorer, counting: CountingTransport
 
 
 def test_slider_reranks_instantly_without_refetch(
-    ex: SearchExplorer, counting: CountingTransport
+    tuned_ex: SearchExplorer, counting: CountingTransport
 ) -> None:
+    ex = tuned_ex
     ex.search(QUERY)
     before = len(counting.requests)
     first = list(ex.results["id"])
@@ -265,3 +276,42 @@ def test_search_is_traced_while_an_mlflow_run_is_active(
     assert len(traces) == 1
     names = {s.name for s in traces[0].data.spans}
     assert {"parse", "geocode", "sources", "score"} <= names
+
+
+# ------------------------------------------------------------------------------ one default scorer
+SEED_FEATURES = {"intent_match", "keyword_count", "src_events", "src_reddit", "src_web"}
+
+
+def test_default_weights_are_the_default_scorer_and_say_so(
+    ex: SearchExplorer, home: Path, counting: CountingTransport
+) -> None:
+    from underfoot_lab.pipeline.score.weights import ScoringWeights
+
+    seed_file = Path(__file__).resolve().parents[2] / "experiments/weights/baseline-seed.yaml"
+    assert ex.base_weights.weights_hash() == ScoringWeights.from_yaml(seed_file).weights_hash()
+    assert set(ex.weight_sliders) == SEED_FEATURES
+    label = ex.weights_label.value
+    assert "baseline-seed, the default scorer" in label and "--weights" in label
+    assert ex.weights_label in ex.widget.children[4].children[0].children  # above the sliders
+    # The same ranking as the pipeline without weights (the CLI's default, seed rules).
+    ex.search(QUERY)
+    with Pipeline(make_settings(home), transport=counting) as plain:
+        seed = plain.search(QUERY)
+    assert seed.scorer == "seed-v1"
+    assert [r.id for r in ex.shown] == [r.id for r in seed.results[:10]]
+    assert [r.score for r in ex.shown] == pytest.approx([r.score for r in seed.results[:10]])
+
+
+def test_default_sliders_rerank_too(ex: SearchExplorer, counting: CountingTransport) -> None:
+    ex.search(QUERY)
+    before, first = len(counting.requests), list(ex.results["id"])
+    ex.weight_sliders["src_web"].value = ex.weight_sliders["src_web"].min
+    ex.weight_sliders["src_reddit"].value = ex.weight_sliders["src_reddit"].max
+    assert list(ex.results["id"]) != first and len(counting.requests) == before
+    assert ex.weights.version != ex.base_weights.version
+
+
+def test_other_weights_are_labelled_not_default(tuned_ex: SearchExplorer) -> None:
+    label = tuned_ex.weights_label.value
+    assert "tuned-default-world (not the default scorer baseline-seed" in label
+    assert {"popularity", "hiddenness"} <= set(tuned_ex.weight_sliders)

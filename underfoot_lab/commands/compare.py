@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..evaluation.across_worlds import world_settings  # one per-world home for both paths
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.metrics.paired import PairedComparison
     from ..evaluation.results.model import EvaluationReport
@@ -41,7 +43,11 @@ GATE_METRIC = "nDCG@10"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region-set", metavar="NAME", help="region set (default: the default set)")
-    p.add_argument("--baseline", metavar="WEIGHTS_A", help="weights YAML (default: seed scorer)")
+    p.add_argument(
+        "--baseline",
+        metavar="WEIGHTS_A",
+        help="weights YAML (default: the seed scorer, i.e. experiments/weights/baseline-seed.yaml)",
+    )
     p.add_argument("--candidate", metavar="WEIGHTS_B", help="weights YAML of the candidate")
     p.add_argument("--baseline-run", metavar="RUN_ID", help="reuse a stored run as the baseline")
     p.add_argument("--candidate-run", metavar="RUN_ID", help="reuse a stored run as candidate")
@@ -162,23 +168,6 @@ def world_refs(args: argparse.Namespace) -> list[str]:
             raise ConfigError(f"--worlds: no scenario *.yaml in {d}")
         refs.extend(found)
     return refs
-
-
-def world_settings(base: Settings, ref: str) -> tuple[Settings, str, str]:
-    """Settings for one world, its scenario name and hash.
-
-    Until cache keys, run configs and the judgment store carry the scenario (issue 12), each
-    world gets its own home ``<home>/worlds/<name>-<hash12>`` so nothing of two worlds mixes;
-    the hash covers the scenario and the world's code, so a changed world starts afresh.
-    """
-    from ..world.scenario import load_scenario, resolve_scenario_path
-
-    scenario = load_scenario(ref)
-    # a name stays a name (resolved later the same way); a file is passed as its absolute path
-    path = resolve_scenario_path(ref)
-    world = ref if path.stem == ref and "/" not in ref else str(path.resolve())
-    home = Path(base.home) / "worlds" / f"{scenario.name}-{scenario.hash[:12]}"
-    return base.model_copy(update={"world": world, "home": home}), scenario.name, scenario.hash
 
 
 def _compare_in(args: argparse.Namespace, settings: Settings) -> tuple[Any, Any, Any]:

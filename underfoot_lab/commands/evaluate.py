@@ -40,7 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="region set name or YAML path (default: the set marked default, or the resumed "
         "run's set)",
     )
-    p.add_argument("--weights", metavar="FILE", help="scoring weights YAML (default: seed scorer)")
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="scoring weights YAML (default: the seed scorer, i.e. "
+        "experiments/weights/baseline-seed.yaml)",
+    )
     p.add_argument("-k", type=int, default=None, help="cutoff of the domain metrics (default 10)")
     p.add_argument("--no-cache", action="store_true", help="bypass both cache layers")
     add_world_argument(p)

@@ -40,7 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="region set name or YAML path (repeatable; default: the set marked default)",
     )
-    p.add_argument("--weights", metavar="FILE", help="scoring weights YAML (default: seed scorer)")
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="scoring weights YAML (default: the seed scorer, i.e. "
+        "experiments/weights/baseline-seed.yaml)",
+    )
     p.add_argument("-k", type=int, default=10, help="cutoff of the domain metrics (default 10)")
     p.add_argument("--sources", help="comma-separated source names (default: all)")
     add_world_argument(p)

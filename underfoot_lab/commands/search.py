@@ -17,7 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", help='the query, e.g. "hidden gems in Pikeville KY"')
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-cache", action="store_true", help="bypass both cache layers")
-    p.add_argument("--weights", help="a scoring-weights YAML (default: the seed scorer)")
+    p.add_argument(
+        "--weights",
+        help="a scoring-weights YAML (default: the seed scorer, i.e. "
+        "experiments/weights/baseline-seed.yaml)",
+    )
     p.add_argument("--sources", help="comma-separated source names (default: all)")
     p.add_argument("--limit", type=int, default=15, help="rows to print (table output)")
     add_world_argument(p)

@@ -4,11 +4,14 @@ One search goes through the real pipeline (:meth:`Pipeline.search`, cache on), a
 explorer keeps what the sources returned (a :class:`~underfoot_lab.pipeline.run.Fetched`).
 Everything after that is local and instant:
 
-* the **weight sliders** (one per weight of the loaded weights file, by default
-  ``experiments/weights/tuned-default-world.yaml``) re-rank the kept candidates with the
-  scoring engine
-  (:meth:`FeatureScorer.rank_matrix` over a feature matrix computed once per search), so a
-  slider never causes an upstream request;
+* the **weight sliders** (one per weight of the loaded weights file) re-rank the kept
+  candidates with the scoring engine (:meth:`FeatureScorer.rank_matrix` over a feature matrix
+  computed once per search), so a slider never causes an upstream request. By default the
+  weights are **the one default scorer**, ``experiments/weights/baseline-seed.yaml`` (seed
+  rules on merged places: what ``search``, ``evaluate`` and ``report`` run without
+  ``--weights``), whose five sliders are the intent match, the keyword count and the source
+  priors; ``SearchExplorer(weights="tuned-default-world")`` (or any file) starts elsewhere.
+  A label above the sliders says which weights are loaded and whether they are the default;
 * the **source toggles** hide a source's candidates and re-merge and re-rank the rest (also
   local), to see what each source contributes;
 * ``k`` sets how many results are shown;
@@ -56,7 +59,15 @@ import yaml
 from ..config import read_yaml
 from ..errors import ConfigError, UnderfootError
 from . import html as h
-from .explorer_tools import ambiguity_notes, choice_query, merge_visible, save_weights, slider_help
+from .explorer_tools import (
+    DEFAULT_WEIGHTS_NAME,
+    ambiguity_notes,
+    choice_query,
+    merge_visible,
+    save_weights,
+    slider_help,
+    weights_note,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,7 +82,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SearchExplorer", "append_to_region_set", "guess_intent_tag", "user_region_set_path"]
 
-DEFAULT_WEIGHTS = "tuned-default-world"
+DEFAULT_WEIGHTS = DEFAULT_WEIGHTS_NAME
+"""The weights the explorer starts from: ``baseline-seed``, the one default scorer."""
 USER_SET_NAME = "user"
 _INTENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("events", ("event", "concert", "festival", "market", "trivia", "happening", "live music")),
@@ -192,14 +204,17 @@ class SearchExplorer:
     ``pipeline``: reuse one (it is left open); by default one is built from ``settings`` with a
     :class:`FeatureScorer` over ``weights`` and closed by :meth:`close`. ``weights``: a
     :class:`ScoringWeights`, a YAML path or a name in ``experiments/weights`` (default
-    ``"tuned-default-world"``). ``sliders``: which features get a slider (default: every feature the
-    weights file names). ``region_set_path``: the user region set (default
-    :func:`user_region_set_path`).
+    ``"baseline-seed"``, the one default scorer, as the CLI without ``--weights``; a pipeline
+    passed in keeps its own scorer for the search and its answer, the table is ranked by
+    ``weights``). ``sliders``: which features get a slider (default: every feature the
+    weights file names; five for the default scorer). ``region_set_path``: the user region
+    set (default :func:`user_region_set_path`).
 
-    Public widgets: ``query``, ``search_button``, ``source_toggles``, ``weight_sliders``,
-    ``k_slider``, ``reset_button``, ``add_button``, ``intent_tag``, ``region_label`` and the
-    output views in ``outputs`` (``banner``, ``status``, ``table``, ``map``, ``waterfall``,
-    ``cache``, ``sources``, ``answer``, ``weights``, ``log``); ``widget`` is the whole layout.
+    Public widgets: ``weights_label`` (which weights, default or not), ``query``,
+    ``search_button``, ``source_toggles``, ``weight_sliders``, ``k_slider``, ``reset_button``,
+    ``add_button``, ``intent_tag``, ``region_label`` and the output views in ``outputs``
+    (``banner``, ``status``, ``table``, ``map``, ``waterfall``, ``cache``, ``sources``,
+    ``answer``, ``weights``, ``log``); ``widget`` is the whole layout.
     """
 
     def __init__(
@@ -341,6 +356,8 @@ class SearchExplorer:
             "ambiguity": view("uf-ambiguity-view"),
             "saved": view("uf-saved-view"),
         }
+        self.weights_label = view("uf-weights-label")
+        self.weights_label.value = h.message_html(weights_note(self.base_weights))
         self.log = widgets.Output()
         o = self.outputs
         o["banner"].value = h.banner_html(pipeline.simulated, self._mode_detail())
@@ -359,6 +376,7 @@ class SearchExplorer:
                     [
                         widgets.VBox(
                             [
+                                self.weights_label,
                                 *self.weight_sliders.values(),
                                 widgets.HBox([self.reset_button, self.save_name, self.save_button]),
                                 o["saved"],

@@ -1,5 +1,6 @@
 """The explorer's helpers that need no widgets: slider help, saving weights, the ambiguity
-chooser's query rewrite and re-merging with some sources hidden.
+chooser's query rewrite, re-merging with some sources hidden and the note saying which
+weights the sliders start from (the one default scorer, or not).
 
 Kept apart from :mod:`.explorer` so each can be tested (and reused by other widgets) without
 building an explorer.
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from ..pipeline.score.base import DEFAULT_WEIGHTS_NAME
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline.score.merge import Entity
@@ -23,11 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..records import Candidate, ParsedQuery, Place, PlaceRef, SearchResult
 
 __all__ = [
+    "DEFAULT_WEIGHTS_NAME",
     "ambiguity_notes",
     "choice_query",
+    "is_default_scorer",
     "merge_visible",
     "save_weights",
     "slider_help",
+    "weights_note",
 ]
 
 
@@ -40,6 +45,29 @@ def slider_help(feature: str) -> str:
         return feature
     lo, hi = spec.range
     return f"{feature} ({spec.group}, {lo:g} to {hi:g}): {spec.meaning}"
+
+
+def is_default_scorer(weights: ScoringWeights) -> bool:
+    """Whether ``weights`` are the default scorer's (``baseline-seed``; compared by content)."""
+    from ..evaluation.judging.pooling import load_weights
+
+    return weights.weights_hash() == load_weights(DEFAULT_WEIGHTS_NAME).weights_hash()
+
+
+def weights_note(weights: ScoringWeights) -> str:
+    """One line for the widgets: which weights the ranking starts from and whether that is the
+    default scorer (what ``search``/``evaluate``/``report`` run without ``--weights``)."""
+    if is_default_scorer(weights):
+        used = ", ".join(weights.weights) or "none"
+        return (
+            f"weights: {weights.name}, the default scorer (seed rules on merged places, as "
+            f"search/evaluate/report without --weights); it uses {used}. For other features "
+            'start from another file, e.g. weights="tuned-default-world"'
+        )
+    return (
+        f"weights: {weights.name} (not the default scorer {DEFAULT_WEIGHTS_NAME}; "
+        "reset goes back to this file)"
+    )
 
 
 def save_weights(weights: ScoringWeights, path: str | Path, *, name: str | None = None) -> Path:

@@ -78,7 +78,8 @@ class JudgePanel:
 
     ``region_set``: a set name, a YAML path or a :class:`RegionSet` (default: ``smoke``).
     ``pool``: a ready :class:`JudgingPool` (skips building one). ``weights``/``k``: what to
-    pool (default: ``baseline-seed`` and ``default``, top 10). ``store``: default
+    pool (default: ``baseline-seed``, the default scorer, and ``tuned-default-world``, top 10:
+    a pooling choice, the two rankings compared most, not a default scorer). ``store``: default
     ``<home>/judgments.sqlite3``. ``reference``: a reference judge, ``"auto"`` (default:
     :func:`make_reference_judge`) or None (no reference judge). ``world``: the offline world
     the stand-in reference judge grades against (default: the panel's own harness's, else the

@@ -17,10 +17,11 @@ through them worst delta first (``prev_button`` / ``next_button`` / ``query_pick
 
 ``baseline`` and ``candidate`` are each a :class:`ScoringWeights`, a weights YAML path, a name
 in ``experiments/weights`` or an evaluation run id (the run store's; its weights file, or the
-seed's constants for a seed run). Everything an upstream sent is HTML-escaped.
+seed's constants for a seed run). ``baseline`` defaults to ``baseline-seed``, the one default
+scorer (seed rules on merged places, what the CLI runs without ``--weights``); the header line
+says which side is the default. Everything an upstream sent is HTML-escaped.
 
-    diff = RankingDiff(query="hidden gems in Marfa TX",
-                       baseline="baseline-seed", candidate="tuned-default-world")
+    diff = RankingDiff(query="hidden gems in Marfa TX", candidate="tuned-default-world")
     diff.frame      # title, rank_baseline, rank_candidate, movement, grade (+ id, scores)
 """
 
@@ -36,6 +37,7 @@ import ipywidgets as widgets
 
 from ..errors import ConfigError
 from . import html as h
+from .explorer_tools import DEFAULT_WEIGHTS_NAME, is_default_scorer
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -337,6 +339,9 @@ def contributions_html(frame: pd.DataFrame, title: str) -> str:
 class RankingDiff:
     """Two rankings side by side (see the module docstring).
 
+    ``baseline`` (default ``"baseline-seed"``, the default scorer) and ``candidate`` (required):
+    see the module docstring.
+
     Public widgets: ``query_picker``, ``prev_button``, ``next_button``, ``result_picker`` and
     the views ``delta``, ``table``, ``contributions``; ``widget`` is the whole layout.
     ``diffs`` holds every computed :class:`QueryDiff` (worst delta first for a region set).
@@ -346,7 +351,7 @@ class RankingDiff:
         self,
         query: str | None = None,
         *,
-        baseline: Any,
+        baseline: Any = DEFAULT_WEIGHTS_NAME,
         candidate: Any,
         region_set: str | Path | None = None,
         k: int = 10,
@@ -405,9 +410,8 @@ class RankingDiff:
         self.table.add_class("uf-diff-view")
         self.contributions = widgets.HTML()
         self.contributions.add_class("uf-contrib-view")
-        names = widgets.HTML(
-            h.message_html(f"baseline {self.baseline.version} · candidate {self.candidate.version}")
-        )
+        names = widgets.HTML(h.message_html(self.sides_note()))
+        names.add_class("uf-diff-sides")
         nav = [self.prev_button, self.query_picker, self.next_button]
         self.widget = widgets.VBox(
             [
@@ -442,6 +446,14 @@ class RankingDiff:
     def frame(self) -> pd.DataFrame:
         """The current query's rows (see :meth:`QueryDiff.frame`)."""
         return self.current.frame()
+
+    def sides_note(self) -> str:
+        """Which weights each side is, and which (if any) is the default scorer."""
+
+        def side(w: ScoringWeights) -> str:
+            return f"{w.version} (the default scorer)" if is_default_scorer(w) else w.version
+
+        return f"baseline {side(self.baseline)} · candidate {side(self.candidate)}"
 
     def contributions_frame(self, result_id: str | None = None) -> pd.DataFrame:
         """Per-feature contributions of ``result_id`` (default: the picked result)."""

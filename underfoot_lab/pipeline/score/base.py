@@ -13,6 +13,10 @@ from .merge import Entity
 
 PRODUCTION_SYSTEM = "production"
 """``system: production`` in a weights file selects production's per-item system."""
+DEFAULT_WEIGHTS_NAME = "baseline-seed"
+"""The one default scorer as a weights file (``experiments/weights/baseline-seed.yaml``): what
+``load_scorer(None)`` runs (seed rules on merged places, bit for bit), so the CLI without
+``--weights``, the report, the explorer, ``RankingDiff`` and the notebooks all start from it."""
 PRODUCTION_SOURCES = ("serpapi_organic", "reddit_json")
 """Production's sources as it calls them, without Eventbrite (see :func:`production_sources`)."""
 
