@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..evaluation.across_worlds import world_settings  # one per-world home for both paths
-
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.metrics.paired import PairedComparison
     from ..evaluation.results.model import EvaluationReport
@@ -285,11 +283,33 @@ def run(args: argparse.Namespace) -> int:
     if not refs:
         a, b, comparison = _compare_in(args, base)
         results.append(WorldComparison(None, None, a, b, comparison))
-    for ref in refs:
-        settings, name, digest = world_settings(base, ref)
-        print(f"world {name} ({digest}): home {settings.home}", file=sys.stderr)
-        a, b, comparison = _compare_in(args, settings)
-        results.append(WorldComparison(name, digest, a, b, comparison))
+    if refs:
+        # the same comparison as the report's "Across worlds" section, by the same function
+        from ..evaluation.across_worlds import compare_in_worlds
+        from ..evaluation.regions import default_region_set_name
+
+        across = compare_in_worlds(
+            args.region_set or default_region_set_name(),
+            candidate=args.candidate,
+            baseline=args.baseline,
+            worlds=refs,
+            settings=base,
+            k=args.k,
+            metrics=args.metrics,
+            alpha=args.alpha,
+            seed=args.seed,
+            n_resamples=args.resamples,
+            judges=args.judges,
+            concurrency=args.concurrency,
+            progress=not args.no_progress,
+            log=lambda msg: print(msg, file=sys.stderr),
+            fresh=args.fresh,
+            use_cache=not args.no_cache,
+        )
+        results = [
+            WorldComparison(w.world, w.world_hash, w.baseline, w.candidate, w.comparison)
+            for w in across.worlds
+        ]
 
     verdicts = [verdict(c.comparison[metric], args.alpha) for c in results]
     line = robustness_line(verdicts, results[0].comparison[metric].display, args.alpha)

@@ -177,11 +177,14 @@ def _run_in(
     concurrency: int,
     progress: bool,
     log: Callable[[str], None],
+    fresh: bool = False,
+    use_cache: bool = True,
 ) -> str:
-    """A complete run of this config in this world's home: a stored one, else a new one."""
+    """A complete run of this config in this world's home: a stored one (unless ``fresh``),
+    else a new one."""
     from .runner import evaluate_region_set, find_run
 
-    found = find_run(rs, settings=settings, weights=weights, k=k)
+    found = None if fresh else find_run(rs, settings=settings, weights=weights, k=k)
     if found is not None:
         log(f"reusing run {found}")
         return found
@@ -190,10 +193,12 @@ def _run_in(
         settings=settings,
         weights=weights,
         k=k,
+        use_cache=use_cache,
         concurrency=concurrency,
         progress=progress,
         judges=judges,
     )
+    log(f"run {report.run_id}")
     return report.run_id
 
 
@@ -213,6 +218,8 @@ def compare_in_worlds(
     concurrency: int = 4,
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
+    fresh: bool = False,
+    use_cache: bool = True,
 ) -> AcrossWorlds:
     """``candidate`` (a weights YAML) against ``baseline`` (a weights YAML; None: the seed
     scorer, the default) over ``region_set`` in every world of ``worlds`` (scenario names or
@@ -220,7 +227,8 @@ def compare_in_worlds(
 
     ``metrics`` as :func:`~.results.compare.compare_reports` (default: its metrics, nDCG@k
     first); the first one is the metric of the per-world verdicts (Holm-adjusted randomization
-    p below ``alpha``). Stored complete runs of the same config in a world's home are reused.
+    p below ``alpha``). Stored complete runs of the same config in a world's home are reused
+    unless ``fresh``; ``use_cache=False`` evaluates without the search cache.
     """
     from ..errors import ConfigError
     from ..settings import Settings
@@ -248,7 +256,16 @@ def compare_in_worlds(
         log(f"world {name} ({digest[:12]}): home {ws.home}")
         a_id, b_id = (
             _run_in(
-                rs, ws, p, k=k, judges=judges, concurrency=concurrency, progress=progress, log=log
+                rs,
+                ws,
+                p,
+                k=k,
+                judges=judges,
+                concurrency=concurrency,
+                progress=progress,
+                log=log,
+                fresh=fresh,
+                use_cache=use_cache,
             )
             for p in (a_path, b_path)
         )
