@@ -27,9 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._world import add_world_argument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..bundles import BundleRun
+    from ..settings import Settings
 
 HELP = "search scoring weights over a frozen pool (grid, random, Optuna TPE), with held-out regions"
 
@@ -124,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from ._world import world_settings
 
     settings = world_settings(args)
-    pool_path, bundle = args.pool, None
+    pool_path: str | None = args.pool
+    bundle: BundleRun | None = None
     if args.bundle:  # the bundle's pool (frozen once, then reused) and its MLflow tags
         pool_path, bundle = _bundle_pool(args, settings)
         settings = bundle.settings
@@ -171,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bundle_pool(args: argparse.Namespace, settings: Any) -> tuple[str, Any]:
+def _bundle_pool(args: argparse.Namespace, settings: Settings) -> tuple[str, BundleRun]:
     """(pool directory, BundleRun) for ``--bundle``: frozen by replay once, reused after."""
     from ..bundles import freeze_bundle_pool
     from ..errors import ConfigError
