@@ -45,12 +45,15 @@ def test_snapshot_create_freezes_the_bundle_graded_by_its_judges(
         # Same bundle and judgments: the pool on disk is reused, nothing replayed again.
         assert cli("snapshot", "create", "--bundle", bundle, "--out", pool_dir) == 0
         assert "already exists" in capsys.readouterr().err
+        assert cli("snapshot", "info", pool_dir) == 0
+        info = capsys.readouterr().out
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert out["bundle"] == {"bundle": "mini-example", "bundle_hash": manifest["hash"],
                              "simulated": "false", "bundle_label": manifest["label"]}  # fmt: skip
     assert out["judge"] == "human:alice"
     assert out["world_seed"] is None and out["world"] is None
     assert out["n_queries"] == 3
+    assert "real data, replayed, judged by human:alice" in info and "simulated" not in info
     pool = load_pool(pool_dir)
     # Re-scoring the frozen pool with the seed's weights ranks exactly as the live run did.
     rescored = pool.rescore(ScoringWeights.from_yaml(WEIGHTS))

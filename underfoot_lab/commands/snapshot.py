@@ -154,6 +154,8 @@ def _info(args: argparse.Namespace) -> int:
 def _world_row(m: dict[str, Any]) -> str:
     from ..provenance import world_label
 
+    if m.get("world_seed") is None:  # a bundle's pool (snapshot create --bundle)
+        return f"none: real data, replayed, judged by {m['judge']}"
     where = f"seed {m['world_seed']}, clock {m['world_clock']}"
     return f"{world_label(m.get('world'), m.get('world_hash'))}: {where}"
 
