@@ -92,11 +92,15 @@ def notebook_report(
     settings: Settings | None = None,
     progress: bool = True,
     world: str | Path | None = None,
+    bundle: str | Path | None = None,
+    judges: str = "world",
 ) -> EvaluationReport:
     """The report a notebook shows: loaded from ``report_dir`` (a saved report), rebuilt from
     the run store for ``eval_run_id`` (in the world the run recorded), or evaluated now
     (``region_set``, default set) in the offline world ``world`` (a scenario name or YAML
-    path; None: the settings' own)."""
+    path; None: the settings' own), or, with ``bundle``, on that collected bundle (replayed,
+    no network, scored by its judgments or ``judges``; :func:`log_report` then tags the MLflow
+    run with the bundle, as ``evaluate --bundle`` does)."""
     from .evaluation.regions import default_region_set_name
     from .evaluation.results.model import EvaluationReport
     from .evaluation.runner import evaluate_region_set, load_report
@@ -106,6 +110,8 @@ def notebook_report(
         return EvaluationReport.load(report_dir)
     if eval_run_id:
         return load_report(eval_run_id, settings=s)
+    if bundle:
+        return _bundle_report(bundle, s, weights=weights, k=k, judges=judges, progress=progress)
     if world:
         s = s.model_copy(update={"world": str(world)})
     if sources:
@@ -121,7 +127,40 @@ def notebook_report(
         weights=Path(weights) if weights else None,
         k=int(k),
         progress=progress,
+        judges=judges,
     )
+
+
+_BUNDLE_TAGS: dict[str, dict[str, str]] = {}
+"""MLflow tags of the reports this kernel evaluated on a bundle, by run-store id, for
+:func:`log_report` (the report record itself does not know it came from a bundle)."""
+
+
+def _bundle_report(
+    bundle: str | Path,
+    settings: Settings,
+    *,
+    weights: str | Path | None,
+    k: int,
+    judges: str,
+    progress: bool,
+) -> EvaluationReport:
+    from .bundles import check_run, prepare
+    from .evaluation.runner import evaluate_region_set
+
+    run = prepare(bundle, settings, judges)
+    report = evaluate_region_set(
+        run.region_set,
+        settings=run.settings,
+        weights=Path(weights) if weights else None,
+        k=int(k),
+        use_cache=False,
+        progress=progress,
+        judges=run.judges,
+    )
+    check_run(run, report.run_id)
+    _BUNDLE_TAGS[report.run_id] = run.tags
+    return report
 
 
 def means_table(report: EvaluationReport) -> pd.DataFrame:
@@ -234,6 +273,7 @@ def log_report(
         experiment=experiment or tracking.DEFAULT_EXPERIMENT,
         figures=figures,
         run_id=run_id,
+        tags=_BUNDLE_TAGS.get(report.run_id),
         tracking_uri=uri,
         settings=settings,
     )

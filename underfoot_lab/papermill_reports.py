@@ -90,6 +90,9 @@ class ReportRun:
     """The scenario's hash (over its content and the world's code)."""
     error: str | None = None
     """Why the notebook failed (secrets redacted); None when it ran through."""
+    bundle: dict[str, str] | None = None
+    """The collected bundle the report replayed (its MLflow tags: name, hash,
+    ``simulated=false``); None for a report on the offline world."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,7 @@ class ReportRun:
             "metrics": self.metrics,
             "ok": self.ok,
             "error": self.error,
+            "bundle": self.bundle,
         }
 
 
@@ -158,12 +162,17 @@ def run_report(
     parameters: Mapping[str, Any] | None = None,
     kernel_name: str = KERNEL_NAME,
     execution_timeout: int | None = None,
+    bundle: str | Path | None = None,
+    judges: str = "world",
 ) -> ReportRun:
     """Execute the report template for one region set and log it all to one MLflow run.
 
     ``region_set`` defaults to the default set; ``weights`` (a YAML, default the seed scorer),
     ``k``, ``sources`` and ``eval_run_id`` (reuse a stored evaluation instead of running one)
-    become notebook parameters; ``parameters`` adds or overrides any. The executed notebook is
+    become notebook parameters; ``parameters`` adds or overrides any. ``bundle`` (a collected
+    bundle's directory) replays it instead, scored by its judgments or ``judges``: the region
+    set is the bundle's, and the MLflow run carries the bundle's tags (``bundle``,
+    ``bundle_hash``, ``simulated=false``) from the start. The executed notebook is
     ``<output_dir or settings.home/reports>/<UTC stamp>-<region set>-<run id[:8]>.ipynb``.
     Never raises for a failing notebook: the returned :class:`ReportRun` carries the error and
     the MLflow run is marked FAILED.
@@ -177,6 +186,14 @@ def run_report(
     secrets = s.secret_values()
     experiment = experiment or tracking.DEFAULT_EXPERIMENT
     uri = tracking.tracking_uri(tracking_uri, s)
+    bundle_tags: dict[str, str] | None = None
+    if bundle is not None:  # checked here, before a kernel starts (ConfigError: exit 2)
+        from .bundles import prepare
+
+        prepared = prepare(bundle, s, judges)
+        if region_set is not None and Path(region_set).resolve() != prepared.region_set.resolve():
+            raise ConfigError("a report on a bundle uses the bundle's region set: leave it out")
+        region_set, bundle_tags = prepared.region_set, prepared.tags
     chosen = str(region_set) if region_set is not None else default_region_set_name()
     label = _region_label(chosen)
     src = Path(template) if template is not None else notebooks_dir() / REPORT_TEMPLATE
@@ -190,7 +207,12 @@ def run_report(
     run_id = tracking.start_run(
         experiment,
         run_name=f"report {label} · {weights_name}",
-        tags={"source": "papermill", "template": src.name, "region_set": label},
+        tags={
+            "source": "papermill",
+            "template": src.name,
+            "region_set": label,
+            **(bundle_tags or {}),
+        },
         tracking_uri=uri,
         settings=s,
     )
@@ -211,6 +233,8 @@ def run_report(
         "underfoot_home": str(s.home.expanduser().resolve()),
         "progress": False,
     }
+    if bundle is not None:  # only then: a template without these parameters still runs
+        params.update({"bundle": _param_path(bundle), "judges": judges})
     params.update(parameters or {})
     start = time.perf_counter()
     error: str | None = None
@@ -262,6 +286,7 @@ def run_report(
         world=summary["tags"].get("world") if summary["tags"].get("world_hash") else None,
         world_hash=summary["tags"].get("world_hash"),
         error=error,
+        bundle=bundle_tags,
     )
 
 

@@ -29,9 +29,10 @@ def _fast_rate_limits() -> Iterator[None]:
     reset_rate_limits()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    """Collect the example bundle and run the live evaluation, then STOP the upstreams."""
+    """Collect the example bundle and run the live evaluation, then STOP the upstreams (once per
+    session: every test reads it, or works on a copy)."""
     import json
 
     from underfoot_lab.evaluation.runner import RunStore

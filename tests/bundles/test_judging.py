@@ -74,3 +74,42 @@ def test_llm_judge_grades_a_bundle_and_info_reports_agreement(
     assert (pair["judge_a"], pair["judge_b"]) == ("human:dana", f"llm:{MODEL}")
     assert pair["n"] == len(graded)
     assert pair["exact"] == pytest.approx(sum(i % 4 == 2 for i in range(len(graded))) / len(graded))
+
+
+def test_undo_takes_the_grade_back_out_of_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    from underfoot_lab.widgets.judge_panel import JudgePanel
+
+    qrels = bundle / "judgments" / "qrels" / "human_erin.txt"
+    settings = Settings(_env_file=None, home=tmp_path / "home")
+    panel = JudgePanel(bundle=bundle, settings=settings, reference=None)
+    try:
+        panel.start("erin")
+        first = panel.current
+        assert first is not None
+        panel.grade(1)
+        second = panel.current
+        assert second is not None and second.key != first.key
+        panel.grade(2)
+        assert {(j.doc_id, j.grade) for j in read_bundle_judgments(bundle)} == {
+            (first.doc_id, 1),
+            (second.doc_id, 2),
+        }
+        panel.undo()  # the second grade leaves the store, the JSONL and the qrels
+        assert panel.current == second
+        assert [(j.doc_id, j.grade) for j in read_bundle_judgments(bundle)] == [(first.doc_id, 1)]
+        assert qrels.read_text().split() == [first.query_id, "0", first.doc_id, "1"]
+        # Re-grading an item and undoing that brings its earlier grade back, in the bundle too.
+        panel.back()
+        assert panel.current == first
+        panel.grade(3)
+        assert [(j.doc_id, j.grade) for j in read_bundle_judgments(bundle)] == [(first.doc_id, 3)]
+        panel.undo()
+        (restored,) = read_bundle_judgments(bundle)
+        assert (restored.doc_id, restored.grade, restored.judge) == (first.doc_id, 1, "human:erin")
+        assert qrels.read_text().split()[-1] == "1"
+        panel.undo()  # the first grade: nothing of erin's is left, nor her qrels file
+        assert read_bundle_judgments(bundle) == []
+        assert not qrels.exists()
+        assert panel.store.for_queries([first.query_id], ["human:erin"]) == []
+    finally:
+        panel.close()

@@ -17,8 +17,10 @@ from .judgments import (
     agreement_table,
     import_judgments,
     read_bundle_judgments,
+    remove_judgment,
 )
 from .manifest import FORMAT, read_manifest
+from .pool import bundle_candidate_pool, freeze_bundle_pool
 from .replay import Bundle, BundleRun, check_run, open_bundle, prepare, replay_settings
 from .verify import bundle_info, verify_bundle
 
@@ -29,11 +31,13 @@ __all__ = [
     "CollectOutcome",
     "add_judgments",
     "agreement_table",
+    "bundle_candidate_pool",
     "bundle_info",
     "bundle_pool",
     "check_run",
     "collect_bundle",
     "estimate_calls",
+    "freeze_bundle_pool",
     "grade_with_llm",
     "import_judgments",
     "live_selection",
@@ -41,6 +45,7 @@ __all__ = [
     "prepare",
     "read_bundle_judgments",
     "read_manifest",
+    "remove_judgment",
     "replay_settings",
     "verify_bundle",
 ]

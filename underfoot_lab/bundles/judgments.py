@@ -3,7 +3,8 @@
 ``judgments/judgments.jsonl`` holds every judgment (query, doc, grade, judge, time, note: the
 provenance), the latest per (query, doc, judge); ``judgments/qrels/<judge>.txt`` is each judge's
 TREC qrels, regenerated from it on every write. :func:`add_judgments` is the one writer (the
-judge panel, ``bundle import`` and ``bundle judge`` use it).
+judge panel, ``bundle import`` and ``bundle judge`` use it); :func:`remove_judgment` takes one
+back (the judge panel's undo).
 
 :mod:`.grading` builds the bundle's judging pool by replay and grades it with the LLM judge;
 :func:`agreement_table` measures each pair of judges (weighted kappa, Krippendorff's alpha).
@@ -31,6 +32,7 @@ __all__ = [
     "bundle_judges",
     "import_judgments",
     "read_bundle_judgments",
+    "remove_judgment",
 ]
 
 JSONL = "judgments.jsonl"
@@ -57,9 +59,6 @@ def bundle_judges(bundle: Path | str) -> list[str]:
 def add_judgments(bundle: Path | str, judgments: Iterable[Judgment]) -> int:
     """Merge judgments into the bundle (latest per query, doc and judge); returns how many were
     new or newer. Rewrites the JSONL atomically and every judge's qrels file."""
-    from ..evaluation.judging.judgments import write_jsonl
-    from ..evaluation.metrics.trec import write_qrels
-
     directory = Path(bundle) / JUDGMENTS
     latest = {j.key: j for j in read_bundle_judgments(bundle)}
     written = 0
@@ -68,7 +67,33 @@ def add_judgments(bundle: Path | str, judgments: Iterable[Judgment]) -> int:
         if old is None or j.created_at >= old.created_at:
             latest[j.key] = j
             written += 1
-    ordered = [latest[k] for k in sorted(latest)]
+    _write(directory, [latest[k] for k in sorted(latest)])
+    return written
+
+
+def remove_judgment(
+    bundle: Path | str, query_id: str, doc_id: str, judge: str, restore: Judgment | None = None
+) -> int:
+    """Take one judgment back out of the bundle (the judge panel's undo), putting ``restore``
+    (the grade it replaced, if any) in its place; returns how many were removed. Rewrites the
+    JSONL and the judge's qrels (removed when the judge has no judgment left)."""
+    directory = Path(bundle) / JUDGMENTS
+    current = read_bundle_judgments(bundle)
+    kept = [j for j in current if j.key != (query_id, doc_id, judge)]
+    removed = len(current) - len(kept)
+    if restore is not None:
+        kept = [j for j in kept if j.key != restore.key] + [restore]
+    if removed or restore is not None:
+        _write(directory, sorted(kept, key=lambda j: j.key))
+    return removed
+
+
+def _write(directory: Path, ordered: list[Judgment]) -> None:
+    """The JSONL (atomically) and every judge's qrels, with no qrels file left for a judge
+    that has no judgment any more."""
+    from ..evaluation.judging.judgments import write_jsonl
+    from ..evaluation.metrics.trec import write_qrels
+
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{JSONL}.{os.getpid()}.tmp"
     write_jsonl(ordered, tmp)
@@ -78,9 +103,11 @@ def add_judgments(bundle: Path | str, judgments: Iterable[Judgment]) -> int:
     by_judge: dict[str, dict[str, dict[str, int]]] = {}
     for j in ordered:
         by_judge.setdefault(j.judge, {}).setdefault(j.query_id, {})[j.doc_id] = j.grade
+    wanted = {qrels_dir / f"{_SAFE.sub('_', judge)}.txt" for judge in by_judge}
+    for stale in set(qrels_dir.glob("*.txt")) - wanted:
+        stale.unlink()
     for judge, qrels in by_judge.items():
         write_qrels(qrels, qrels_dir / f"{_SAFE.sub('_', judge)}.txt")
-    return written
 
 
 def import_judgments(bundle: Path | str, source: Path | str, judge: str | None = None) -> int:

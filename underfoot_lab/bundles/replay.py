@@ -19,7 +19,7 @@ a failed source, into an error naming the query and the missing exchange.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,8 @@ __all__ = [
     "Bundle",
     "BundleRun",
     "check_run",
+    "find_miss",
+    "miss_error",
     "open_bundle",
     "prepare",
     "replay_settings",
@@ -192,11 +194,23 @@ def check_run(run: BundleRun, run_id: str) -> None:
         if result is not None:
             texts += [t.detail or "" for t in result.trace]
             texts += [s.message or "" for s in result.sources]
-        for text in texts:
-            if _MISS in text:
-                exchange = text.split(_MISS, 1)[1].split(" in ", 1)[0]
-                raise ConfigError(
-                    f"bundle {run.bundle.name}: query {query_id} needs an exchange the bundle "
-                    f"did not record ({exchange}); collect it with underfoot-lab collect "
-                    f"--resume"
-                )
+        exchange = find_miss(texts)
+        if exchange is not None:
+            raise miss_error(run.bundle, query_id, exchange)
+
+
+def find_miss(texts: Iterable[str | None]) -> str | None:
+    """The exchange a replay lacked, from a search's trace details and source messages (the
+    pipeline absorbs a miss as a failed source or a fallback, saying so there); None: none."""
+    for text in texts:
+        if text and _MISS in text:
+            return text.split(_MISS, 1)[1].split(" in ", 1)[0]
+    return None
+
+
+def miss_error(bundle: Bundle, query_id: str, exchange: str) -> ConfigError:
+    """The one-line error for a query that needs an exchange the bundle did not record."""
+    return ConfigError(
+        f"bundle {bundle.name}: query {query_id} needs an exchange the bundle did not record "
+        f"({exchange}); collect it with underfoot-lab collect --resume"
+    )

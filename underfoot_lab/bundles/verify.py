@@ -99,17 +99,15 @@ def verify_bundle(
 
 
 def _replay_one(pipe: Any, query_id: str, text: str, entry: dict[str, Any]) -> list[str]:
-    from .replay import _MISS
+    from .replay import find_miss
 
     try:
         result = pipe.search(text)
     except UnderfootError as exc:
         return [f"query {query_id}: replay failed: {exc}"]
-    details = [t.detail or "" for t in result.trace] + [s.message or "" for s in result.sources]
-    for d in details:
-        if _MISS in d:
-            exchange = d.split(_MISS, 1)[1].split(" in ", 1)[0]
-            return [f"query {query_id}: not replayable, no recorded exchange for {exchange}"]
+    exchange = find_miss([t.detail for t in result.trace] + [s.message for s in result.sources])
+    if exchange is not None:
+        return [f"query {query_id}: not replayable, no recorded exchange for {exchange}"]
     got = [r.id for r in result.results]
     if got != list(entry.get("result_ids", [])):
         return [f"query {query_id}: replay ranks differently from the collected run"]

@@ -5,7 +5,8 @@ kernels at a time), writes the executed notebooks to ``<UNDERFOOT_HOME>/reports/
 ``--out``), logs each -- params, metrics, tags, tables, figures and the executed notebook -- to
 one MLflow run, and prints where everything is. Without ``--region-set`` it is **the main
 job**: the default region set, then the metrics table, the executed notebook's path and the
-commands that open the MLflow UI and JupyterLab on this machine.
+commands that open the MLflow UI and JupyterLab on this machine. ``--bundle DIR`` reports on a
+collected bundle (replayed, no network, scored by its judgments; ``docs/bundles.md``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="RUN_ID",
         help="report an existing evaluation from the run store instead of running one "
         "(one region set only)",
+    )
+    p.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="report on a collected bundle: replayed (no network), its region set and judgments",
+    )
+    p.add_argument(
+        "--judges",
+        default="world",
+        help="qrels as evaluate --judges (with --bundle, default: the bundle's own judges)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -155,7 +166,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--parallel must be at least 1, got {args.parallel}")
     if args.k < 1:
         raise ConfigError(f"-k must be a positive integer, got {args.k}")
-    region_sets: list[str] = args.region_sets or [default_region_set_name()]
+    region_sets: list[str | None] = list(args.region_sets or [default_region_set_name()])
+    if args.bundle:  # the bundle brings its region set (run_report checks the bundle first)
+        if args.region_sets or args.eval_run_id:
+            raise ConfigError("--bundle brings its region set and runs its evaluation: leave out "
+                              "--region-set and --eval-run-id")  # fmt: skip
+        region_sets = [None]
     if args.eval_run_id and len(region_sets) > 1:
         raise ConfigError("--eval-run-id reports one evaluation: give at most one --region-set")
     if args.weights and not Path(args.weights).is_file():
@@ -164,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
     experiment = args.experiment or tracking.DEFAULT_EXPERIMENT
     if not args.json:
         print(
-            f"running {len(region_sets)} report notebook(s) ({', '.join(region_sets)}), "
+            f"running {len(region_sets)} report notebook(s) "
+            f"({', '.join(r or f'bundle {args.bundle}' for r in region_sets)}), "
             f"{min(args.parallel, len(region_sets))} at a time; MLflow {uri}",
             file=sys.stderr,
             flush=True,
@@ -180,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         output_dir=args.out,
         eval_run_id=args.eval_run_id,
+        bundle=args.bundle,
+        judges=args.judges,
     )
     commands = open_commands(uri, settings.home)
     failed = [r for r in runs if not r.ok]
@@ -190,13 +209,17 @@ def run(args: argparse.Namespace) -> int:
             "simulated": any(r.simulated for r in runs),
             "world": next((r.world for r in runs if r.world), None),
             "world_hash": next((r.world_hash for r in runs if r.world_hash), None),
+            "bundle": next((r.bundle for r in runs if r.bundle), None),
             "reports": [r.to_dict() for r in runs],
             "open": commands,
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
         return 1 if failed else 0
     recorded = next((r for r in runs if r.simulated and r.world_hash), None)
-    if recorded is not None:  # the world the evaluations ran in (an --eval-run-id keeps its own)
+    replayed = next((r.bundle for r in runs if r.bundle), None)
+    if replayed is not None:
+        header = f"bundle {replayed['bundle']} ({replayed['bundle_hash'][:12]}), real data"
+    elif recorded is not None:  # the world the evaluations ran in (an --eval-run-id keeps its own)
         from ..provenance import world_label
 
         header = world_label(recorded.world, recorded.world_hash)

@@ -4,6 +4,9 @@
 region set once (cache off, offline world), merges, featurises and judges the candidates, and
 writes a pool directory (``docs/pools-format.md``); by default ``<home>/pools/<set>-<key12>/``
 (the key covers the world's scenario, so each world gets its own pool).
+``snapshot create --bundle DIR [--judges SPEC]`` freezes a collected bundle instead: every
+query replayed from its recording (no network; a request it lacks is an error naming the query
+and the exchange), graded by the bundle's judgments (``docs/bundles.md``).
 ``snapshot info PATH`` prints a pool's manifest and a short summary.
 """
 
@@ -26,7 +29,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     create = sub.add_parser(
         "create", help="fetch, merge, featurise and judge a region set; write a pool directory"
     )
-    create.add_argument("--region-set", required=True, help="region set name or YAML path")
+    create.add_argument(
+        "--region-set", help="region set name or YAML path (required, unless --bundle)"
+    )
+    create.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="freeze a collected bundle's pool instead: replayed (no network), graded by its "
+        "judgments",
+    )
+    create.add_argument(
+        "--judges",
+        default="world",
+        help="with --bundle: the judges grading the pool, as evaluate --judges (default: the "
+        "bundle's own)",
+    )
     create.add_argument("--out", help="pool directory (default: <home>/pools/<set>-<key12>)")
     create.add_argument(
         "--concurrency", type=int, default=8, help="queries fetched at once (default 8)"
@@ -60,6 +77,10 @@ def _create(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    if args.bundle:
+        return _create_from_bundle(args)
+    if not args.region_set:
+        raise ConfigError("snapshot create needs --region-set NAME (or --bundle DIR)")
     settings = world_settings(args)
     world = check_world(settings)
     rs = load_region_set(args.region_set)
@@ -89,6 +110,33 @@ def _create(args: argparse.Namespace) -> int:
     return _report(manifest, path, args.json)
 
 
+def _create_from_bundle(args: argparse.Namespace) -> int:
+    """``snapshot create --bundle DIR``: the bundle's pool, replayed and graded by its judges."""
+    from ..bundles import freeze_bundle_pool
+    from ..errors import ConfigError
+    from ..evaluation.candidate_pools import load_pool
+    from ._world import world_settings
+
+    if args.region_set:
+        raise ConfigError("--bundle brings its own region set: leave out --region-set")
+    t0 = time.perf_counter()
+    path, run, built = freeze_bundle_pool(
+        args.bundle,
+        world_settings(args),
+        judges=args.judges,
+        out=args.out,
+        force=args.force,
+        concurrency=args.concurrency,
+    )
+    manifest = load_pool(path).manifest.to_dict()
+    if not built:
+        print(f"pool already exists: {path} (use --force to rebuild)", file=sys.stderr)
+    elif not args.json:
+        took = time.perf_counter() - t0
+        print(f"wrote {path} in {took:.1f}s (bundle {run.bundle.name}, replayed)")
+    return _report(manifest, path, args.json, run.tags)
+
+
 def _info(args: argparse.Namespace) -> int:
     from ..evaluation.candidate_pools import load_pool
 
@@ -106,13 +154,18 @@ def _info(args: argparse.Namespace) -> int:
 def _world_row(m: dict[str, Any]) -> str:
     from ..provenance import world_label
 
+    if m.get("world_seed") is None:  # a bundle's pool (snapshot create --bundle)
+        return f"none: real data, replayed, judged by {m['judge']}"
     where = f"seed {m['world_seed']}, clock {m['world_clock']}"
     return f"{world_label(m.get('world'), m.get('world_hash'))}: {where}"
 
 
-def _report(m: dict[str, Any], path: Path, as_json: bool) -> int:
+def _report(
+    m: dict[str, Any], path: Path, as_json: bool, bundle: dict[str, str] | None = None
+) -> int:
     if as_json:
-        print(json.dumps({"path": str(path), **m}, indent=2))
+        print(json.dumps({"path": str(path), **m, **({"bundle": bundle} if bundle else {})},
+                         indent=2))  # fmt: skip
         return 0
     rows = [
         ("pool", str(path)),
@@ -120,7 +173,11 @@ def _report(m: dict[str, Any], path: Path, as_json: bool) -> int:
         ("region set", f"{m['region_set']} ({m['region_set_hash'][:12]})"),
         ("pool key", m["pool_key"][:12]),
         ("inputs hash", m["inputs_hash"][:12]),
-        ("world", _world_row(m)),
+        (
+            ("bundle", f"{bundle['bundle']} ({bundle['bundle_hash'][:12]}), judged by {m['judge']}")
+            if bundle
+            else ("world", _world_row(m))
+        ),
         ("sources", ", ".join(m["sources"])),
         ("queries", str(m["n_queries"])),
         ("entities", str(m["n_entities"])),

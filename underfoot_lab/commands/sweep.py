@@ -10,6 +10,11 @@ fields, or describe the whole sweep without a spec (every scored feature in [-1,
     underfoot-lab sweep --spec experiments/sweeps/optuna-tpe.yaml --executor dask \\
         --scheduler tcp://10.0.0.5:8786 --storage sqlite:////shared/optuna.sqlite3
 
+``--bundle DIR`` sweeps over a collected bundle instead (``docs/bundles.md``): its pool is
+frozen by replay once (no network; ``snapshot create --bundle``), graded by the bundle's
+judgments (``--judges`` as ``evaluate``), and the MLflow run is tagged ``simulated=false``,
+``bundle`` and ``bundle_hash``.
+
 ``--world NAME|FILE`` picks the offline world: the pool is the region set's pool of that world
 (built once when missing); an explicit ``--pool`` built in another world is refused.
 
@@ -22,9 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._world import add_world_argument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..bundles import BundleRun
+    from ..settings import Settings
 
 HELP = "search scoring weights over a frozen pool (grid, random, Optuna TPE), with held-out regions"
 
@@ -34,6 +43,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="sweep name (default: the spec file's stem, or 'adhoc')")
     p.add_argument("--region-set", metavar="NAME", help="region set (default: all)")
     p.add_argument("--pool", metavar="DIR", help="frozen pool directory (default: the set's)")
+    p.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="sweep over a collected bundle's pool (replayed once, no network; its judgments)",
+    )
+    p.add_argument(
+        "--judges",
+        default="world",
+        help="with --bundle: qrels as evaluate --judges (default: the bundle's own judges)",
+    )
     add_world_argument(p)
     p.add_argument("--base-weights", metavar="FILE", help="weights the sweep starts from")
     p.add_argument("--method", choices=("grid", "random", "optuna"), help="search method")
@@ -109,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
     from ._world import world_settings
 
     settings = world_settings(args)
+    pool_path: str | None = args.pool
+    bundle: BundleRun | None = None
+    if args.bundle:  # the bundle's pool (frozen once, then reused) and its MLflow tags
+        pool_path, bundle = _bundle_pool(args, settings)
+        settings = bundle.settings
     overrides = _overrides(args)
     spec = load_spec(args.spec, **overrides) if args.spec else spec_from_options(**overrides)
     executor = args.executor or ("dask" if args.scheduler else "local")
@@ -121,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_sweep(
         spec,
-        pool_path=args.pool,
+        pool_path=pool_path,
         executor=executor,
         workers=args.workers,
         scheduler=args.scheduler,
@@ -134,8 +158,32 @@ def run(args: argparse.Namespace) -> int:
         log=stderr_log,
         progress=progress,
     )
+    payload = result.to_payload()
+    if bundle is not None:
+        payload["bundle"] = bundle.tags
+        if result.mlflow_run_id is not None:
+            from .. import tracking
+
+            tracking.log_values(result.mlflow_run_id, tags=bundle.tags,
+                                tracking_uri=result.tracking_uri, settings=settings)  # fmt: skip
     if args.json:
-        print(json.dumps(result.to_payload(), indent=2, ensure_ascii=False))
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
+        if bundle is not None:
+            print(f"bundle {bundle.bundle.name} ({bundle.bundle.hash[:12]}), judged by "
+                  f"{bundle.judges}; real data, replayed")  # fmt: skip
         print(result.summary_text())
     return 0
+
+
+def _bundle_pool(args: argparse.Namespace, settings: Settings) -> tuple[str, BundleRun]:
+    """(pool directory, BundleRun) for ``--bundle``: frozen by replay once, reused after."""
+    from ..bundles import freeze_bundle_pool
+    from ..errors import ConfigError
+
+    if args.pool:
+        raise ConfigError("--bundle and --pool both name the pool: give one")
+    path, run, built = freeze_bundle_pool(args.bundle, settings, judges=args.judges)
+    if built and not args.json:
+        print(f"froze bundle {run.bundle.name}'s pool at {path}", file=sys.stderr)
+    return str(path), run

@@ -121,7 +121,8 @@ def resolve_pool(
         if wanted and not wanted.endswith((".yaml", ".yml")) and wanted != name:
             raise ConfigError(f"pool {p} holds region set {name!r}, the sweep asks for {wanted!r}")
         m = pool.manifest
-        if (m.world, m.world_hash) != (world.name, world.hash):
+        # A pool of real data (a bundle's, ``world_seed`` None) has no world to match.
+        if m.world_seed is not None and (m.world, m.world_hash) != (world.name, world.hash):
             raise ConfigError(
                 f"pool {p} was built in {m.world_label}, the sweep runs in {world.label}: "
                 f"pass --world {m.world_path or m.world} (if that world is unchanged) or "
@@ -502,7 +503,8 @@ def run_sweep(
         description=(
             f"best of sweep {spec.name} ({spec.method}, {n_run} trials, seed {spec.seed}): "
             f"trial {winner.number}, {objective.display} {obj_value:.4f} on regions "
-            f"{', '.join(final.tune)}; {SIMULATED_LABEL}"
+            f"{', '.join(final.tune)}; "
+            f"{SIMULATED_LABEL if pool.manifest.world_seed is not None else 'real data'}"
         ),
     )
     split_winners = [space.weights(by_label[s.label].best_params) for s in splits]

@@ -11,8 +11,9 @@ items this rater already graded are skipped.
 
 Keyboard use. ipywidgets cannot bind raw keys, so the panel offers two keyboard paths:
 
-* **undo** (``u`` in the grade box) takes back the last grade (the store forgets it, the
-  grade before it, if any, comes back) and shows that item again; **back** (``b``) shows the
+* **undo** (``u`` in the grade box) takes back the last grade (the store forgets it, and so
+  does a bundle's ``judgments/`` when grading one; the grade before it, if any, comes back)
+  and shows that item again; **back** (``b``) shows the
   previous item without changing anything (grading it again replaces its grade). The button
   of an item's current grade is highlighted; no button looks selected otherwise;
 * the **grade box**: type ``0``-``3`` (or ``s`` to skip) and press Enter; the box keeps focus
@@ -363,6 +364,10 @@ class JudgePanel:
         self.store.delete(item.query_id, item.doc_id, self.judge)
         if previous is not None:
             self.store.add([previous])
+        if self.bundle is not None:  # the grade went into the bundle too: take it back there
+            from ..bundles import remove_judgment
+
+            remove_judgment(self.bundle, item.query_id, item.doc_id, self.judge, previous)
         self.position = index
         again = f" (back to {previous.grade})" if previous is not None else ""
         self.status.value = h.message_html(f"undid the grade of {item.doc_id}{again}", "ok")
