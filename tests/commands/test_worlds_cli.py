@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "regions" / "mini.yaml"
+TUNED = ROOT / "experiments" / "weights" / "tuned-default-world.yaml"
 QUERY = "hidden gems in Pikeville KY"
 HASH = r"[0-9a-f]{8}"
 
@@ -125,6 +126,12 @@ def test_own_scenario_file_and_bad_files(
         assert len(lines) == 1 and str(bad_world) in lines[0] and "links.quality" in lines[0]
     code, _, err = run_cli(capsys, "search", QUERY, "--world", "no-such-world")
     assert code == 2 and "no scenario named 'no-such-world'" in err
+    # the report's "Across worlds" worlds are checked before any kernel starts
+    report = ["report", "--region-set", str(MINI), "--weights", str(TUNED)]
+    code, _, err = run_cli(capsys, *report, "--compare-world", str(bad_world))
+    assert code == 2 and str(bad_world) in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, *report, "--compare-world", "null", "--no-compare-worlds")
+    assert code == 2 and "contradict" in err
 
 
 # ------------------------------------------------------------------------------ evaluate

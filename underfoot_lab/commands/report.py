@@ -79,6 +79,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="world",
         help="qrels as evaluate --judges (with --bundle, default: the bundle's own judges)",
     )
+    p.add_argument(
+        "--compare-world",
+        action="append",
+        dest="compare_worlds",
+        metavar="W",
+        help="with --weights, the report's 'Across worlds' section compares them with the "
+        "default scorer in this scenario world (repeatable; default: every world of "
+        "experiments/worlds, two evaluations each)",
+    )
+    p.add_argument(
+        "--no-compare-worlds",
+        action="store_true",
+        help="skip the 'Across worlds' section",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -174,6 +188,17 @@ def run(args: argparse.Namespace) -> int:
         region_sets = [None]
     if args.eval_run_id and len(region_sets) > 1:
         raise ConfigError("--eval-run-id reports one evaluation: give at most one --region-set")
+    if args.compare_worlds and args.no_compare_worlds:
+        raise ConfigError("--compare-world and --no-compare-worlds contradict each other")
+    across: dict[str, Any] = {}
+    if args.no_compare_worlds:
+        across["worlds"] = []
+    elif args.compare_worlds:
+        from ..world.scenario import load_scenario
+
+        for ref in args.compare_worlds:  # a bad scenario fails here, not in the kernel
+            load_scenario(ref)
+        across["worlds"] = list(args.compare_worlds)
     if args.weights and not Path(args.weights).is_file():
         raise ConfigError(f"weights file {args.weights} does not exist")
     uri = tracking.tracking_uri(args.tracking_uri, settings)
@@ -199,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
         eval_run_id=args.eval_run_id,
         bundle=args.bundle,
         judges=args.judges,
+        parameters=across or None,
     )
     commands = open_commands(uri, settings.home)
     failed = [r for r in runs if not r.ok]
