@@ -108,16 +108,21 @@ def test_compare_on_a_bundle(
     home.mkdir()
     qrels = write_qrels(tmp_path / "q.txt", example.live_rankings)
     assert cli("bundle", "import", bundle, qrels, "--judge", "human:carol") == 0
-    candidate = sorted(EXPERIMENTS.glob("*.yaml"))[0]
+    # other weights than the collected ranking: the ranking replays, but the LLM answer of a
+    # new ranking was never recorded, so that stage answers from the template (and says so)
+    candidate = EXPERIMENTS / "tuned-default-world.yaml"
     capsys.readouterr()
     with pytest.MonkeyPatch.context() as mp:
         offline_env(mp, home)
         assert cli("compare", "--bundle", bundle, "--candidate", candidate, "--json",
                    "--no-progress", "--resamples", "200") == 0  # fmt: skip
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert out["simulated"] is False
     assert out["queries"] == 3
     assert out["comparisons"]
+    assert out["candidate"]["weights"] != out["baseline"]["weights"]
+    assert "answered by the template responder" in captured.err
 
 
 def test_verify_info_and_tampering(

@@ -187,16 +187,29 @@ def check_run(run: BundleRun, run_id: str) -> None:
     from ..evaluation.runner import RunStore
 
     rows = RunStore(settings=run.settings).rows(run_id)
+    templated = 0
     for query_id in sorted(rows):
         row = rows[query_id]
         texts: list[str] = [row.error or ""]
         result = row.result()
         if result is not None:
-            texts += [t.detail or "" for t in result.trace]
+            # The respond stage writes the answer from the final ranking: other weights than
+            # the collected ones ask an LLM responder a prompt the bundle never saw. The
+            # ranking is whole; that answer falls back to the template (the trace says so).
+            answer = [t.detail for t in result.trace if t.stage == "respond"]
+            templated += find_miss(answer) is not None
+            texts += [t.detail or "" for t in result.trace if t.stage != "respond"]
             texts += [s.message or "" for s in result.sources]
         exchange = find_miss(texts)
         if exchange is not None:
             raise miss_error(run.bundle, query_id, exchange)
+    if templated:
+        print(
+            f"note: run {run_id}: {templated} of {len(rows)} queries answered by the template "
+            "responder (the bundle recorded the LLM's answers to the collected rankings only); "
+            "rankings and IR metrics are unaffected, answer metrics compare unlike answers",
+            file=sys.stderr,
+        )
 
 
 def find_miss(texts: Iterable[str | None]) -> str | None:
