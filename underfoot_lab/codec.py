@@ -18,10 +18,26 @@ from typing import Any, TypeVar, get_args, get_origin
 T = TypeVar("T")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names in order (None for any other class); cached per class, since
+    ``dataclasses.fields`` per object was most of the cost of encoding a search result."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_jsonable(obj: Any) -> Any:
     """Records -> plain JSON values (dataclasses become objects, tuples lists, datetimes ISO)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    names = _field_names(cls)
+    if names is not None:
+        return {n: to_jsonable(getattr(obj, n)) for n in names}
     if isinstance(obj, datetime):
         return {"$dt": obj.isoformat()}
     if isinstance(obj, (list, tuple)):

@@ -1,0 +1,94 @@
+"""Built town universes kept on disk, so a new process need not generate them again.
+
+Generating a town's universe (places, events, posts, pages) costs ~20 ms of CPU, and an
+evaluation of the ``all`` region set touches ~135 towns: a quarter of an uncached run. A
+universe is a pure function of the world's seed, clock, scenario, the world's code and the
+gazetteer (:mod:`.universe`), so a copy written by an earlier process is the very object this one
+would build. :class:`UniverseStore` keeps one pickle per town under
+``UNDERFOOT_HOME/derived/world/<key>/``, where ``key`` hashes all of those inputs (the scenario's
+hash already covers its content and every ``.py`` file of the world; the gazetteer is hashed by
+its towns, the ``geo`` code by its bytes), plus this format's number and the Python version.
+Any change to an input lands in a new folder; an unreadable or mismatched file is rebuilt.
+Like the gazetteer's ZIP index this is derived data, not a search cache: ``--no-cache`` still
+sends every request to the world, which still renders every response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle  # nosec B403 -- only our own files under the user's home, written below
+import sys
+import tempfile
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from ..geo.gazetteer import Gazetteer, Town
+from .model import TownUniverse
+
+STORE_FORMAT = 1
+"""Bump when :class:`~.model.TownUniverse` or this layout changes shape."""
+
+
+@lru_cache(maxsize=4)
+def _gazetteer_digest(gazetteer: Gazetteer) -> str:
+    # The towns (with the fields the builder reads) and the geo code that queries them.
+    h = hashlib.sha256()
+    for t in gazetteer.towns:
+        h.update(f"{t.key}|{t.name}|{t.state}|{t.county}|{t.lat!r}|{t.lon!r}|{t.population}\n".encode())
+    geo = Path(__file__).resolve().parents[1] / "geo"
+    for path in sorted(geo.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+class UniverseStore:
+    """One folder of pickled universes for one (seed, clock, scenario, gazetteer) world."""
+
+    def __init__(
+        self, root: Path, *, seed: int, clock: datetime, scenario_hash: str, gazetteer: Gazetteer
+    ) -> None:
+        key = "|".join(
+            (
+                str(STORE_FORMAT),
+                f"{sys.version_info[0]}.{sys.version_info[1]}",
+                str(seed),
+                clock.isoformat(),
+                scenario_hash,
+                _gazetteer_digest(gazetteer),
+            )
+        )
+        self.dir = Path(root) / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def _path(self, town: Town) -> Path:
+        return self.dir / f"{hashlib.sha256(town.key.encode()).hexdigest()[:20]}.pickle"
+
+    def load(self, town: Town) -> TownUniverse | None:
+        """The stored universe of ``town``, or None (absent, unreadable, or another town's)."""
+        try:
+            data = self._path(town).read_bytes()
+        except OSError:
+            return None
+        try:
+            # Our own file in the user's home (see the module docstring), never fetched.
+            u = pickle.loads(data)  # nosec B301
+        except Exception:  # a truncated or foreign file: rebuild it
+            return None
+        if not isinstance(u, TownUniverse) or u.town != town:
+            return None
+        return u
+
+    def save(self, u: TownUniverse) -> None:
+        """Write ``u`` in one step; a home we cannot write to just means no store."""
+        path = self._path(u.town)
+        tmp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(u, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
