@@ -72,10 +72,31 @@ def _stem(word: str) -> str:
     return word
 
 
+_STEMS: dict[str, str] = {}
+"""word -> its stem ("" for a stop word): the vocabulary is small and every rendered result
+list re-tokenises thousands of texts, so a word is stemmed once per process."""
+_STEMS_MAX = 200_000
+
+
+def _fill_stems(words: Sequence[str]) -> None:
+    if len(_STEMS) > _STEMS_MAX:
+        _STEMS.clear()
+    for w in words:
+        if w not in _STEMS:
+            _STEMS[w] = "" if w in _STOP else _stem(w)
+
+
 @lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """The stemmed content words of a text."""
-    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP)
+    words = _WORD.findall(text.lower())
+    try:
+        out = set(map(_STEMS.__getitem__, words))
+    except KeyError:
+        _fill_stems(words)
+        out = set(map(_STEMS.__getitem__, words))
+    out.discard("")  # stop words (a word is never empty, so neither is its stem)
+    return frozenset(out)
 
 
 def query_terms(text: str) -> tuple[str, ...]:
