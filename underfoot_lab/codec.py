@@ -21,13 +21,21 @@ T = TypeVar("T")
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-@cache
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """A dataclass's field names in order (None for any other class); cached per class, since
     ``dataclasses.fields`` per object was most of the cost of encoding a search result."""
-    if not dataclasses.is_dataclass(cls):
-        return None
-    return tuple(f.name for f in dataclasses.fields(cls))
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        pass
+    names = (
+        tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+    )
+    _FIELD_NAMES[cls] = names
+    return names
 
 
 def to_jsonable(obj: Any) -> Any:

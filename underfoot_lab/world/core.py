@@ -57,6 +57,11 @@ _EVENTBRITE_PATH = re.compile(r"/v3/(organizations|venues)/([^/]+)/events")
 _COUNTRY_SUFFIX = re.compile(r",?\s*(?:united states(?: of america)?|usa|u\.s\.a\.|us)\s*$", re.I)
 _CONNECTORS = ("in", "near", "around", "at", "by", "outside")
 _RESOLVED_MAX = 200_000
+_T3_ID = re.compile(r"t3_([0-9a-z]{7})")
+_CID = re.compile(r"\d{1,20}")
+_FTID = re.compile(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", re.I)
+_COMMENTS = re.compile(r"/comments/([0-9a-z]{7})(?:/|$)")
+_FILE_SUFFIX = re.compile(r"\.(?:jpg|jpeg|png|html?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +244,11 @@ class World:
         s = url.strip()
         if not s:
             return None
-        if m := re.fullmatch(r"t3_([0-9a-z]{7})", s):
+        if m := _T3_ID.fullmatch(s):
             return self._post_subject(m.group(1))
-        if re.fullmatch(r"\d{1,20}", s):
+        if _CID.fullmatch(s):
             return self._entity_by_cid(int(s))
-        if m := re.fullmatch(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", s, re.I):
+        if m := _FTID.fullmatch(s):
             return self._entity_by_cid(int(m.group(1), 16))
         if s.startswith("ChIJ"):
             cid = self.codec.decode_maps_place_id(s)
@@ -252,7 +257,7 @@ class World:
         host = (parts.hostname or "").lower()
         segs = [p for p in parts.path.split("/") if p]
         if host == "reddit.com" or host.endswith(".reddit.com"):
-            m = re.search(r"/comments/([0-9a-z]{7})(?:/|$)", parts.path)
+            m = _COMMENTS.search(parts.path)
             return self._post_subject(m.group(1)) if m else None
         if not host.endswith(".example"):
             return None
@@ -267,7 +272,7 @@ class World:
             town = self.towns.by_slug(segs[i])
             if town is None:
                 continue
-            slug = re.sub(r"\.(?:jpg|jpeg|png|html?)$", "", segs[i + 1])
+            slug = _FILE_SUFFIX.sub("", segs[i + 1])
             if (e := self.universe(town).by_slug.get(slug)) is not None:
                 return e
         return None

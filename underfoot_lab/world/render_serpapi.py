@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
@@ -102,10 +103,14 @@ def place_text(e: Entity) -> str:
 
 
 def _page_date(page: WebPage) -> datetime | None:
-    if not page.date:
-        return None
+    return _parse_page_date(page.date) if page.date else None
+
+
+@lru_cache(maxsize=8192)
+def _parse_page_date(text: str) -> datetime | None:
+    # strptime is slow and every rendered result list dates its pages again; dates repeat.
     try:
-        return datetime.strptime(page.date, "%b %d, %Y").replace(tzinfo=UTC)
+        return datetime.strptime(text, "%b %d, %Y").replace(tzinfo=UTC)
     except ValueError:
         return None
 

@@ -40,7 +40,9 @@ def _gazetteer_digest(gazetteer: Gazetteer) -> str:
     # The towns (with the fields the builder reads) and the geo code that queries them.
     h = hashlib.sha256()
     for t in gazetteer.towns:
-        h.update(f"{t.key}|{t.name}|{t.state}|{t.county}|{t.lat!r}|{t.lon!r}|{t.population}\n".encode())
+        h.update(
+            f"{t.key}|{t.name}|{t.state}|{t.county}|{t.lat!r}|{t.lon!r}|{t.population}\n".encode()
+        )
     geo = Path(__file__).resolve().parents[1] / "geo"
     for path in sorted(geo.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
