@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .scenario import EngineSpec
 
@@ -113,10 +114,25 @@ def query_terms(text: str) -> tuple[str, ...]:
 
 def text_match(query: Sequence[str], text: str) -> float:
     """Share of the query's words the text contains (0..1; 0 for an empty query)."""
+    return terms_match(query, terms(text)) if query else 0.0
+
+
+def terms_match(query: Sequence[str], have: AbstractSet[str]) -> float:
+    """:func:`text_match` against the text's :func:`terms`, already computed."""
     if not query:
         return 0.0
-    have = terms(text)
     return sum(1 for q in query if q in have) / len(query)
+
+
+def memo_terms(
+    memo: dict[str, Any], key: str, texts: Callable[[], Iterable[str]]
+) -> tuple[frozenset[str], ...]:
+    """The :func:`terms` of each of ``texts()``, computed once per ``memo`` (a universe's):
+    renderers match every request against the same pages, posts and places."""
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = tuple(terms(t) for t in texts())
+    return found
 
 
 def popularity(reviews: int | None) -> float:

@@ -31,7 +31,7 @@ from typing import Any
 from ..geo.gazetteer import Gazetteer, Town
 from .model import Entity, RedditPost, TownUniverse, WebPage
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 """Bump when :class:`~.model.TownUniverse` or this layout changes shape."""
 
 
@@ -57,9 +57,16 @@ def _by_constructor(obj: Any) -> tuple[type, tuple[Any, ...]]:
     return cls, tuple(getattr(obj, f.name) for f in dataclasses.fields(cls))
 
 
+def _universe(u: TownUniverse) -> tuple[type, tuple[Any, ...]]:
+    # Every field but ``memo`` (renderers' derived data, rebuilt on use).
+    names = [f.name for f in dataclasses.fields(TownUniverse) if f.name != "memo"]
+    return TownUniverse, tuple(getattr(u, n) for n in names)
+
+
 _DISPATCH = copyreg.dispatch_table.copy()
 for _cls in (Entity, RedditPost, WebPage, Town):
     _DISPATCH[_cls] = _by_constructor
+_DISPATCH[TownUniverse] = _universe
 
 
 class UniverseStore:
