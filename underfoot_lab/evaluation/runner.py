@@ -586,7 +586,7 @@ def _long_lived_heap() -> Iterator[Callable[[], None]]:
     thresholds = gc.get_threshold()
     gc.freeze()
     # Fewer, larger young collections: most of a search's objects are gone before the next.
-    gc.set_threshold(max(thresholds[0], 10_000), *thresholds[1:])
+    gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
     try:
         yield gc.freeze
     finally:
