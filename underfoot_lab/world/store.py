@@ -75,17 +75,28 @@ class UniverseStore:
     def __init__(
         self, root: Path, *, seed: int, clock: datetime, scenario_hash: str, gazetteer: Gazetteer
     ) -> None:
-        key = "|".join(
-            (
-                str(STORE_FORMAT),
-                f"{sys.version_info[0]}.{sys.version_info[1]}",
-                str(seed),
-                clock.isoformat(),
-                scenario_hash,
-                _gazetteer_digest(gazetteer),
+        self.root = Path(root)
+        self._parts = (seed, clock, scenario_hash, gazetteer)
+        self._dir: Path | None = None
+
+    @property
+    def dir(self) -> Path:
+        """This world's folder (its key is computed on first use: hashing the gazetteer costs
+        a few tens of ms, which a process that never builds a universe should not pay)."""
+        if self._dir is None:
+            seed, clock, scenario_hash, gazetteer = self._parts
+            key = "|".join(
+                (
+                    str(STORE_FORMAT),
+                    f"{sys.version_info[0]}.{sys.version_info[1]}",
+                    str(seed),
+                    clock.isoformat(),
+                    scenario_hash,
+                    _gazetteer_digest(gazetteer),
+                )
             )
-        )
-        self.dir = Path(root) / hashlib.sha256(key.encode()).hexdigest()[:16]
+            self._dir = self.root / hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self._dir
 
     def _path(self, town: Town) -> Path:
         return self.dir / f"{hashlib.sha256(town.key.encode()).hexdigest()[:20]}.pickle"
