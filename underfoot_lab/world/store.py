@@ -108,8 +108,7 @@ class UniverseStore:
         except OSError:
             return None
         try:
-            # Our own file in the user's home (see the module docstring), never fetched.
-            u = pickle.loads(data)  # nosec B301
+            u = pickle.loads(data)  # nosec B301 -- our own file in the user's home, never fetched
         except Exception:  # a truncated or foreign file: rebuild it
             return None
         if not isinstance(u, TownUniverse) or u.town != town:
