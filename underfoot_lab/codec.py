@@ -18,10 +18,34 @@ from typing import Any, TypeVar, get_args, get_origin
 T = TypeVar("T")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names in order (None for any other class); cached per class, since
+    ``dataclasses.fields`` per object was most of the cost of encoding a search result."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        pass
+    names = (
+        tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+    )
+    _FIELD_NAMES[cls] = names
+    return names
+
+
 def to_jsonable(obj: Any) -> Any:
     """Records -> plain JSON values (dataclasses become objects, tuples lists, datetimes ISO)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    names = _field_names(cls)
+    if names is not None:
+        return {n: to_jsonable(getattr(obj, n)) for n in names}
     if isinstance(obj, datetime):
         return {"$dt": obj.isoformat()}
     if isinstance(obj, (list, tuple)):

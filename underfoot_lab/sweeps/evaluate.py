@@ -49,6 +49,7 @@ import numpy.typing as npt
 from ..errors import ConfigError
 from ..pipeline.score.engine import rank_pool, score_pool
 from ..pipeline.score.features import FeatureMatrix, FeatureParams
+from .blocks import block_prepared, query_layout, top_rows
 from .search import TrialBatch
 from .spec import MetricRef, parse_metric
 
@@ -115,7 +116,30 @@ class PoolData:
     metrics: tuple[MetricRef, ...]
     radius_km: float
     pool_key: str = ""
+    block_inputs: tuple[dict[str, dict[str, int]], dict[str, list[str]]] | None = field(
+        default=None, repr=False
+    )
+    """The qrels and candidates ``prepared`` was laid out from (for :meth:`block_prepared`)."""
     _scored: dict[FeatureParams, FloatArray] = field(default_factory=dict, repr=False)
+    _blocks: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def layout(self) -> tuple[IntArray, BoolArray]:
+        """Each query's rows in id-descending order (:func:`.blocks.query_layout`), once."""
+        found = self._blocks.get("layout")
+        if found is None:
+            found = self._blocks["layout"] = query_layout(self.offsets, self.ties)
+        return found
+
+    def block_prepared(self) -> DenseQrels | None:
+        """``prepared`` repeated :data:`SUB_BATCH` times (:func:`.blocks.block_prepared`), so
+        one ``dense_scores`` call scores a whole block of trials; built once (call it before
+        workers fork so they share it). None when nothing is judged."""
+        if self.prepared is None or self.block_inputs is None:
+            return None
+        found = self._blocks.get("prepared")
+        if found is None:
+            found = self._blocks["prepared"] = block_prepared(*self.block_inputs, SUB_BATCH)
+        return found
 
     @property
     def n_queries(self) -> int:
@@ -268,6 +292,8 @@ def build_pool_data(
     ids = pool.entity_ids
     judged = [qi for qi in range(len(pool)) if counts[qi] > 0]
     prepared: DenseQrels | None = None
+    qrels: dict[str, dict[str, int]] = {}
+    candidates: dict[str, list[str]] = {}
     rows = np.zeros(0, dtype=np.int64)
     cand = np.zeros((0, 0), dtype=np.int64)
     if judged and any(m.kind == "ir" for m in refs):
@@ -276,8 +302,6 @@ def build_pool_data(
         # recall/AP denominators exactly as in measures.evaluate. Queries without entities
         # score 0 on every IR metric either way and stay out of the dense block.
         all_qrels = pool.qrels()
-        qrels: dict[str, dict[str, int]] = {}
-        candidates: dict[str, list[str]] = {}
         for qi in judged:
             a, b = int(offsets[qi]), int(offsets[qi + 1])
             qid = pool.query_ids[qi]
@@ -309,6 +333,7 @@ def build_pool_data(
         metrics=refs,
         radius_km=float(radius_km),
         pool_key=pool.manifest.pool_key,
+        block_inputs=(qrels, candidates) if prepared is not None else None,
     )
 
 
@@ -492,10 +517,19 @@ def _metrics(
     if ir and data.prepared is not None:
         measures = [data.metrics[j].measure or "" for j in ir]
         cols = np.asarray(ir, dtype=np.int64)
-        for i in range(b):
-            block = scores[i][data.candidate_index]
-            values = dense_scores(data.prepared, block, measures)
-            out[i, data.prepared_rows[:, None], cols[None, :]] = values
+        tiled = data.block_prepared() if b == SUB_BATCH else None
+        if tiled is not None:
+            # One call for the whole block: rows are computed independently, so the values
+            # equal b separate calls (tests compare them).
+            r = len(data.prepared_rows)
+            block = scores[:, data.candidate_index].reshape(b * r, -1)
+            values = dense_scores(tiled, block, measures).reshape(b, r, len(ir))
+            out[:, data.prepared_rows[:, None], cols[None, :]] = values
+        else:
+            for i in range(b):
+                block = scores[i][data.candidate_index]
+                values = dense_scores(data.prepared, block, measures)
+                out[i, data.prepared_rows[:, None], cols[None, :]] = values
 
     domain = [j for j, m in enumerate(data.metrics) if m.kind == "domain"]
     if not domain:
@@ -507,11 +541,10 @@ def _metrics(
     top: IntArray | None = None
     valid: BoolArray | None = None
     if kmax > 0:
-        order = rank_pool(scores, offsets, data.ties)
         cols_k = np.arange(kmax, dtype=np.int64)
         valid = cols_k[None, :] < counts[:, None]  # [nq, kmax]
-        slots = np.where(valid, offsets[:-1, None] + cols_k[None, :], 0)
-        top = order[:, slots] if order.size else np.zeros((b, nq, kmax), dtype=np.int64)
+        # rank_pool's top kmax of every query, from a partition (the metrics read no deeper)
+        top = top_rows(scores, offsets, data.ties, kmax, data.layout())
     for j, k in zip(domain, ks, strict=True):
         kind = data.metrics[j].domain
         if kind == "nearby_ratio":

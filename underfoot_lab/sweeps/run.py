@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..pipeline.score.weights import ScoringWeights
 from .comparison import FloatArray, compare_with_baselines, nanmean
-from .evaluate import BatchResult, PoolData, build_pool_data, evaluate_weights
+from .evaluate import SUB_BATCH, BatchResult, PoolData, build_pool_data, evaluate_weights
 from .executors import TrialExecutor, make_executor
 from .result import SIMULATED_LABEL, Split, StudyResult, SweepResult
 from .search import OptunaSearch, SearchSpace, Trial, default_storage, open_storage
@@ -442,6 +442,10 @@ def run_sweep(
     t0 = time.perf_counter()
     cache_dir = Path(settings.home) / "sweeps" / "cache" if cache else None
     data = build_pool_data(pool, metrics, radius_km=settings.primary_radius_km, cache_dir=cache_dir)
+    # Block layouts built here, once, so forked workers inherit them rather than each building.
+    data.layout()
+    if spec.n_trials >= SUB_BATCH:
+        data.block_prepared()
     timings["prepare_s"] = time.perf_counter() - t0
     splits, final = make_splits(data.regions, spec.validation, spec.seed)
     studies_splits = splits if final in splits else [*splits, final]

@@ -41,6 +41,7 @@ from .render_serpapi import (
     render_google_maps,
 )
 from .scenario import Scenario, load_scenario
+from .store import UniverseStore
 from .transport import WorldTransport
 from .truth import Intent, grade_entity, parse_intent
 from .universe import generate_universe
@@ -55,6 +56,12 @@ _SUBREDDIT_PATH = re.compile(r"/r/([A-Za-z0-9_]{2,21})/search\.rss")
 _EVENTBRITE_PATH = re.compile(r"/v3/(organizations|venues)/([^/]+)/events")
 _COUNTRY_SUFFIX = re.compile(r",?\s*(?:united states(?: of america)?|usa|u\.s\.a\.|us)\s*$", re.I)
 _CONNECTORS = ("in", "near", "around", "at", "by", "outside")
+_RESOLVED_MAX = 200_000
+_T3_ID = re.compile(r"t3_([0-9a-z]{7})")
+_CID = re.compile(r"\d{1,20}")
+_FTID = re.compile(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", re.I)
+_COMMENTS = re.compile(r"/comments/([0-9a-z]{7})(?:/|$)")
+_FILE_SUFFIX = re.compile(r"\.(?:jpg|jpeg|png|html?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,8 @@ class World:
     universes, ids and bytes in every process; ``clock`` is the world's fixed "now" (event dates
     and post ages are relative to it); ``scenario`` (a :class:`Scenario`, a name such as
     ``"null"`` or a YAML path; default ``"default"``) states every modelling assumption.
+    ``store_dir`` (optional): a folder where built universes are kept for later processes
+    (:class:`~.store.UniverseStore`; :func:`build_world` uses ``UNDERFOOT_HOME/derived/world``).
     Thread-safe.
     """
 
@@ -84,6 +93,7 @@ class World:
         *,
         scenario: Scenario | str | Path = "default",
         payload_cache_size: int = 256,
+        store_dir: Path | None = None,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.seed = int(seed)
@@ -96,6 +106,16 @@ class World:
         self._building: dict[str, threading.Lock] = {}
         self._payloads: OrderedDict[tuple[Any, ...], WorldResponse] = OrderedDict()
         self._payload_cache_size = payload_cache_size
+        self._resolved: dict[str, Entity | None] = {}
+        self._store: UniverseStore | None = None
+        if store_dir is not None:
+            self._store = UniverseStore(
+                store_dir,
+                seed=self.seed,
+                clock=self.clock,
+                scenario_hash=self.scenario.hash,
+                gazetteer=gazetteer,
+            )
 
     def __repr__(self) -> str:
         return (
@@ -130,7 +150,16 @@ class World:
             return self._build_universe(town)
 
     def _build_universe(self, town: Town) -> TownUniverse:
-        built = generate_universe(
+        built = self._store.load(town) if self._store is not None else None
+        if built is None:
+            built = self._generate(town)
+            if self._store is not None:
+                self._store.save(built)
+        with self._lock:
+            return self._universes.setdefault(town.key, built)
+
+    def _generate(self, town: Town) -> TownUniverse:
+        return generate_universe(
             PlaceBuilder(
                 seed=self.seed,
                 town=town,
@@ -142,8 +171,6 @@ class World:
                 scenario=self.scenario,
             )
         )
-        with self._lock:
-            return self._universes.setdefault(town.key, built)
 
     def resolve_town(self, name: str, state_code: str | None = None) -> Town | None:
         """The biggest gazetteer town of that name (in that state, when given)."""
@@ -200,14 +227,28 @@ class World:
         :mod:`underfoot_lab.world.ids`). Reddit permalinks and ``t3_`` ids resolve to the
         post's subject; listicles, generic pages and off-topic posts resolve to None.
         """
+        # Memoised: universes never change, and judging, pools and the domain metrics resolve
+        # the same mention URLs several times per run. Bounded by clearing (a long-lived
+        # service would otherwise grow it forever); a dict lookup is safe across threads.
+        try:
+            return self._resolved[url]
+        except KeyError:
+            pass
+        found = self._entity_for_url(url)
+        if len(self._resolved) >= _RESOLVED_MAX:
+            self._resolved.clear()
+        self._resolved[url] = found
+        return found
+
+    def _entity_for_url(self, url: str) -> Entity | None:
         s = url.strip()
         if not s:
             return None
-        if m := re.fullmatch(r"t3_([0-9a-z]{7})", s):
+        if m := _T3_ID.fullmatch(s):
             return self._post_subject(m.group(1))
-        if re.fullmatch(r"\d{1,20}", s):
+        if _CID.fullmatch(s):
             return self._entity_by_cid(int(s))
-        if m := re.fullmatch(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", s, re.I):
+        if m := _FTID.fullmatch(s):
             return self._entity_by_cid(int(m.group(1), 16))
         if s.startswith("ChIJ"):
             cid = self.codec.decode_maps_place_id(s)
@@ -216,7 +257,7 @@ class World:
         host = (parts.hostname or "").lower()
         segs = [p for p in parts.path.split("/") if p]
         if host == "reddit.com" or host.endswith(".reddit.com"):
-            m = re.search(r"/comments/([0-9a-z]{7})(?:/|$)", parts.path)
+            m = _COMMENTS.search(parts.path)
             return self._post_subject(m.group(1)) if m else None
         if not host.endswith(".example"):
             return None
@@ -231,7 +272,7 @@ class World:
             town = self.towns.by_slug(segs[i])
             if town is None:
                 continue
-            slug = re.sub(r"\.(?:jpg|jpeg|png|html?)$", "", segs[i + 1])
+            slug = _FILE_SUFFIX.sub("", segs[i + 1])
             if (e := self.universe(town).by_slug.get(slug)) is not None:
                 return e
         return None
@@ -516,9 +557,16 @@ def _json(status: int, body: dict[str, Any]) -> WorldResponse:
 
 def build_world(settings: Settings, gazetteer: Gazetteer | None = None) -> World:
     """The world for ``settings.world_seed``, ``settings.world_clock`` and ``settings.world``
-    (a scenario name or YAML path; gazetteer: shared)."""
+    (a scenario name or YAML path; gazetteer: shared), keeping built universes under
+    ``settings.home / "derived" / "world"`` for later processes."""
     if gazetteer is None:
         from ..geo.gazetteer import get_gazetteer
 
         gazetteer = get_gazetteer()
-    return World(settings.world_seed, gazetteer, settings.world_clock, scenario=settings.world)
+    return World(
+        settings.world_seed,
+        gazetteer,
+        settings.world_clock,
+        scenario=settings.world,
+        store_dir=Path(settings.home) / "derived" / "world",
+    )

@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .scenario import EngineSpec
 
@@ -72,10 +73,31 @@ def _stem(word: str) -> str:
     return word
 
 
+_STEMS: dict[str, str] = {}
+"""word -> its stem ("" for a stop word): the vocabulary is small and every rendered result
+list re-tokenises thousands of texts, so a word is stemmed once per process."""
+_STEMS_MAX = 200_000
+
+
+def _fill_stems(words: Sequence[str]) -> None:
+    if len(_STEMS) > _STEMS_MAX:
+        _STEMS.clear()
+    for w in words:
+        if w not in _STEMS:
+            _STEMS[w] = "" if w in _STOP else _stem(w)
+
+
 @lru_cache(maxsize=4096)
 def terms(text: str) -> frozenset[str]:
     """The stemmed content words of a text."""
-    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP)
+    words = _WORD.findall(text.lower())
+    try:
+        out = set(map(_STEMS.__getitem__, words))
+    except KeyError:
+        _fill_stems(words)
+        out = set(map(_STEMS.__getitem__, words))
+    out.discard("")  # stop words (a word is never empty, so neither is its stem)
+    return frozenset(out)
 
 
 def query_terms(text: str) -> tuple[str, ...]:
@@ -92,10 +114,25 @@ def query_terms(text: str) -> tuple[str, ...]:
 
 def text_match(query: Sequence[str], text: str) -> float:
     """Share of the query's words the text contains (0..1; 0 for an empty query)."""
+    return terms_match(query, terms(text)) if query else 0.0
+
+
+def terms_match(query: Sequence[str], have: AbstractSet[str]) -> float:
+    """:func:`text_match` against the text's :func:`terms`, already computed."""
     if not query:
         return 0.0
-    have = terms(text)
     return sum(1 for q in query if q in have) / len(query)
+
+
+def memo_terms(
+    memo: dict[str, Any], key: str, texts: Callable[[], Iterable[str]]
+) -> tuple[frozenset[str], ...]:
+    """The :func:`terms` of each of ``texts()``, computed once per ``memo`` (a universe's):
+    renderers match every request against the same pages, posts and places."""
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = tuple(terms(t) for t in texts())
+    return found
 
 
 def popularity(reviews: int | None) -> float:

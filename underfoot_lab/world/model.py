@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from ..geo.gazetteer import Town, normalize_name
 
@@ -220,6 +220,9 @@ class TownUniverse:
     subreddits: tuple[str, ...]
     """Subreddits with posts: the state's, the town's (when a valid name), and generic ones."""
     by_slug: dict[str, Entity] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What renderers derive from the universe and reuse on every request (the term sets of
+    pages, posts and places): filled on first use, never stored with the universe."""
 
     def entity(self, index: int) -> Entity | None:
         return self.entities[index] if 0 <= index < len(self.entities) else None

@@ -15,7 +15,7 @@ from html import escape as html_escape
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape as _xml_escape  # nosec B406 -- writes XML, parses none
 
-from .engines import age_freshness, order, query_terms, score, text_match
+from .engines import age_freshness, memo_terms, order, query_terms, score, terms_match
 from .model import RedditPost, TownUniverse
 from .scenario import EngineSpec
 from .truth import Intent
@@ -83,12 +83,13 @@ def search_posts(
     window = _WINDOWS.get(params.get("t", "all"))
     q = query_terms(intent.text)
     scored: list[tuple[float, int, RedditPost]] = []
+    post_terms = memo_terms(u.memo, "posts", lambda: (f"{p.title} {p.text}" for p in u.posts))
     for post in u.posts:
         if restrict and subreddit is not None and post.subreddit.lower() != subreddit.lower():
             continue
         if window is not None and clock - post.published > window:
             continue
-        m = text_match(q, f"{post.title} {post.text}")
+        m = terms_match(q, post_terms[post.index])
         if m == 0 and rng.random() > 0.15:
             continue
         s = score(engine, rng, match=m, pop=0.0, fresh=age_freshness(post.published, clock))

@@ -14,12 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from ..geo.gazetteer import haversine_km
-from .engines import age_freshness, order, popularity, query_terms, score, text_match
+from .engines import age_freshness, memo_terms, order, popularity, query_terms, score, terms_match
 from .ids import IdCodec
 from .model import MAPS_HOST, Entity, TownUniverse, WebPage
 from .scenario import Engines
@@ -102,10 +103,14 @@ def place_text(e: Entity) -> str:
 
 
 def _page_date(page: WebPage) -> datetime | None:
-    if not page.date:
-        return None
+    return _parse_page_date(page.date) if page.date else None
+
+
+@lru_cache(maxsize=8192)
+def _parse_page_date(text: str) -> datetime | None:
+    # strptime is slow and every rendered result list dates its pages again; dates repeat.
     try:
-        return datetime.strptime(page.date, "%b %d, %Y").replace(tzinfo=UTC)
+        return datetime.strptime(text, "%b %d, %Y").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -134,6 +139,7 @@ def _organic(
     spec = engines.google
     q = query_terms(intent.text)
     scored: list[tuple[float, int, WebPage]] = []
+    page_terms = memo_terms(u.memo, "pages", lambda: (f"{p.title} {p.snippet}" for p in u.pages))
     for i, page in enumerate(u.pages):
         pop = _LINK_POPULARITY.get(page.kind, 0.0)
         fresh = age_freshness(_page_date(page), clock)
@@ -142,7 +148,7 @@ def _organic(
             pop = popularity(e.reviews)
             if e.kind == "event":
                 fresh = 0.0 if e.expired(clock) else 1.0
-        m = text_match(q, f"{page.title} {page.snippet}")
+        m = terms_match(q, page_terms[i])
         s = score(spec, rng, match=m, pop=pop, authority=page.authority, fresh=fresh)
         scored.append((s, i, page))
     out: list[dict[str, Any]] = []
@@ -178,13 +184,14 @@ def _ranked_places(
     q = query_terms(intent.text)
     matched: list[tuple[float, int, Entity]] = []
     padding: list[tuple[float, int, Entity]] = []
+    place_terms = memo_terms(u.memo, "places", lambda: (place_text(e) for e in u.entities))
     for e in u.entities:
         if e.kind != "place":
             continue
         d = haversine_km(center[0], center[1], e.lat, e.lon)
         if d > 90.0:
             continue
-        m = text_match(q, place_text(e))
+        m = terms_match(q, place_terms[e.index])
         s = score(spec, rng, match=m, pop=popularity(e.reviews), distance_km=d)
         (matched if m > 0 else padding).append((s, e.index, e))
     return order(matched, spec, rng) + order(padding, spec, rng), len(matched)
@@ -390,6 +397,11 @@ def render_google_events(r: SerpRequest) -> dict[str, Any]:
         spec = engines.events
         q = query_terms(intent.text)
         scored: list[tuple[float, int, Entity]] = []
+        event_terms = memo_terms(
+            u.memo,
+            "events",
+            lambda: (" ".join((e.name, *e.tags, e.description)) for e in u.entities),
+        )
         for e in u.entities:
             if e.kind != "event" or e.starts_at is None:
                 continue
@@ -401,7 +413,7 @@ def render_google_events(r: SerpRequest) -> dict[str, Any]:
                 timing = 1.0
             else:
                 timing = 0.3
-            m = text_match(q, " ".join((e.name, *e.tags, e.description)))
+            m = terms_match(q, event_terms[e.index])
             s = score(spec, rng, match=m, pop=popularity(e.reviews), fresh=timing)
             scored.append((s, e.index, e))
         for e in order(scored, spec, rng)[:10]:

@@ -198,8 +198,10 @@ def judge_query(
         mentions = _resolved_mentions(world, r)
         entity = _majority(mentions)  # the entity grade_urls grades (same majority and ties)
         resolved[r.id] = None if entity is None else entity.id
-        tokens = [token for token, _ in mentions]
-        retrieved[r.id] = 0 if town is None else int(world.grade_urls(town, intent, tokens))
+        # What World.grade_urls(town, intent, tokens) returns, without resolving every token
+        # a second time: the majority entity's grade, 0 when none resolves.
+        grade = 0 if town is None or entity is None else world.grade(town, intent, entity)
+        retrieved[r.id] = int(grade)
     unretrieved: dict[str, int] = {}
     if town is not None:
         found = unretrieved_relevant(world, town, intent, resolved.values())

@@ -1,0 +1,109 @@
+"""Block helpers for :mod:`.evaluate`: the top k of every query for a block of trials, and the
+pool's qrels laid out once for a whole block of trials.
+
+Both give exactly what the one-trial-at-a-time path gives (tests compare them):
+
+* :func:`top_rows` -- the first ``k`` rows of each query's ranking (score descending, ties by
+  entity id descending), as :func:`~underfoot_lab.pipeline.score.engine.rank_pool` orders them,
+  from a partition instead of a full sort of every query: the domain metrics read only the top
+  ``k``. The query layout (each query's rows in id-descending order) is computed once per pool.
+* :func:`block_prepared` -- the pool's :class:`~underfoot_lab.evaluation.metrics.dense.DenseQrels`
+  repeated ``n`` times (query ids prefixed by the copy's number, so the rows of copy ``t`` are
+  rows ``t * R .. t * R + R - 1`` in the original order), so one
+  :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` call scores ``n`` trials: every
+  row is computed on its own, so the values are those of ``n`` separate calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ..pipeline.score.engine import rank_pool, segment_index
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..evaluation.metrics.dense import DenseQrels
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+__all__ = ["block_prepared", "query_layout", "top_rows"]
+
+
+def query_layout(offsets: IntArray, ties: IntArray) -> tuple[IntArray, BoolArray]:
+    """``(slots, valid)``, both ``[queries, longest]``: slot ``j`` of query ``q`` is its
+    ``j``-th row in id-descending order (``rank_pool``'s layout); ``valid`` marks real slots."""
+    off = np.asarray(offsets, dtype=np.int64)
+    counts = off[1:] - off[:-1]
+    n_total = int(off[-1]) if off.size else 0
+    seg = segment_index(off)
+    width = int(counts.max(initial=0))
+    layout = np.lexsort((-ties, seg)) if n_total else np.zeros(0, dtype=np.int64)
+    pos = np.arange(n_total, dtype=np.int64) - np.repeat(off[:-1], counts)
+    slots = np.zeros((len(counts), max(width, 1)), dtype=np.int64)
+    valid = np.zeros_like(slots, dtype=bool)
+    slots[seg, pos] = layout
+    valid[seg, pos] = True
+    return slots, valid
+
+
+def top_rows(
+    scores: FloatArray,
+    offsets: IntArray,
+    ties: IntArray,
+    k: int,
+    layout: tuple[IntArray, BoolArray] | None = None,
+) -> IntArray:
+    """``[trials, queries, k]``: the entity rows ranked 1..k in each query (score desc, id desc),
+    equal to ``rank_pool(scores, offsets, ties)[:, offsets[q] + j]`` wherever ``j`` is below
+    the query's row count (other slots hold arbitrary rows: callers mask them)."""
+    slots, valid = layout if layout is not None else query_layout(offsets, ties)
+    b = scores.shape[0]
+    nq, width = slots.shape
+    if nq == 0 or k < 1 or np.isnan(scores).any():
+        # NaN would upset the partition's comparisons; the full sort handles it as rank_pool.
+        order = rank_pool(scores, offsets, ties)
+        counts = np.diff(offsets)
+        cols = np.arange(k, dtype=np.int64)
+        pick = np.where(cols[None, :] < counts[:, None], offsets[:-1, None] + cols[None, :], 0)
+        picked: IntArray = order[:, pick] if order.size else np.zeros((b, nq, k), dtype=np.int64)
+        return picked
+    kk = min(k, width)
+    keys = np.where(valid[None, :, :], -scores[:, slots], np.inf).reshape(b * nq, width)
+    # The stable argsort's first kk columns, exactly: everything below the kk-th smallest key,
+    # then its ties in slot order (padding, +inf, sorts after every real row).
+    kth = np.partition(keys, kk - 1, axis=1)[:, kk - 1 : kk]
+    below = keys < kth
+    tied = keys == kth
+    room = kk - below.sum(axis=1, keepdims=True)
+    chosen = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    pos = np.flatnonzero(chosen.reshape(-1)).reshape(b * nq, kk) % width
+    head = np.take_along_axis(keys, pos, axis=1)
+    pos = np.take_along_axis(pos, np.argsort(head, axis=1, kind="stable"), axis=1)
+    rows: IntArray = slots[np.repeat(np.arange(nq), kk).reshape(1, nq, kk), pos.reshape(b, nq, kk)]
+    if kk < k:
+        rows = np.concatenate([rows, np.zeros((b, nq, k - kk), dtype=np.int64)], axis=-1)
+    return rows
+
+
+def block_prepared(
+    qrels: Mapping[str, Mapping[str, int]], candidates: Mapping[str, Sequence[str]], n: int
+) -> DenseQrels:
+    """The qrels and candidates of :func:`~underfoot_lab.evaluation.metrics.dense.prepare`,
+    repeated ``n`` times (see the module docstring for the row order)."""
+    from ..evaluation.metrics.dense import prepare
+
+    digits = len(str(max(n - 1, 0)))
+    q2: dict[str, Mapping[str, int]] = {}
+    c2: dict[str, Sequence[str]] = {}
+    for t in range(n):
+        prefix = f"{t:0{digits}d}#"
+        for qid, docs in qrels.items():
+            q2[prefix + qid] = docs
+        for qid, cands in candidates.items():
+            c2[prefix + qid] = cands
+    return prepare(q2, c2, rel_threshold=1, on_missing="zero")
