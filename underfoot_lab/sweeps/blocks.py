@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..pipeline.score.engine import rank_pool, segment_index
+from ..pipeline.score.engine import query_layout, rank_pool
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.metrics.dense import DenseQrels
@@ -32,23 +32,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 __all__ = ["block_prepared", "query_layout", "top_rows"]
-
-
-def query_layout(offsets: IntArray, ties: IntArray) -> tuple[IntArray, BoolArray]:
-    """``(slots, valid)``, both ``[queries, longest]``: slot ``j`` of query ``q`` is its
-    ``j``-th row in id-descending order (``rank_pool``'s layout); ``valid`` marks real slots."""
-    off = np.asarray(offsets, dtype=np.int64)
-    counts = off[1:] - off[:-1]
-    n_total = int(off[-1]) if off.size else 0
-    seg = segment_index(off)
-    width = int(counts.max(initial=0))
-    layout = np.lexsort((-ties, seg)) if n_total else np.zeros(0, dtype=np.int64)
-    pos = np.arange(n_total, dtype=np.int64) - np.repeat(off[:-1], counts)
-    slots = np.zeros((len(counts), max(width, 1)), dtype=np.int64)
-    valid = np.zeros_like(slots, dtype=bool)
-    slots[seg, pos] = layout
-    valid[seg, pos] = True
-    return slots, valid
 
 
 def top_rows(

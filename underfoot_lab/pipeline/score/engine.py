@@ -44,6 +44,7 @@ from .weights import ScoringWeights
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 __all__ = [
     "KEYWORD_COLUMN",
@@ -208,6 +209,23 @@ def tie_codes(entity_ids: Sequence[str] | npt.NDArray[np.str_]) -> IntArray:
     return inverse.astype(np.int64).reshape(-1)
 
 
+def query_layout(offsets: IntArray, ties: IntArray) -> tuple[IntArray, BoolArray]:
+    """``(slots, valid)``, both ``[queries, longest]``: slot ``j`` of query ``q`` is its
+    ``j``-th row in id-descending order (``rank_pool``'s layout); ``valid`` marks real slots."""
+    off = np.asarray(offsets, dtype=np.int64)
+    counts = off[1:] - off[:-1]
+    n_total = int(off[-1]) if off.size else 0
+    seg = segment_index(off)
+    width = int(counts.max(initial=0))
+    layout = np.lexsort((-ties, seg)) if n_total else np.zeros(0, dtype=np.int64)
+    pos = np.arange(n_total, dtype=np.int64) - np.repeat(off[:-1], counts)
+    slots = np.zeros((len(counts), max(width, 1)), dtype=np.int64)
+    valid = np.zeros_like(slots, dtype=bool)
+    slots[seg, pos] = layout
+    valid[seg, pos] = True
+    return slots, valid
+
+
 def rank_pool(scores: FloatArray, offsets: IntArray, ties: IntArray) -> IntArray:
     """Row order for every weight vector: by query, then score desc, then id desc.
 
@@ -223,19 +241,10 @@ def rank_pool(scores: FloatArray, offsets: IntArray, ties: IntArray) -> IntArray
     one = s.ndim == 1
     s2 = s[None, :] if one else s
     off = np.asarray(offsets, dtype=np.int64)
-    counts = off[1:] - off[:-1]
     n_total = int(off[-1]) if off.size else 0
     if s2.shape[1] != n_total or ties.shape[0] != n_total:
         raise ValueError("offsets do not cover the score columns")
-    seg = segment_index(off)
-    width = int(counts.max(initial=0))
-    # Rows by (query, id descending); slot j of query q is that query's j-th row.
-    layout = np.lexsort((-ties, seg)) if n_total else np.zeros(0, dtype=np.int64)
-    pos = np.arange(n_total, dtype=np.int64) - np.repeat(off[:-1], counts)
-    slots = np.zeros((len(counts), max(width, 1)), dtype=np.int64)
-    valid = np.zeros_like(slots, dtype=bool)
-    slots[seg, pos] = layout
-    valid[seg, pos] = True
+    slots, valid = query_layout(off, ties)
     keys = np.where(valid, -s2[:, slots], np.inf)  # padding sorts last (stable)
     local = np.argsort(keys, axis=-1, kind="stable")
     ranked = np.take_along_axis(np.broadcast_to(slots, keys.shape), local, axis=-1)
