@@ -22,7 +22,10 @@ duplicates, the qid and docid.
 Reading is vectorised: a file of single-space separated ASCII lines (what every tool writes)
 goes through pyarrow's CSV reader; anything else (tabs, repeated spaces, comments, blank
 lines, non-ASCII text) and every malformed file goes through a line-by-line reader, which is
-the reference for the semantics and produces the error messages.
+the reference for the semantics and produces the error messages. Ids never become Python
+strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
+is the byte order trec_eval breaks ties by, and only the first line of each block of a qid is
+decoded.
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from ...errors import UnderfootError
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import numpy.typing as npt
-    import pyarrow as pa
 
 Qrels: TypeAlias = Mapping[str, Mapping[str, int]]
 """Relevance judgments: ``qid -> docid -> grade`` (integer; > 0 is a positive judgment)."""
@@ -56,27 +58,68 @@ Source: TypeAlias = str | os.PathLike[str] | Iterable[str]
 """A path, or the lines themselves (any iterable of strings that is not a ``str``)."""
 
 _BOM = b"\xef\xbb\xbf"
-# Bytes that make the single-space CSV fast path unsafe: other whitespace Python's str.split
-# honours, comments, and layouts (blank lines, leading/trailing/repeated spaces) it skips.
-_IRREGULAR = (b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"#")
-_IRREGULAR_PAIRS = (b"  ", b" \n", b"\n ", b"\n\n")
+# "#" opens a comment only at the start of a line; other control bytes are whitespace to
+# Python's str.split (tabs, \r, \x0b, \x0c, \x1c-\x1f), which the fast path does not model.
+_HASH_SEED = 0x9E3779B97F4A7C15
+_MIX = 0xBF58476D1CE4E5B9
+_ROW_MIX = 0x94D049BB133111EB
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DocIds:
+    """Docids as rows of big-endian 64-bit words (the UTF-8 bytes, zero padded).
+
+    Comparing two rows word by word compares the docids' bytes as ``strcmp`` does (no docid
+    holds a NUL byte), so ties break without building a single Python string, and equal
+    docids have equal rows, so joins hash integers instead of strings. A docid may appear
+    under several codes (one per line read); codes index ``words``.
+    """
+
+    words: npt.NDArray[np.uint64]
+    """Shape ``(n, width)``: docid ``i`` is ``words[i]``."""
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Words per docid (8 bytes each)."""
+        return int(self.words.shape[1])
+
+    def take(self, codes: npt.NDArray[np.int64]) -> list[str]:
+        """The docid strings of ``codes``."""
+        return _decode(self.words[codes])
+
+    def rows(self, codes: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint64]:
+        """``words[codes]`` widened with zero words to ``width`` (for comparing two sets)."""
+        import numpy as np
+
+        picked = self.words[codes]
+        if picked.shape[1] == width:
+            return picked
+        out = np.zeros((picked.shape[0], width), dtype=np.uint64)
+        out[:, : picked.shape[1]] = picked
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class TrecTable:
     """One qrels or run file as columns, validated (no duplicate (qid, docid) pair).
 
-    ``docs[i]`` indexes ``vocabulary`` (the file's distinct docids, a pyarrow string array),
-    ``qids`` are the distinct qids in first-seen order and ``q[i]`` indexes them; ``values``
-    are grades (int64) or scores (float64).
+    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`;
+    tables read together share one), ``qids`` are the distinct qids in first-seen order and
+    ``q[i]`` indexes them; ``values`` are grades (int64) or scores (float64).
     """
 
     name: str
     qids: list[str]
     q: npt.NDArray[np.int64]
     docs: npt.NDArray[np.int64]
-    vocabulary: pa.Array
+    vocabulary: DocIds
     values: npt.NDArray[Any]
+    pairs: PairIndex | None = None
+    """The sorted (qid, docid) keys when known (the readers build them while checking for
+    duplicates); tables with the same ``pairs.space`` join without re-hashing."""
 
     def __len__(self) -> int:
         return int(self.q.size)
@@ -84,11 +127,113 @@ class TrecTable:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The nested-dict form (``qid -> docid -> value``), queries in first-seen order."""
         out: dict[str, dict[str, Any]] = {qid: {} for qid in self.qids}
-        docids = self.vocabulary.take(self.docs).to_pylist()
+        docids = self.vocabulary.take(self.docs)
         qids = self.qids
         for qi, docid, value in zip(self.q.tolist(), docids, self.values.tolist(), strict=True):
             out[qids[qi]][docid] = value
         return out
+
+
+def pair_keys(
+    rows: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit key of each (row, docid words) pair: the row in the high bits (so keys sort by
+    row, keeping lookups of row-ordered entries cache friendly), a hash of the docid below.
+    Equal pairs give equal keys; callers confirm a key match on the words themselves (or fall
+    back to strings on a collision). ``rows`` are below ``n_rows``; keys compared with each
+    other must be made with the same ``n_rows``."""
+    import numpy as np
+
+    row_bits = max(1, (n_rows - 1).bit_length())
+    h = np.full(rows.size, _HASH_SEED, dtype=np.uint64)
+    for j in range(words.shape[1]):
+        h = (h ^ words[:, j]) * np.uint64(_MIX)
+        h ^= h >> np.uint64(31)
+    if row_bits >= 64:  # pragma: no cover - 2**63 queries
+        return h ^ (rows.astype(np.uint64) * np.uint64(_ROW_MIX))
+    return (rows.astype(np.uint64) << np.uint64(64 - row_bits)) | (h >> np.uint64(row_bits))
+
+
+def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
+    import numpy as np
+
+    if words.shape[0] == 0:
+        return []
+    raw = np.ascontiguousarray(words.astype(">u8")).view(f"S{8 * words.shape[1]}").reshape(-1)
+    return [b.decode("utf-8") for b in raw.tolist()]
+
+
+_Parts: TypeAlias = list[
+    tuple["npt.NDArray[np.uint8]", "npt.NDArray[np.int64]", "npt.NDArray[np.int64]"]
+]
+"""Strings as (UTF-8 bytes, start of each string, length of each string) chunks."""
+
+
+def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
+    """Strings as big-endian words, zero padded: ``(n, ceil(longest / 8))``."""
+    import numpy as np
+    from numpy.lib.stride_tricks import as_strided
+
+    n = sum(int(starts.size) for _, starts, _ in parts)
+    longest = max((int(lengths.max()) for _, _, lengths in parts if lengths.size), default=0)
+    width = max(1, -(-longest // 8))
+    masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
+    out = np.empty((n, width), dtype=np.uint64)
+    row = 0
+    for data, starts, lengths in parts:
+        padded = np.zeros(data.size + 8 * width + 8, dtype=np.uint8)
+        padded[: data.size] = data
+        # every 8-byte window of the buffer, read as one big-endian integer
+        windows = as_strided(padded, (padded.size - 7, 8), (1, 1)).view(">u8").reshape(-1)
+        for j in range(width):
+            rest = np.clip(lengths - 8 * j, 0, 8)
+            out[row : row + starts.size, j] = windows[starts + 8 * j] & masks[rest]
+        row += starts.size
+    return out
+
+
+def _arrow_parts(column: Any) -> _Parts:
+    """A pyarrow string column's chunks as byte buffers and offsets (no copies of the text)."""
+    import numpy as np
+
+    parts: _Parts = []
+    for chunk in getattr(column, "chunks", [column]):
+        _validity, offsets_buffer, data_buffer = chunk.buffers()
+        raw_offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+        offsets = raw_offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8)
+            if data_buffer is not None
+            else np.zeros(0, np.uint8)
+        )
+        parts.append((data, offsets[:-1], np.diff(offsets)))
+    return parts
+
+
+def _string_parts(strings: list[str]) -> _Parts:
+    import numpy as np
+
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.cumsum(lengths) - lengths
+    return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
+
+
+def _factorize(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Distinct ids in first-seen order and each entry's index among them; files group lines
+    by qid, so only the first line of each block is decoded and looked up."""
+    import numpy as np
+
+    n = words.shape[0]
+    if n == 0:
+        return [], np.zeros(0, np.int64)
+    change = np.ones(n, dtype=bool)
+    change[1:] = (words[1:] != words[:-1]).any(axis=1)
+    starts = np.flatnonzero(change)
+    index: dict[str, int] = {}
+    codes = [index.setdefault(name, len(index)) for name in _decode(words[starts])]
+    counts = np.diff(np.append(starts, n))
+    return list(index), np.repeat(np.asarray(codes, dtype=np.int64), counts)
 
 
 def _load(source: Source) -> tuple[str, bytes]:
@@ -116,14 +261,25 @@ def _load(source: Source) -> tuple[str, bytes]:
 
 
 def _regular(data: bytes) -> bool:
-    """True when the fast path reads ``data`` exactly as the line-by-line reader would."""
-    if not data or not data.isascii() or data[:1] in (b" ", b"\n") or data.endswith(b" "):
+    """True when the fast path reads ``data`` exactly as the line-by-line reader would:
+    ASCII, single spaces between fields, one line per ``\\n``, no other control byte, no
+    blank line, no comment, no leading or trailing space (so no empty field)."""
+    import numpy as np
+
+    if not data or not data.isascii() or not data.endswith(b"\n"):
         return False
-    return not any(b in data for b in _IRREGULAR) and not any(p in data for p in _IRREGULAR_PAIRS)
+    if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if int(np.count_nonzero(raw < 32)) != data.count(b"\n"):
+        return False  # a tab, \r or other separator str.split would honour
+    separator = raw <= 32  # space or newline
+    return not bool((separator[1:] & separator[:-1]).any())  # "  ", " \n", "\n ", "\n\n"
 
 
-def _fast_columns(data: bytes, kind: str) -> tuple[pa.Array, pa.Array, Any] | None:
+def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
     """(qid, docid, value) columns via pyarrow's CSV reader, or None if anything is off."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -151,7 +307,12 @@ def _fast_columns(data: bytes, kind: str) -> tuple[pa.Array, pa.Array, Any] | No
     columns = [table.column(c) for c in ("qid", "docid", value)]
     if any(c.null_count for c in columns):
         return None
-    return columns[0], columns[1], columns[2].to_numpy(zero_copy_only=False)
+    dtype = np.int64 if kind == "qrels" else np.float64
+    values = [
+        np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset : c.offset + len(c)]
+        for c in columns[2].chunks
+    ]
+    return columns[0], columns[1], np.concatenate(values) if values else np.zeros(0, dtype)
 
 
 def _text_lines(data: bytes) -> list[str]:
@@ -223,69 +384,94 @@ class _Parsed:
     kind: str
     data: bytes
     fast: bool
-    qids: Any  # pyarrow (chunked) string array
-    docids: Any
+    qids: _Parts
+    docids: _Parts
     values: npt.NDArray[Any]
 
 
 def _parse(source: Source, kind: str) -> _Parsed:
     import numpy as np
-    import pyarrow as pa
 
     name, data = _load(source)
     fast = _fast_columns(data, kind) if _regular(data) else None
     if fast is not None:
         qid_col, doc_col, values = fast
+        if kind == "run" and values.size and np.isnan(values).any():
+            _slow_columns(name, data, kind)  # names the line of the NaN
+        qids, docids = _arrow_parts(qid_col), _arrow_parts(doc_col)
     else:
         qid_list, doc_list, value_list = _slow_columns(name, data, kind)
-        qid_col, doc_col = pa.array(qid_list, pa.string()), pa.array(doc_list, pa.string())
+        qids, docids = _string_parts(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
-    if kind == "run" and values.size and np.isnan(values).any():
-        _slow_columns(name, data, kind)  # only the fast path gets here; this names the line
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
-    return _Parsed(name, kind, data, fast is not None, qid_col, doc_col, values)
+    return _Parsed(name, kind, data, fast is not None, qids, docids, values)
 
 
-def _codes(encoded: Any) -> npt.NDArray[np.int64]:
+@dataclass(frozen=True, slots=True, eq=False)
+class PairIndex:
+    """A table's (qid, docid) pairs as sorted :func:`pair_keys`, all distinct.
+
+    Tables read together share ``space`` (one qid numbering), so their keys compare directly:
+    joining them is one search of sorted keys in sorted keys.
+    """
+
+    space: object
+    keys: npt.NDArray[np.uint64]
+    """Sorted keys."""
+    order: npt.NDArray[np.int64]
+    """``keys[i]`` is the key of entry ``order[i]``."""
+
+
+def _index_pairs(
+    q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int, space: object
+) -> tuple[PairIndex | None, int | None]:
+    """The sorted pair keys (None after a hash collision) and the index of the first entry
+    repeating an earlier (q, docid) pair (None when every pair is distinct)."""
     import numpy as np
 
-    chunks = getattr(encoded, "chunks", [encoded])
-    parts = [c.indices.to_numpy(zero_copy_only=False) for c in chunks]
-    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    keys = pair_keys(q, words, n_rows)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+        return PairIndex(space, sorted_keys, order), None  # all keys distinct, so all pairs are
+    # Equal keys: a duplicate or (rarely) a hash collision; settle it exactly, in file order.
+    seen: set[tuple[int, bytes]] = set()
+    for i, (qi, row) in enumerate(zip(q.tolist(), words, strict=True)):
+        pair = (qi, row.tobytes())
+        if pair in seen:
+            return None, i
+        seen.add(pair)
+    return None, None
 
 
 def _tables(*parsed: _Parsed) -> list[TrecTable]:
-    """Code ids (docids in one vocabulary shared by all ``parsed``) and refuse duplicates."""
+    """Code ids (docids packed into one :class:`DocIds` shared by all ``parsed``, qids
+    numbered once across them for the pair keys) and refuse duplicates."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    chunks = [c for p in parsed for c in getattr(p.docids, "chunks", [p.docids])]
-    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string()))
-    all_docs = _codes(encoded)
-    vocabulary = encoded.chunks[-1].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
+    factorized = [_factorize(_pack(p.qids)) for p in parsed]
+    shared: dict[str, int] = {}
+    to_shared = [
+        np.asarray([shared.setdefault(qid, len(shared)) for qid in qids], dtype=np.int64)
+        for qids, _q in factorized
+    ]
+    space = object()
     out: list[TrecTable] = []
     start = 0
-    for p in parsed:
-        docs = all_docs[start : start + len(p.values)]
+    for p, (qids, q), mapping in zip(parsed, factorized, to_shared, strict=True):
+        docs = np.arange(start, start + len(p.values), dtype=np.int64)
+        words = vocabulary.words[start : start + len(p.values)]
         start += len(p.values)
-        q_enc = pc.dictionary_encode(p.qids)
-        q = _codes(q_enc)
-        keys = q * max(len(vocabulary), 1) + docs
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
-        if repeated.size:
-            i = int(order[repeated + 1].min())  # the earliest line repeating an earlier pair
+        pairs, i = _index_pairs(mapping[q] if q.size else q, words, len(shared), space)
+        if i is not None:
             lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
-            qid, docid = str(p.qids[i]), str(p.docids[i])
+            qid, docid = qids[int(q[i])], vocabulary.take(docs[i : i + 1])[0]
             what = "judgment for" if p.kind == "qrels" else "document in run:"
             raise TrecFormatError(
                 f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}"
             )
-        q_dict = getattr(q_enc, "chunks", [q_enc])
-        qids = q_dict[-1].dictionary.to_pylist() if q_dict else []
-        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values))
+        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, pairs))
     return out
 
 
