@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
-    _grow_heap_in_large_steps()
+    _tune_memory()
     measures = list(args.measures or DEFAULT_MEASURES)
     try:
         payload = metrics_cli_payload(
@@ -76,15 +76,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grow_heap_in_large_steps() -> None:
-    """Ask glibc to grow the heap 256 MiB at a time and keep it for reuse.
+def _tune_memory() -> None:
+    """Keep this batch process's memory for reuse instead of trading pages with the kernel.
 
     Why: reading and evaluating a large run allocates and frees many arrays of several MB. By
-    default glibc maps each one fresh and unmaps it when freed, and the kernel zeroes every
-    fresh page: on a 1M-line run that page-fault work was about a quarter of the command's
-    CPU time. A one-off batch process loses nothing by keeping its memory. No-op where the C
-    library has no ``mallopt`` (not glibc).
+    default glibc maps each one fresh and unmaps it when freed, the kernel zeroes every fresh
+    page, and numpy asks for transparent huge pages on arrays over 4 MB, which on a busy
+    machine makes page faults compact memory first: on a 1M-line run that kernel time was a
+    third of the command's CPU (and its least predictable part). So: grow the heap 256 MiB at
+    a time and keep it (``mallopt(M_TOP_PAD)``, glibc only), and no huge-page requests
+    (numpy's documented ``NUMPY_MADVISE_HUGEPAGE``, read when numpy is first imported).
     """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     if not sys.platform.startswith("linux"):
         return
     import ctypes

@@ -60,6 +60,7 @@ Source: TypeAlias = str | os.PathLike[str] | Iterable[str]
 _BOM = b"\xef\xbb\xbf"
 # "#" opens a comment only at the start of a line; other control bytes are whitespace to
 # Python's str.split (tabs, \r, \x0b, \x0c, \x1c-\x1f), which the fast path does not model.
+_BLOCK = 1 << 16
 _HASH_SEED = 0x9E3779B97F4A7C15
 _MIX = 0xBF58476D1CE4E5B9
 _ROW_MIX = 0x94D049BB133111EB
@@ -146,12 +147,18 @@ def pair_keys(
 
     row_bits = max(1, (n_rows - 1).bit_length())
     h = np.full(rows.size, _HASH_SEED, dtype=np.uint64)
-    for j in range(words.shape[1]):
-        h = (h ^ words[:, j]) * np.uint64(_MIX)
-        h ^= h >> np.uint64(31)
+    shifted = np.empty_like(h)
+    for j in range(words.shape[1]):  # in place: no temporaries per word
+        np.bitwise_xor(h, words[:, j], out=h)
+        np.multiply(h, np.uint64(_MIX), out=h)
+        np.right_shift(h, np.uint64(31), out=shifted)
+        np.bitwise_xor(h, shifted, out=h)
     if row_bits >= 64:  # pragma: no cover - 2**63 queries
         return h ^ (rows.astype(np.uint64) * np.uint64(_ROW_MIX))
-    return (rows.astype(np.uint64) << np.uint64(64 - row_bits)) | (h >> np.uint64(row_bits))
+    high = rows.astype(np.uint64)
+    np.left_shift(high, np.uint64(64 - row_bits), out=high)
+    np.right_shift(h, np.uint64(row_bits), out=h)
+    return np.bitwise_or(h, high, out=h)
 
 
 def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
@@ -174,21 +181,26 @@ def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
     import numpy as np
     from numpy.lib.stride_tricks import as_strided
 
-    n = sum(int(starts.size) for _, starts, _ in parts)
-    longest = max((int(lengths.max()) for _, _, lengths in parts if lengths.size), default=0)
+    lengths = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    longest = int(lengths.max(initial=0))
     width = max(1, -(-longest // 8))
+    # one buffer for every part, padded so an 8-byte read past the last string stays inside
+    sizes = [int(p[0].size) for p in parts]
+    buffer = np.zeros(sum(sizes) + 8 * width + 8, dtype=np.uint8)
+    base = np.cumsum([0, *sizes])
+    starts = np.concatenate([p[1] + b for p, b in zip(parts, base.tolist(), strict=False)])
+    for (data, _starts, _lengths), b, size in zip(parts, base.tolist(), sizes, strict=False):
+        buffer[b : b + size] = data
+    # every 8-byte window of the buffer, read as one big-endian integer
+    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(">u8").reshape(-1)
     masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
-    out = np.empty((n, width), dtype=np.uint64)
-    row = 0
-    for data, starts, lengths in parts:
-        padded = np.zeros(data.size + 8 * width + 8, dtype=np.uint8)
-        padded[: data.size] = data
-        # every 8-byte window of the buffer, read as one big-endian integer
-        windows = as_strided(padded, (padded.size - 7, 8), (1, 1)).view(">u8").reshape(-1)
-        for j in range(width):
-            rest = np.clip(lengths - 8 * j, 0, 8)
-            out[row : row + starts.size, j] = windows[starts + 8 * j] & masks[rest]
-        row += starts.size
+    shortest = int(lengths.min(initial=0))
+    out = np.empty((lengths.size, width), dtype=np.uint64)
+    for j in range(width):
+        word = windows[starts + 8 * j].astype(np.uint64)
+        if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
+            word &= masks[np.clip(lengths - 8 * j, 0, 8)]
+        out[:, j] = word
     return out
 
 
@@ -228,7 +240,10 @@ def _factorize(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np
     if n == 0:
         return [], np.zeros(0, np.int64)
     change = np.ones(n, dtype=bool)
-    change[1:] = (words[1:] != words[:-1]).any(axis=1)
+    if words.shape[1] == 1:
+        np.not_equal(words[1:, 0], words[:-1, 0], out=change[1:])
+    else:
+        change[1:] = (words[1:] != words[:-1]).any(axis=1)
     starts = np.flatnonzero(change)
     index: dict[str, int] = {}
     codes = [index.setdefault(name, len(index)) for name in _decode(words[starts])]
@@ -271,10 +286,16 @@ def _regular(data: bytes) -> bool:
     if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    if int(np.count_nonzero(raw < 32)) != data.count(b"\n"):
-        return False  # a tab, \r or other separator str.split would honour
-    separator = raw <= 32  # space or newline
-    return not bool((separator[1:] & separator[:-1]).any())  # "  ", " \n", "\n ", "\n\n"
+    controls = 0
+    # in blocks small enough for the allocator to reuse (and the cache to hold): whole-file
+    # temporaries would cost more in fresh pages than the comparisons themselves
+    for start in range(0, raw.size, _BLOCK):
+        piece = raw[start : start + _BLOCK + 1]  # one byte of overlap for the pairs
+        separator = piece <= 32  # space or newline (other control bytes are counted below)
+        if (separator[1:] & separator[:-1]).any():  # "  ", " \n", "\n ", "\n\n"
+            return False
+        controls += int(np.count_nonzero(piece[:_BLOCK] < 32))
+    return controls == data.count(b"\n")  # else a tab, \r or other separator str.split honours
 
 
 def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
