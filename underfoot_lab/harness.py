@@ -28,6 +28,7 @@ opaque ``simulation`` string for its cache keys, so answers of two worlds never 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -172,14 +173,41 @@ class WorldIdentity:
 
 def world_identity(settings: Settings | str | Path) -> WorldIdentity:
     """The identity of ``settings.world`` (or of a scenario name/path): loads and validates the
-    scenario (ConfigError naming the file and field when it is invalid), builds no world."""
-    from .world.scenario import load_scenario, resolve_scenario_path
+    scenario (ConfigError naming the file and field when it is invalid), builds no world.
+
+    With settings, a scenario file validated before (same path, size, modification time and
+    world code) is not parsed again: its name and hash are read from
+    ``UNDERFOOT_HOME/derived/world-identities.json`` (a cached search needs nothing else).
+    """
+    from .world.scenario import load_scenario, resolve_scenario_path, world_code_hash
 
     ref = settings.world if isinstance(settings, Settings) else settings
-    scenario = load_scenario(ref)
     path = resolve_scenario_path(ref)
     by_name = not (isinstance(ref, Path) or str(ref).endswith((".yaml", ".yml")) or "/" in str(ref))
-    return WorldIdentity(scenario.name, scenario.hash, None if by_name else str(path.resolve()))
+    where = None if by_name else str(path.resolve())
+    if not isinstance(settings, Settings):
+        scenario = load_scenario(ref)
+        return WorldIdentity(scenario.name, scenario.hash, where)
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{world_code_hash()}"
+    cache = Path(settings.home) / "derived" / "world-identities.json"
+    known = _read_identities(cache)
+    if isinstance(found := known.get(key), list) and len(found) == 2:
+        return WorldIdentity(str(found[0]), str(found[1]), where)
+    scenario = load_scenario(ref)
+    known[key] = [scenario.name, scenario.hash]
+    from .geo.gazetteer import write_atomically
+
+    write_atomically(cache, json.dumps(known))
+    return WorldIdentity(scenario.name, scenario.hash, where)
+
+
+def _read_identities(path: Path) -> dict[str, object]:
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def load_world(
