@@ -593,10 +593,10 @@ def _join_trec_tables(
     n_rows = len(eval_qids)
     width = max(qrels.vocabulary.width, run.vocabulary.width)
     q_rows = _row_index(eval_qids, qrels.qids, qrels.q)
-    q_keep = q_rows >= 0
+    q_keep = _kept(q_rows)
     q_rows, q_grades = q_rows[q_keep], _grades(qrels.values)[q_keep]
     r_rows = _row_index(eval_qids, run.qids, run.q)
-    r_keep = r_rows >= 0
+    r_keep = _kept(r_rows)
     r_rows, r_docs = r_rows[r_keep], run.docs[r_keep]
     indexed = _indexed_grades(qrels, run)
     if indexed is not None:
@@ -632,6 +632,13 @@ def _join_trec_tables(
         ideal=_Ideal.build(q_rows, q_grades, n_rows),
         unique_pairs=True,
     )
+
+
+def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:
+    """Entries of evaluated rows: a mask, or ``slice(None)`` when that is all of them (a view
+    instead of copies of every column)."""
+    keep = rows >= 0
+    return slice(None) if keep.all() else keep
 
 
 def _indexed_grades(qrels: TrecTable, run: TrecTable) -> IntArray | None:
@@ -725,16 +732,18 @@ def evaluate(
         docid = str(_names(vocabulary, joined.docs[i : i + 1])[0])
         qid = eval_qids[joined.rows[i]]
         raise EvaluationError(f"NaN score in run: qid {qid!r} docid {docid!r}")
-    grouped = np.argsort(joined.rows, kind="stable")  # cheap: runs usually come grouped
-    rows = joined.rows[grouped]
+    rows, scores, grades, docs = joined.rows, joined.scores, joined.grades, joined.docs
+    if rows.size and not (rows[1:] >= rows[:-1]).all():  # runs usually come sorted by qid
+        grouped = np.argsort(rows, kind="stable")
+        rows, scores, grades, docs = rows[grouped], scores[grouped], grades[grouped], docs[grouped]
     lengths = np.bincount(rows, minlength=n_rows)
 
     values = np.zeros((n_rows, len(wanted)), dtype=np.float64)
     idcg = joined.ideal.table(wanted)
     columns = (
-        (-joined.scores[grouped], np.inf),
-        (joined.grades[grouped], _NOT_RELEVANT),
-        (joined.docs[grouped], -1),
+        (-scores, np.inf),
+        (grades, _NOT_RELEVANT),
+        (docs, -1),
     )
     for group, (keys, grade_matrix, doc_matrix) in _padded_groups(rows, n_rows, *columns):
         if not joined.unique_pairs:

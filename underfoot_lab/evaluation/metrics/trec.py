@@ -191,16 +191,22 @@ def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
     starts = np.concatenate([p[1] + b for p, b in zip(parts, base.tolist(), strict=False)])
     for (data, _starts, _lengths), b, size in zip(parts, base.tolist(), sizes, strict=False):
         buffer[b : b + size] = data
-    # every 8-byte window of the buffer, read as one big-endian integer
-    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(">u8").reshape(-1)
+    # every 8-byte window of the buffer as an integer (byte-swapped below: big-endian)
+    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
     masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
     shortest = int(lengths.min(initial=0))
     out = np.empty((lengths.size, width), dtype=np.uint64)
+    rest = np.empty_like(lengths)
     for j in range(width):
-        word = windows[starts + 8 * j].astype(np.uint64)
+        word = windows[starts]
+        if np.little_endian:
+            word.byteswap(inplace=True)
         if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
-            word &= masks[np.clip(lengths - 8 * j, 0, 8)]
+            np.subtract(lengths, 8 * j, out=rest)
+            np.clip(rest, 0, 8, out=rest)
+            word &= masks[rest]
         out[:, j] = word
+        starts += 8  # a fresh array (the concatenation above), so updating it is safe
     return out
 
 
