@@ -252,3 +252,10 @@ def test_tables_read_apart_join_through_hashes_like_a_pair(tmp_path: Path) -> No
     assert apart.per_query == evaluate(read_qrels(qrels), read_run(run), measures).per_query
     assert apart.per_query == evaluate(*read_trec_pair(qrels, run), measures).per_query
     assert apart.per_query["q1"]["RR"] == 1.0 and apart.queries == 3
+
+
+def test_a_tab_inside_a_field_is_a_separator_as_for_trec_eval(tmp_path: Path) -> None:
+    path = tmp_path / "run.txt"
+    path.write_text("q1 Q0 a\tx 1 2.0 t\nq1 Q0 b 2 1.0 t\n")  # six fields to a CSV reader
+    with pytest.raises(TrecFormatError, match=r"run.txt:1: run line needs 6 fields .* got 7"):
+        read_run(path)

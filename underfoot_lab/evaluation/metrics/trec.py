@@ -24,8 +24,8 @@ goes through pyarrow's CSV reader; anything else (tabs, repeated spaces, comment
 lines, non-ASCII text) and every malformed file goes through a line-by-line reader, which is
 the reference for the semantics and produces the error messages. Ids never become Python
 strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
-is the byte order trec_eval breaks ties by, and only the first line of each block of a qid is
-decoded.
+is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the CSV reader
+(Python sees each chunk's few distinct qids only).
 """
 
 from __future__ import annotations
@@ -237,28 +237,34 @@ def _string_parts(strings: list[str]) -> _Parts:
     return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
 
 
-def _factorize(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """Distinct ids in first-seen order and each entry's index among them; files group lines
-    by qid, so only the first line of each block is decoded and looked up."""
+def _factorize_strings(names: list[str]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Distinct ids in first-seen order and each entry's index among them."""
     import numpy as np
 
-    n = words.shape[0]
-    if n == 0:
-        return [], np.zeros(0, np.int64)
-    change = np.ones(n, dtype=bool)
-    if words.shape[1] == 1:
-        np.not_equal(words[1:, 0], words[:-1, 0], out=change[1:])
-    else:
-        change[1:] = (words[1:] != words[:-1]).any(axis=1)
-    starts = np.flatnonzero(change)
     index: dict[str, int] = {}
-    codes = [index.setdefault(name, len(index)) for name in _decode(words[starts])]
-    counts = np.diff(np.append(starts, n))
-    return list(index), np.repeat(np.asarray(codes, dtype=np.int64), counts)
+    codes = [index.setdefault(name, len(index)) for name in names]
+    return list(index), np.asarray(codes, dtype=np.int64)
 
 
-def _load(source: Source) -> tuple[str, bytes]:
-    """A name for error messages and the source's bytes (BOM stripped, UTF-8 checked)."""
+def _factorize_arrow(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The same for a dictionary-encoded pyarrow column: only each chunk's dictionary (the
+    qids of a few thousand lines) is looked at in Python."""
+    import numpy as np
+
+    index: dict[str, int] = {}
+    parts = []
+    for chunk in column.chunks:
+        codes = [index.setdefault(name, len(index)) for name in chunk.dictionary.to_pylist()]
+        indices = chunk.indices
+        local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
+        local = local[indices.offset : indices.offset + len(indices)]
+        parts.append(np.asarray(codes, dtype=np.int64)[local])
+    return list(index), np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _load(source: Source) -> tuple[str, bytes, bool]:
+    """A name for error messages, the source's bytes (BOM stripped, UTF-8 checked) and
+    whether they are ASCII."""
     if isinstance(source, str | os.PathLike):
         name = str(source)
         data = Path(source).read_bytes()
@@ -271,26 +277,32 @@ def _load(source: Source) -> tuple[str, bytes]:
         data = data[len(_BOM) :]
     if b"\x00" in data:
         raise TrecFormatError(f"{name}: not a text file (contains NUL bytes)")
-    if not data.isascii():
+    ascii_only = data.isascii()
+    if not ascii_only:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TrecFormatError(
                 f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})"
             ) from None
-    return name, data
+    return name, data, ascii_only
 
 
-def _regular(data: bytes) -> bool:
-    """True when the fast path reads ``data`` exactly as the line-by-line reader would:
-    ASCII, single spaces between fields, one line per ``\\n``, no other control byte, no
-    blank line, no comment, no leading or trailing space (so no empty field)."""
+def _regular(data: bytes) -> int | None:
+    """How many bytes below 32 ``data`` holds when its layout is one the fast path reads
+    exactly as the line-by-line reader would, else None.
+
+    Checked here: ASCII (the caller's), single spaces between fields, every line ended by
+    ``\\n``, no blank line, no comment, no leading or trailing space (so no empty field). The
+    count must then equal the number of lines the CSV reader found: any other control byte
+    (a tab, ``\\r``, ...) is a separator to ``str.split`` the fast path does not model.
+    """
     import numpy as np
 
-    if not data or not data.isascii() or not data.endswith(b"\n"):
-        return False
+    if not data or not data.endswith(b"\n"):
+        return None
     if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
-        return False
+        return None
     raw = np.frombuffer(data, dtype=np.uint8)
     controls = 0
     # in blocks small enough for the allocator to reuse (and the cache to hold): whole-file
@@ -299,9 +311,9 @@ def _regular(data: bytes) -> bool:
         piece = raw[start : start + _BLOCK + 1]  # one byte of overlap for the pairs
         separator = piece <= 32  # space or newline (other control bytes are counted below)
         if (separator[1:] & separator[:-1]).any():  # "  ", " \n", "\n ", "\n\n"
-            return False
+            return None
         controls += int(np.count_nonzero(piece[:_BLOCK] < 32))
-    return controls == data.count(b"\n")  # else a tab, \r or other separator str.split honours
+    return controls
 
 
 def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
@@ -323,7 +335,12 @@ def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
             ),
             convert_options=pcsv.ConvertOptions(
-                column_types={"qid": pa.string(), "docid": pa.string(), value: value_type},
+                column_types={
+                    # qids repeat for a whole block of lines: the reader encodes them
+                    "qid": pa.dictionary(pa.int32(), pa.string()),
+                    "docid": pa.string(),
+                    value: value_type,
+                },
                 include_columns=["qid", "docid", value],
                 null_values=[],
                 strings_can_be_null=False,
@@ -411,7 +428,8 @@ class _Parsed:
     kind: str
     data: bytes
     fast: bool
-    qids: _Parts
+    qids: tuple[list[str], npt.NDArray[np.int64]]
+    """Distinct qids in first-seen order and each line's index among them."""
     docids: _Parts
     values: npt.NDArray[Any]
 
@@ -419,16 +437,19 @@ class _Parsed:
 def _parse(source: Source, kind: str) -> _Parsed:
     import numpy as np
 
-    name, data = _load(source)
-    fast = _fast_columns(data, kind) if _regular(data) else None
+    name, data, ascii_only = _load(source)
+    lines = _regular(data) if ascii_only else None
+    fast = _fast_columns(data, kind) if lines is not None else None
+    if fast is not None and len(fast[2]) != lines:
+        fast = None  # a control byte besides the newlines: read line by line
     if fast is not None:
         qid_col, doc_col, values = fast
         if kind == "run" and values.size and np.isnan(values).any():
             _slow_columns(name, data, kind)  # names the line of the NaN
-        qids, docids = _arrow_parts(qid_col), _arrow_parts(doc_col)
+        qids, docids = _factorize_arrow(qid_col), _arrow_parts(doc_col)
     else:
         qid_list, doc_list, value_list = _slow_columns(name, data, kind)
-        qids, docids = _string_parts(qid_list), _string_parts(doc_list)
+        qids, docids = _factorize_strings(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
     return _Parsed(name, kind, data, fast is not None, qids, docids, values)
@@ -477,7 +498,7 @@ def _tables(*parsed: _Parsed) -> list[TrecTable]:
     import numpy as np
 
     vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
-    factorized = [_factorize(_pack(p.qids)) for p in parsed]
+    factorized = [p.qids for p in parsed]
     shared: dict[str, int] = {}
     to_shared = [
         np.asarray([shared.setdefault(qid, len(shared)) for qid in qids], dtype=np.int64)
