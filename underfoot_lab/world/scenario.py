@@ -336,7 +336,7 @@ def _load_file(path: str, mtime_ns: int) -> Scenario:
         # process's start-up for the default scenario (issue 15)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         text = Path(path).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=loader)  # nosec B506 - a safe loader, C or Python
+        data = yaml.load(text, Loader=loader)  # nosec B506 -- a safe loader, C or Python
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
     return parse_scenario(data, path)

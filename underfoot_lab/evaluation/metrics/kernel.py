@@ -585,9 +585,10 @@ def _join_trec_tables(
 ) -> _Joined:
     """Join two :class:`TrecTable` by hashing (row, packed docid) pairs to integers.
 
-    Every key match is confirmed on the docid words themselves; a hash collision (two qrels
-    pairs with one key, or a key matching a different pair) falls back to the string join,
-    so the result is exact either way.
+    Tables read together reuse the sorted keys their reader built (:func:`_indexed_grades`);
+    others are keyed here. Every key match is confirmed on the docid words themselves; a hash
+    collision (two qrels pairs with one key, or a key matching a different pair) falls back to
+    the string join, so the result is exact either way.
     """
     eval_qids = _eval_qids(qrels.qids, run.qids, on_missing)
     n_rows = len(eval_qids)
