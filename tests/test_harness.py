@@ -87,3 +87,20 @@ def test_mounted_transport_matches_scheme_host_and_port() -> None:
         ]
 
     assert asyncio.run(main()) == ["live", "live", "world", "reddit", "world"]
+
+
+def test_world_identity_is_remembered_per_scenario_file_and_revalidated_when_it_changes(
+    tmp_path: Path,
+) -> None:
+    from underfoot_lab.harness import world_identity
+
+    scenario = tmp_path / "mine.yaml"
+    default = Path(__file__).resolve().parents[1] / "experiments" / "worlds" / "default.yaml"
+    scenario.write_text(default.read_text().replace("name: default", "name: mine", 1))
+    first = world_identity(settings(tmp_path, world=str(scenario)))
+    assert first.name == "mine" and first.path == str(scenario.resolve())
+    assert (tmp_path / "derived" / "world-identities.json").is_file()
+    assert world_identity(settings(tmp_path, world=str(scenario))) == first  # from the cache
+    scenario.write_text("name: [not, a, name]\n")  # a changed file is validated again
+    with pytest.raises(ConfigError, match=r"mine\.yaml"):
+        world_identity(settings(tmp_path, world=str(scenario)))

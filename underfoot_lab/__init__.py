@@ -15,20 +15,36 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadQuery, ConfigError, LocationNotFound, UnderfootError
-from .records import (
-    Answer,
-    ParsedQuery,
-    Place,
-    RankedResult,
-    SearchResult,
-    SourceStatus,
-    StageTrace,
-)
-from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from .harness import Harness, build_harness
     from .pipeline.run import Pipeline
+    from .records import (
+        Answer,
+        ParsedQuery,
+        Place,
+        RankedResult,
+        SearchResult,
+        SourceStatus,
+        StageTrace,
+    )
+    from .settings import Settings
+
+# Re-exported lazily: settings import pydantic (~0.2 s), and a CLI command such as `metrics`
+# needs neither it nor the records.
+_LAZY = {
+    "Answer": "records",
+    "ParsedQuery": "records",
+    "Place": "records",
+    "RankedResult": "records",
+    "SearchResult": "records",
+    "SourceStatus": "records",
+    "StageTrace": "records",
+    "Settings": "settings",
+    "Pipeline": "pipeline.run",
+    "Harness": "harness",
+    "build_harness": "harness",
+}
 
 
 def _defer_httpx_cli() -> None:
@@ -78,13 +94,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: the pipeline pulls in httpx and numpy; keep `import underfoot_lab` light.
-    if name == "Pipeline":
-        from .pipeline.run import Pipeline
+    # Lazy: the pipeline pulls in httpx and numpy, settings pydantic; keep `import underfoot_lab`
+    # light.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'underfoot_lab' has no attribute {name!r}")
+    import importlib
 
-        return Pipeline
-    if name in ("Harness", "build_harness"):
-        from . import harness
-
-        return getattr(harness, name)
-    raise AttributeError(f"module 'underfoot_lab' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -28,25 +28,27 @@ opaque ``simulation`` string for its cache keys, so answers of two worlds never 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Unpack
-
-import httpx
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from .pipeline.providers import Selection, select_providers, upstream_url
 from .pipeline.run import Pipeline, PipelineOptions
 from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
     from .world import World
 
 __all__ = [
     "Harness",
-    "MountedTransport",
+    "MountedTransport",  # noqa: F822 - defined on first use (module __getattr__)
     "WorldIdentity",
     "build_harness",
     "load_world",
@@ -62,36 +64,62 @@ def _origin(url: httpx.URL) -> Origin:
     return (url.scheme, url.host, url.port)
 
 
-class MountedTransport(httpx.AsyncBaseTransport):
-    """httpx ``mounts`` as one transport: a request whose origin (scheme, host, port) is a key of
-    ``mounts`` goes to that transport, every other request to ``default``.
+@lru_cache(maxsize=1)
+def _mounted_transport() -> Any:
+    """``MountedTransport``, defined on first use: it subclasses httpx's transport, and
+    importing httpx (~0.05 s) is a cost an offline search answered from the cache never
+    needs."""
+    import httpx
 
-    One transport rather than the client's ``mounts=`` so that recording, which wraps the
-    pipeline's transport, still sees every exchange of a mixed run.
+    class MountedTransport(httpx.AsyncBaseTransport):
+        """httpx ``mounts`` as one transport: a request whose origin (scheme, host, port) is a
+        key of ``mounts`` goes to that transport, every other request to ``default``.
+
+        One transport rather than the client's ``mounts=`` so that recording, which wraps the
+        pipeline's transport, still sees every exchange of a mixed run.
+        """
+
+        def __init__(
+            self, mounts: Mapping[str, httpx.AsyncBaseTransport], default: httpx.AsyncBaseTransport
+        ) -> None:
+            self._mounts = {_origin(httpx.URL(base)): t for base, t in mounts.items()}
+            self._default = default
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            transport = self._mounts.get(_origin(request.url), self._default)
+            return await transport.handle_async_request(request)
+
+        async def prepare(self) -> list[str]:
+            """Build what the default transport builds lazily (the pipeline's ``setup`` stage)."""
+            prepare = getattr(self._default, "prepare", None)
+            return list(await prepare()) if prepare is not None else []
+
+        async def aclose(self) -> None:
+            for transport in {id(t): t for t in (*self._mounts.values(), self._default)}.values():
+                await transport.aclose()
+
+    return MountedTransport
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MountedTransport":
+        return _mounted_transport()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _LazyWorldTransport:
+    """The offline world's transport, the world built on the first request that needs it.
+
+    An httpx transport by its methods (httpx.AsyncBaseTransport's four) rather than by
+    subclassing, so that building a harness does not import httpx: a search answered from
+    the cache never sends a request.
     """
 
-    def __init__(
-        self, mounts: Mapping[str, httpx.AsyncBaseTransport], default: httpx.AsyncBaseTransport
-    ) -> None:
-        self._mounts = {_origin(httpx.URL(base)): t for base, t in mounts.items()}
-        self._default = default
+    async def __aenter__(self) -> _LazyWorldTransport:
+        return self
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = self._mounts.get(_origin(request.url), self._default)
-        return await transport.handle_async_request(request)
-
-    async def prepare(self) -> list[str]:
-        """Build what the default transport builds lazily (the pipeline's ``setup`` stage)."""
-        prepare = getattr(self._default, "prepare", None)
-        return list(await prepare()) if prepare is not None else []
-
-    async def aclose(self) -> None:
-        for transport in {id(t): t for t in (*self._mounts.values(), self._default)}.values():
-            await transport.aclose()
-
-
-class _LazyWorldTransport(httpx.AsyncBaseTransport):
-    """The offline world's transport, the world built on the first request that needs it."""
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def __init__(self, world: Callable[[], World]) -> None:
         self._world = world
@@ -128,16 +156,19 @@ def _transport_for(
 ) -> httpx.AsyncBaseTransport | None:
     choices = selection.all()
     if not any(c.live for c in choices):
-        return _LazyWorldTransport(world)
+        return cast("httpx.AsyncBaseTransport", _LazyWorldTransport(world))
     if all(c.live for c in choices):
         return None
+    import httpx
+
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
     network = httpx.AsyncHTTPTransport()
     for choice in choices:
         base = upstream_url(settings, choice.provider)
         if choice.live and base:
             mounts[base] = network
-    return MountedTransport(mounts, _LazyWorldTransport(world))
+    mixed: httpx.AsyncBaseTransport = _mounted_transport()(mounts, _LazyWorldTransport(world))
+    return mixed
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +203,41 @@ class WorldIdentity:
 
 def world_identity(settings: Settings | str | Path) -> WorldIdentity:
     """The identity of ``settings.world`` (or of a scenario name/path): loads and validates the
-    scenario (ConfigError naming the file and field when it is invalid), builds no world."""
-    from .world.scenario import load_scenario, resolve_scenario_path
+    scenario (ConfigError naming the file and field when it is invalid), builds no world.
+
+    With settings, a scenario file validated before (same path, size, modification time and
+    world code) is not parsed again: its name and hash are read from
+    ``UNDERFOOT_HOME/derived/world-identities.json`` (a cached search needs nothing else).
+    """
+    from .world.scenario import load_scenario, resolve_scenario_path, world_code_hash
 
     ref = settings.world if isinstance(settings, Settings) else settings
-    scenario = load_scenario(ref)
     path = resolve_scenario_path(ref)
     by_name = not (isinstance(ref, Path) or str(ref).endswith((".yaml", ".yml")) or "/" in str(ref))
-    return WorldIdentity(scenario.name, scenario.hash, None if by_name else str(path.resolve()))
+    where = None if by_name else str(path.resolve())
+    if not isinstance(settings, Settings):
+        scenario = load_scenario(ref)
+        return WorldIdentity(scenario.name, scenario.hash, where)
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{world_code_hash()}"
+    cache = Path(settings.home) / "derived" / "world-identities.json"
+    known = _read_identities(cache)
+    if isinstance(found := known.get(key), list) and len(found) == 2:
+        return WorldIdentity(str(found[0]), str(found[1]), where)
+    scenario = load_scenario(ref)
+    known[key] = [scenario.name, scenario.hash]
+    from .geo.gazetteer import write_atomically
+
+    write_atomically(cache, json.dumps(known))
+    return WorldIdentity(scenario.name, scenario.hash, where)
+
+
+def _read_identities(path: Path) -> dict[str, object]:
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
 
 
 def load_world(

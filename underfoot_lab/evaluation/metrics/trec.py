@@ -22,7 +22,10 @@ duplicates, the qid and docid.
 Reading is vectorised: a file of single-space separated ASCII lines (what every tool writes)
 goes through pyarrow's CSV reader; anything else (tabs, repeated spaces, comments, blank
 lines, non-ASCII text) and every malformed file goes through a line-by-line reader, which is
-the reference for the semantics and produces the error messages.
+the reference for the semantics and produces the error messages. Ids never become Python
+strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
+is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the CSV reader
+(Python sees each chunk's few distinct qids only).
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ from ...errors import UnderfootError
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import numpy.typing as npt
-    import pyarrow as pa
 
 Qrels: TypeAlias = Mapping[str, Mapping[str, int]]
 """Relevance judgments: ``qid -> docid -> grade`` (integer; > 0 is a positive judgment)."""
@@ -56,27 +58,69 @@ Source: TypeAlias = str | os.PathLike[str] | Iterable[str]
 """A path, or the lines themselves (any iterable of strings that is not a ``str``)."""
 
 _BOM = b"\xef\xbb\xbf"
-# Bytes that make the single-space CSV fast path unsafe: other whitespace Python's str.split
-# honours, comments, and layouts (blank lines, leading/trailing/repeated spaces) it skips.
-_IRREGULAR = (b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"#")
-_IRREGULAR_PAIRS = (b"  ", b" \n", b"\n ", b"\n\n")
+# "#" opens a comment only at the start of a line; other control bytes are whitespace to
+# Python's str.split (tabs, \r, \x0b, \x0c, \x1c-\x1f), which the fast path does not model.
+_BLOCK = 1 << 16
+_HASH_SEED = 0x9E3779B97F4A7C15
+_MIX = 0xBF58476D1CE4E5B9
+_ROW_MIX = 0x94D049BB133111EB
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DocIds:
+    """Docids as rows of big-endian 64-bit words (the UTF-8 bytes, zero padded).
+
+    Comparing two rows word by word compares the docids' bytes as ``strcmp`` does (no docid
+    holds a NUL byte), so ties break without building a single Python string, and equal
+    docids have equal rows, so joins hash integers instead of strings. A docid may appear
+    under several codes (one per line read); codes index ``words``.
+    """
+
+    words: npt.NDArray[np.uint64]
+    """Shape ``(n, width)``: docid ``i`` is ``words[i]``."""
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Words per docid (8 bytes each)."""
+        return int(self.words.shape[1])
+
+    def take(self, codes: npt.NDArray[np.int64]) -> list[str]:
+        """The docid strings of ``codes``."""
+        return _decode(self.words[codes])
+
+    def rows(self, codes: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint64]:
+        """``words[codes]`` widened with zero words to ``width`` (for comparing two sets)."""
+        import numpy as np
+
+        picked = self.words[codes]
+        if picked.shape[1] == width:
+            return picked
+        out = np.zeros((picked.shape[0], width), dtype=np.uint64)
+        out[:, : picked.shape[1]] = picked
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class TrecTable:
     """One qrels or run file as columns, validated (no duplicate (qid, docid) pair).
 
-    ``docs[i]`` indexes ``vocabulary`` (the file's distinct docids, a pyarrow string array),
-    ``qids`` are the distinct qids in first-seen order and ``q[i]`` indexes them; ``values``
-    are grades (int64) or scores (float64).
+    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`;
+    tables read together share one), ``qids`` are the distinct qids in first-seen order and
+    ``q[i]`` indexes them; ``values`` are grades (int64) or scores (float64).
     """
 
     name: str
     qids: list[str]
     q: npt.NDArray[np.int64]
     docs: npt.NDArray[np.int64]
-    vocabulary: pa.Array
+    vocabulary: DocIds
     values: npt.NDArray[Any]
+    pairs: PairIndex | None = None
+    """The sorted (qid, docid) keys when known (the readers build them while checking for
+    duplicates); tables with the same ``pairs.space`` join without re-hashing."""
 
     def __len__(self) -> int:
         return int(self.q.size)
@@ -84,15 +128,143 @@ class TrecTable:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The nested-dict form (``qid -> docid -> value``), queries in first-seen order."""
         out: dict[str, dict[str, Any]] = {qid: {} for qid in self.qids}
-        docids = self.vocabulary.take(self.docs).to_pylist()
+        docids = self.vocabulary.take(self.docs)
         qids = self.qids
         for qi, docid, value in zip(self.q.tolist(), docids, self.values.tolist(), strict=True):
             out[qids[qi]][docid] = value
         return out
 
 
-def _load(source: Source) -> tuple[str, bytes]:
-    """A name for error messages and the source's bytes (BOM stripped, UTF-8 checked)."""
+def pair_keys(
+    rows: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit key of each (row, docid words) pair: the row in the high bits (so keys sort by
+    row, keeping lookups of row-ordered entries cache friendly), a hash of the docid below.
+    Equal pairs give equal keys; callers confirm a key match on the words themselves (or fall
+    back to strings on a collision). ``rows`` are below ``n_rows``; keys compared with each
+    other must be made with the same ``n_rows``."""
+    import numpy as np
+
+    row_bits = max(1, (n_rows - 1).bit_length())
+    h = np.full(rows.size, _HASH_SEED, dtype=np.uint64)
+    shifted = np.empty_like(h)
+    for j in range(words.shape[1]):  # in place: no temporaries per word
+        np.bitwise_xor(h, words[:, j], out=h)
+        np.multiply(h, np.uint64(_MIX), out=h)
+        np.right_shift(h, np.uint64(31), out=shifted)
+        np.bitwise_xor(h, shifted, out=h)
+    if row_bits >= 64:  # pragma: no cover - 2**63 queries
+        return h ^ (rows.astype(np.uint64) * np.uint64(_ROW_MIX))
+    high = rows.astype(np.uint64)
+    np.left_shift(high, np.uint64(64 - row_bits), out=high)
+    np.right_shift(h, np.uint64(row_bits), out=h)
+    return np.bitwise_or(h, high, out=h)
+
+
+def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
+    import numpy as np
+
+    if words.shape[0] == 0:
+        return []
+    raw = np.ascontiguousarray(words.astype(">u8")).view(f"S{8 * words.shape[1]}").reshape(-1)
+    return [b.decode("utf-8") for b in raw.tolist()]
+
+
+_Parts: TypeAlias = list[
+    tuple["npt.NDArray[np.uint8]", "npt.NDArray[np.int64]", "npt.NDArray[np.int64]"]
+]
+"""Strings as (UTF-8 bytes, start of each string, length of each string) chunks."""
+
+
+def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
+    """Strings as big-endian words, zero padded: ``(n, ceil(longest / 8))``."""
+    import numpy as np
+    from numpy.lib.stride_tricks import as_strided
+
+    lengths = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    longest = int(lengths.max(initial=0))
+    width = max(1, -(-longest // 8))
+    # one buffer for every part, padded so an 8-byte read past the last string stays inside
+    sizes = [int(p[0].size) for p in parts]
+    buffer = np.zeros(sum(sizes) + 8 * width + 8, dtype=np.uint8)
+    base = np.cumsum([0, *sizes])
+    starts = np.concatenate([p[1] + b for p, b in zip(parts, base.tolist(), strict=False)])
+    for (data, _starts, _lengths), b, size in zip(parts, base.tolist(), sizes, strict=False):
+        buffer[b : b + size] = data
+    # every 8-byte window of the buffer as an integer (byte-swapped below: big-endian)
+    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
+    masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
+    shortest = int(lengths.min(initial=0))
+    out = np.empty((lengths.size, width), dtype=np.uint64)
+    rest = np.empty_like(lengths)
+    for j in range(width):
+        word = windows[starts]
+        if np.little_endian:
+            word.byteswap(inplace=True)
+        if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
+            np.subtract(lengths, 8 * j, out=rest)
+            np.clip(rest, 0, 8, out=rest)
+            word &= masks[rest]
+        out[:, j] = word
+        starts += 8  # a fresh array (the concatenation above), so updating it is safe
+    return out
+
+
+def _arrow_parts(column: Any) -> _Parts:
+    """A pyarrow string column's chunks as byte buffers and offsets (no copies of the text)."""
+    import numpy as np
+
+    parts: _Parts = []
+    for chunk in getattr(column, "chunks", [column]):
+        _validity, offsets_buffer, data_buffer = chunk.buffers()
+        raw_offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+        offsets = raw_offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8)
+            if data_buffer is not None
+            else np.zeros(0, np.uint8)
+        )
+        parts.append((data, offsets[:-1], np.diff(offsets)))
+    return parts
+
+
+def _string_parts(strings: list[str]) -> _Parts:
+    import numpy as np
+
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.cumsum(lengths) - lengths
+    return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
+
+
+def _factorize_strings(names: list[str]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """Distinct ids in first-seen order and each entry's index among them."""
+    import numpy as np
+
+    index: dict[str, int] = {}
+    codes = [index.setdefault(name, len(index)) for name in names]
+    return list(index), np.asarray(codes, dtype=np.int64)
+
+
+def _factorize_arrow(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The same for a dictionary-encoded pyarrow column: only each chunk's dictionary (the
+    qids of a few thousand lines) is looked at in Python."""
+    import numpy as np
+
+    index: dict[str, int] = {}
+    parts = []
+    for chunk in column.chunks:
+        codes = [index.setdefault(name, len(index)) for name in chunk.dictionary.to_pylist()]
+        indices = chunk.indices
+        local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
+        local = local[indices.offset : indices.offset + len(indices)]
+        parts.append(np.asarray(codes, dtype=np.int64)[local])
+    return list(index), np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _load(source: Source) -> tuple[str, bytes, bool]:
+    """A name for error messages, the source's bytes (BOM stripped, UTF-8 checked) and
+    whether they are ASCII."""
     if isinstance(source, str | os.PathLike):
         name = str(source)
         data = Path(source).read_bytes()
@@ -105,25 +277,48 @@ def _load(source: Source) -> tuple[str, bytes]:
         data = data[len(_BOM) :]
     if b"\x00" in data:
         raise TrecFormatError(f"{name}: not a text file (contains NUL bytes)")
-    if not data.isascii():
+    ascii_only = data.isascii()
+    if not ascii_only:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TrecFormatError(
                 f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})"
             ) from None
-    return name, data
+    return name, data, ascii_only
 
 
-def _regular(data: bytes) -> bool:
-    """True when the fast path reads ``data`` exactly as the line-by-line reader would."""
-    if not data or not data.isascii() or data[:1] in (b" ", b"\n") or data.endswith(b" "):
-        return False
-    return not any(b in data for b in _IRREGULAR) and not any(p in data for p in _IRREGULAR_PAIRS)
+def _regular(data: bytes) -> int | None:
+    """How many bytes below 32 ``data`` holds when its layout is one the fast path reads
+    exactly as the line-by-line reader would, else None.
+
+    Checked here: ASCII (the caller's), single spaces between fields, every line ended by
+    ``\\n``, no blank line, no comment, no leading or trailing space (so no empty field). The
+    count must then equal the number of lines the CSV reader found: any other control byte
+    (a tab, ``\\r``, ...) is a separator to ``str.split`` the fast path does not model.
+    """
+    import numpy as np
+
+    if not data or not data.endswith(b"\n"):
+        return None
+    if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    controls = 0
+    # in blocks small enough for the allocator to reuse (and the cache to hold): whole-file
+    # temporaries would cost more in fresh pages than the comparisons themselves
+    for start in range(0, raw.size, _BLOCK):
+        piece = raw[start : start + _BLOCK + 1]  # one byte of overlap for the pairs
+        separator = piece <= 32  # space or newline (other control bytes are counted below)
+        if (separator[1:] & separator[:-1]).any():  # "  ", " \n", "\n ", "\n\n"
+            return None
+        controls += int(np.count_nonzero(piece[:_BLOCK] < 32))
+    return controls
 
 
-def _fast_columns(data: bytes, kind: str) -> tuple[pa.Array, pa.Array, Any] | None:
+def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
     """(qid, docid, value) columns via pyarrow's CSV reader, or None if anything is off."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -140,7 +335,12 @@ def _fast_columns(data: bytes, kind: str) -> tuple[pa.Array, pa.Array, Any] | No
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
             ),
             convert_options=pcsv.ConvertOptions(
-                column_types={"qid": pa.string(), "docid": pa.string(), value: value_type},
+                column_types={
+                    # qids repeat for a whole block of lines: the reader encodes them
+                    "qid": pa.dictionary(pa.int32(), pa.string()),
+                    "docid": pa.string(),
+                    value: value_type,
+                },
                 include_columns=["qid", "docid", value],
                 null_values=[],
                 strings_can_be_null=False,
@@ -151,7 +351,12 @@ def _fast_columns(data: bytes, kind: str) -> tuple[pa.Array, pa.Array, Any] | No
     columns = [table.column(c) for c in ("qid", "docid", value)]
     if any(c.null_count for c in columns):
         return None
-    return columns[0], columns[1], columns[2].to_numpy(zero_copy_only=False)
+    dtype = np.int64 if kind == "qrels" else np.float64
+    values = [
+        np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset : c.offset + len(c)]
+        for c in columns[2].chunks
+    ]
+    return columns[0], columns[1], np.concatenate(values) if values else np.zeros(0, dtype)
 
 
 def _text_lines(data: bytes) -> list[str]:
@@ -223,69 +428,98 @@ class _Parsed:
     kind: str
     data: bytes
     fast: bool
-    qids: Any  # pyarrow (chunked) string array
-    docids: Any
+    qids: tuple[list[str], npt.NDArray[np.int64]]
+    """Distinct qids in first-seen order and each line's index among them."""
+    docids: _Parts
     values: npt.NDArray[Any]
 
 
 def _parse(source: Source, kind: str) -> _Parsed:
     import numpy as np
-    import pyarrow as pa
 
-    name, data = _load(source)
-    fast = _fast_columns(data, kind) if _regular(data) else None
+    name, data, ascii_only = _load(source)
+    lines = _regular(data) if ascii_only else None
+    fast = _fast_columns(data, kind) if lines is not None else None
+    if fast is not None and len(fast[2]) != lines:
+        fast = None  # a control byte besides the newlines: read line by line
     if fast is not None:
         qid_col, doc_col, values = fast
+        if kind == "run" and values.size and np.isnan(values).any():
+            _slow_columns(name, data, kind)  # names the line of the NaN
+        qids, docids = _factorize_arrow(qid_col), _arrow_parts(doc_col)
     else:
         qid_list, doc_list, value_list = _slow_columns(name, data, kind)
-        qid_col, doc_col = pa.array(qid_list, pa.string()), pa.array(doc_list, pa.string())
+        qids, docids = _factorize_strings(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
-    if kind == "run" and values.size and np.isnan(values).any():
-        _slow_columns(name, data, kind)  # only the fast path gets here; this names the line
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
-    return _Parsed(name, kind, data, fast is not None, qid_col, doc_col, values)
+    return _Parsed(name, kind, data, fast is not None, qids, docids, values)
 
 
-def _codes(encoded: Any) -> npt.NDArray[np.int64]:
+@dataclass(frozen=True, slots=True, eq=False)
+class PairIndex:
+    """A table's (qid, docid) pairs as sorted :func:`pair_keys`, all distinct.
+
+    Tables read together share ``space`` (one qid numbering), so their keys compare directly:
+    joining them is one search of sorted keys in sorted keys.
+    """
+
+    space: object
+    keys: npt.NDArray[np.uint64]
+    """Sorted keys."""
+    order: npt.NDArray[np.int64]
+    """``keys[i]`` is the key of entry ``order[i]``."""
+
+
+def _index_pairs(
+    q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int, space: object
+) -> tuple[PairIndex | None, int | None]:
+    """The sorted pair keys (None after a hash collision) and the index of the first entry
+    repeating an earlier (q, docid) pair (None when every pair is distinct)."""
     import numpy as np
 
-    chunks = getattr(encoded, "chunks", [encoded])
-    parts = [c.indices.to_numpy(zero_copy_only=False) for c in chunks]
-    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    keys = pair_keys(q, words, n_rows)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
+        return PairIndex(space, sorted_keys, order), None  # all keys distinct, so all pairs are
+    # Equal keys: a duplicate or (rarely) a hash collision; settle it exactly, in file order.
+    seen: set[tuple[int, bytes]] = set()
+    for i, (qi, row) in enumerate(zip(q.tolist(), words, strict=True)):
+        pair = (qi, row.tobytes())
+        if pair in seen:
+            return None, i
+        seen.add(pair)
+    return None, None
 
 
 def _tables(*parsed: _Parsed) -> list[TrecTable]:
-    """Code ids (docids in one vocabulary shared by all ``parsed``) and refuse duplicates."""
+    """Code ids (docids packed into one :class:`DocIds` shared by all ``parsed``, qids
+    numbered once across them for the pair keys) and refuse duplicates."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    chunks = [c for p in parsed for c in getattr(p.docids, "chunks", [p.docids])]
-    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string()))
-    all_docs = _codes(encoded)
-    vocabulary = encoded.chunks[-1].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
+    factorized = [p.qids for p in parsed]
+    shared: dict[str, int] = {}
+    to_shared = [
+        np.asarray([shared.setdefault(qid, len(shared)) for qid in qids], dtype=np.int64)
+        for qids, _q in factorized
+    ]
+    space = object()
     out: list[TrecTable] = []
     start = 0
-    for p in parsed:
-        docs = all_docs[start : start + len(p.values)]
+    for p, (qids, q), mapping in zip(parsed, factorized, to_shared, strict=True):
+        docs = np.arange(start, start + len(p.values), dtype=np.int64)
+        words = vocabulary.words[start : start + len(p.values)]
         start += len(p.values)
-        q_enc = pc.dictionary_encode(p.qids)
-        q = _codes(q_enc)
-        keys = q * max(len(vocabulary), 1) + docs
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
-        if repeated.size:
-            i = int(order[repeated + 1].min())  # the earliest line repeating an earlier pair
+        pairs, i = _index_pairs(mapping[q] if q.size else q, words, len(shared), space)
+        if i is not None:
             lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
-            qid, docid = str(p.qids[i]), str(p.docids[i])
+            qid, docid = qids[int(q[i])], vocabulary.take(docs[i : i + 1])[0]
             what = "judgment for" if p.kind == "qrels" else "document in run:"
             raise TrecFormatError(
                 f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}"
             )
-        q_dict = getattr(q_enc, "chunks", [q_enc])
-        qids = q_dict[-1].dictionary.to_pylist() if q_dict else []
-        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values))
+        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, pairs))
     return out
 
 
