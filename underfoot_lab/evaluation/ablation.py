@@ -156,7 +156,7 @@ def ablation_pool(
     (issue 12), so pools of two worlds never share a directory.
     """
     from ..pipeline.score.features import FeatureParams
-    from .candidate_pools import build_pool, default_pool_dir, load_pool, pool_key, write_pool
+    from .candidate_pools import build_pool, default_pool_dir, load_or_build, pool_key
     from .regions import load_region_set
 
     rs = load_region_set(region_set)
@@ -168,12 +168,11 @@ def ablation_pool(
         payload = {"pool": key, "world": scenario.name, "world_hash": scenario.hash}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     out = default_pool_dir(settings, rs.name, key)
-    if (out / "manifest.json").is_file():
-        return load_pool(out), out, False
-    log(
-        f"no frozen pool for region set {rs.name!r} in world {settings.world!r} at {out}; "
-        "building it now (once)"
+    pool, built = load_or_build(
+        out,
+        lambda: build_pool(rs, settings=settings, params=FeatureParams()),
+        log=lambda msg: log(
+            f"no frozen pool for region set {rs.name!r} in world {settings.world!r}; {msg}"
+        ),
     )
-    pool = build_pool(rs, settings=settings, params=FeatureParams())
-    write_pool(pool, out)
-    return load_pool(out), out, True
+    return pool, out, built

@@ -96,9 +96,9 @@ def resolve_pool(
     from ..evaluation.candidate_pools import (
         build_pool,
         default_pool_dir,
+        load_or_build,
         load_pool,
         pool_key,
-        write_pool,
     )
     from ..evaluation.regions import load_region_set
     from ..harness import world_identity
@@ -133,15 +133,15 @@ def resolve_pool(
     rs = load_region_set(spec.region_set or "all")
     key = pool_key(rs.hash, settings, FeatureParams(), simulated=True)
     out = default_pool_dir(settings, rs.name, key)
-    if (out / "manifest.json").is_file():
-        return load_pool(out), out, False
-    log(
-        f"no frozen pool for region set {rs.name!r} at {out}; building it now (once, the same "
-        f"as `underfoot-lab snapshot create --region-set {rs.name}`)"
+    pool, built = load_or_build(
+        out,
+        lambda: build_pool(rs, settings=settings, params=FeatureParams()),
+        log=lambda msg: log(
+            f"no frozen pool for region set {rs.name!r} (the same as `underfoot-lab snapshot "
+            f"create --region-set {rs.name}`); {msg}"
+        ),
     )
-    pool = build_pool(rs, settings=settings, params=FeatureParams())
-    write_pool(pool, out)
-    return load_pool(out), out, True
+    return pool, out, built
 
 
 def make_splits(

@@ -19,6 +19,7 @@ from underfoot_lab.evaluation.candidate_pools import (
     POOL_FORMAT_VERSION,
     Pool,
     build_pool,
+    load_or_build,
     load_pool,
     write_pool,
 )
@@ -329,3 +330,40 @@ def test_snapshot_cli(region_file: Path, tmp_path: Path) -> None:
     assert again.returncode == 0 and "already exists" in again.stderr
     bad = cli("info", str(tmp_path))
     assert bad.returncode != 0 and "no manifest" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# ------------------------------------------------------------------------------ concurrency
+def test_write_is_atomic_and_replaces(pool: Pool, tmp_path: Path) -> None:
+    out = tmp_path / "pools" / "p"
+    write_pool(pool, out)
+    first = (out / "manifest.json").read_text()
+    write_pool(pool, out)  # over an existing pool: replaced whole
+    assert same_table(load_pool(out).tables["candidates"], pool.tables["candidates"])
+    assert json.loads((out / "manifest.json").read_text())["files"] == json.loads(first)["files"]
+    # nothing half-written or set aside is left next to it
+    assert sorted(p.name for p in out.parent.iterdir()) == ["p"]
+
+
+def test_processes_wanting_one_pool_build_it_once(pool: Pool, tmp_path: Path) -> None:
+    """Three callers at once (threads here; each opens its own lock, as processes do): one
+    builds, the others wait and load what it wrote."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "pools" / "shared"
+    builds: list[int] = []
+    lock = threading.Lock()
+
+    def build() -> Pool:
+        with lock:
+            builds.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for the others to arrive while it builds
+        return pool
+
+    with ThreadPoolExecutor(3) as ex:
+        results = list(ex.map(lambda _: load_or_build(out, build), range(3)))
+    assert len(builds) == 1
+    assert sorted(built for _, built in results) == [False, False, True]
+    for loaded, _ in results:
+        assert same_table(loaded.tables["candidates"], pool.tables["candidates"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .build import build_pool, default_pool_dir, pool_key
 from .model import POOL_FORMAT_VERSION, Pool, PoolManifest, PoolQuery
-from .storage import load_pool, write_pool
+from .storage import load_or_build, load_pool, write_pool
 
 __all__ = [
     "POOL_FORMAT_VERSION",
@@ -22,6 +22,7 @@ __all__ = [
     "PoolQuery",
     "build_pool",
     "default_pool_dir",
+    "load_or_build",
     "load_pool",
     "pool_key",
     "write_pool",

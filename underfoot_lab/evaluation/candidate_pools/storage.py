@@ -7,9 +7,12 @@ Arrow tables and a pool live here too. Format: ``docs/pools-format.md``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -289,21 +292,61 @@ def _pool_from_tables(tables: Mapping[str, Any], manifest: PoolManifest, path: P
 
 # ------------------------------------------------------------------------------ disk
 def write_pool(pool: Pool, out_dir: str | Path) -> Path:
-    """Write the pool's tables (parquet) and ``manifest.json`` into ``out_dir``."""
+    """Write the pool's tables (parquet) and ``manifest.json`` into ``out_dir``, atomically.
+
+    The files go into a fresh sibling folder that is renamed into place when complete, so a
+    reader (or a crash) never sees half a pool; a pool already at ``out_dir`` is replaced.
+    """
     import pyarrow.parquet as pq
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    for name in TABLES:
-        path = out / f"{name}.parquet"
-        pq.write_table(pool.tables[name], path, compression="zstd")
-        files[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    manifest = PoolManifest.from_dict({**pool.manifest.to_dict(), "files": files})
-    (out / "manifest.json").write_text(
-        json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        files: dict[str, str] = {}
+        for name in TABLES:
+            path = tmp / f"{name}.parquet"
+            pq.write_table(pool.tables[name], path, compression="zstd")
+            files[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest = PoolManifest.from_dict({**pool.manifest.to_dict(), "files": files})
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        tmp.chmod(0o755)  # mkdtemp makes it private; a pool is a shareable folder
+        if out.exists():
+            # rename() will not replace a non-empty folder: move the old one aside first
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already unless something failed
     return out
+
+
+def load_or_build(
+    out_dir: str | Path, build: Callable[[], Pool], *, log: Callable[[str], None] = lambda _: None
+) -> tuple[Pool, bool]:
+    """The pool at ``out_dir``, built by ``build()`` and written there when absent; whether it
+    was built now.
+
+    Processes that want the same pool at once (three sweeps on a fresh home) take turns on a
+    lock file next to it: one builds, the others then load what it wrote.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            if (out / "manifest.json").is_file():
+                return load_pool(out), False
+            log(f"building it now into {out} (once; other processes wait for it)")
+            write_pool(build(), out)
+            return load_pool(out), True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def load_pool(path: str | Path, *, verify: bool = True) -> Pool:
