@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.candidate_pools import Pool
@@ -151,19 +151,11 @@ def freeze_bundle_pool(
 def _build(
     run: BundleRun, params: FeatureParams | None, concurrency: int, progress: _Progress | None
 ) -> Pool:
-    from .. import __version__
-    from ..evaluation.candidate_pools.model import (
-        POOL_FORMAT_VERSION,
-        PoolManifest,
-        _Fetched,
-        _params_dict,
-        _QueryRows,
-    )
-    from ..evaluation.candidate_pools.storage import _inputs_hash, _pool_from_tables, _to_tables
+    from ..evaluation.candidate_pools.model import _Fetched, _QueryRows
+    from ..evaluation.candidate_pools.storage import freeze_rows
     from ..harness import build_harness
-    from ..pipeline.score.features import FEATURE_NAMES, FeatureParams, build_features
+    from ..pipeline.score.features import FeatureParams, build_features
     from ..pipeline.score.merge import merge_candidates
-    from ..provenance import git_commit, git_dirty
     from .replay import find_miss, miss_error
 
     rs = run.bundle.region_set()
@@ -204,42 +196,13 @@ def _build(
                 missed,
             )
         )
-    tables = _relabel_judge(_to_tables(rows, now, params), run.judges)
-    manifest = PoolManifest(
-        format_version=POOL_FORMAT_VERSION,
-        region_set=rs.name,
-        region_set_hash=rs.hash,
+    return freeze_rows(
+        rows,
+        region_set=rs,
         pool_key=bundle_pool_key(run, params, qrels),
-        inputs_hash=_inputs_hash(tables),
-        world_seed=None,
-        world_clock=None,
-        now=now.isoformat(),
+        now=now,
+        params=params,
         mode=run.settings.mode,
         sources=sources,
-        feature_names=FEATURE_NAMES,
-        feature_params=_params_dict(params),
         judge=run.judges,
-        code_version=__version__,
-        git_commit=git_commit(),
-        git_dirty=git_dirty(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        n_queries=tables["queries"].num_rows,
-        n_entities=tables["entities"].num_rows,
-        n_candidates=tables["candidates"].num_rows,
-        n_unretrieved=tables["unretrieved"].num_rows,
     )
-    return _pool_from_tables(tables, manifest, None)
-
-
-def _relabel_judge(tables: dict[str, Any], judges: str) -> dict[str, Any]:
-    """The tables with their ``judge`` columns naming the bundle's judges (the pool builder
-    writes ``world``, the only judge a simulated pool has)."""
-    import pyarrow as pa
-
-    for name in ("judgments", "unretrieved"):
-        t = tables[name]
-        i = t.schema.get_field_index("judge")
-        meta = t.schema.metadata
-        t = t.set_column(i, "judge", pa.array([judges] * t.num_rows, pa.string()))
-        tables[name] = t.replace_schema_metadata(meta)
-    return tables

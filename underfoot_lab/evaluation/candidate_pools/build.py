@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,18 +26,16 @@ from ...pipeline.score.features import (
     build_features,
 )
 from ...pipeline.score.merge import Entity, merge_candidates
-from ...provenance import git_commit, git_dirty
 from ...records import ParsedQuery, Place
 from .model import (
     POOL_FORMAT_VERSION,
     Pool,
-    PoolManifest,
     _Fetched,
     _params_dict,
     _QueryRows,
     _sha256_json,
 )
-from .storage import _inputs_hash, _pool_from_tables, _to_tables
+from .storage import freeze_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...pipeline.run import Pipeline
@@ -163,7 +160,6 @@ def build_pool(
     Offline only for the judgments: grades come from the offline world's ground truth. The
     result lives in memory; :func:`write_pool` stores it.
     """
-    from ... import __version__
     from ...harness import build_harness, world_identity
     from ...settings import Settings
     from ..regions import load_region_set
@@ -192,31 +188,16 @@ def build_pool(
                 world, f.query, f.parsed, f.place, entities
             )
             rows.append(_QueryRows(f, entities, fm, grades, wids, intent, missed))
-        tables = _to_tables(rows, now, params)
-        manifest = PoolManifest(
-            format_version=POOL_FORMAT_VERSION,
-            region_set=rs.name,
-            region_set_hash=rs.hash,
-            pool_key=pool_key(rs.hash, settings, params, simulated=True),
-            inputs_hash=_inputs_hash(tables),
-            world_seed=settings.world_seed,
-            world_clock=settings.world_clock.isoformat(),
-            now=now.isoformat(),
-            mode=settings.mode,
-            sources=tuple(c.provider for c in pipe.selection.sources),
-            feature_names=FEATURE_NAMES,
-            feature_params=_params_dict(params),
-            judge="world",
-            code_version=__version__,
-            git_commit=git_commit(),
-            git_dirty=git_dirty(),
-            world=identity.name,
-            world_hash=identity.hash,
-            world_path=identity.path,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            n_queries=tables["queries"].num_rows,
-            n_entities=tables["entities"].num_rows,
-            n_candidates=tables["candidates"].num_rows,
-            n_unretrieved=tables["unretrieved"].num_rows,
-        )
-    return _pool_from_tables(tables, manifest, None)
+        sources = tuple(c.provider for c in pipe.selection.sources)
+    return freeze_rows(
+        rows,
+        region_set=rs,
+        pool_key=pool_key(rs.hash, settings, params, simulated=True),
+        now=now,
+        params=params,
+        mode=settings.mode,
+        sources=sources,
+        world=identity,
+        world_seed=settings.world_seed,
+        world_clock=settings.world_clock,
+    )

@@ -13,7 +13,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,8 @@ from .model import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from ...harness import WorldIdentity
+    from ..regions import RegionSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -288,6 +289,73 @@ def _pool_from_tables(tables: Mapping[str, Any], manifest: PoolManifest, path: P
         tables=dict(tables),
         path=path,
     )
+
+
+def freeze_rows(
+    rows: Sequence[_QueryRows],
+    *,
+    region_set: RegionSet,
+    pool_key: str,
+    now: datetime,
+    params: FeatureParams,
+    mode: str,
+    sources: tuple[str, ...],
+    judge: str = "world",
+    world: WorldIdentity | None = None,
+    world_seed: int | None = None,
+    world_clock: datetime | None = None,
+) -> Pool:
+    """The pool of the fetched, merged, featurised and graded ``rows``, with its manifest (in
+    memory; :func:`write_pool` stores it). ``judge`` names who graded (``world`` for the
+    offline world's truth, a bundle's judges otherwise); ``world*`` describe a simulated pool.
+    """
+    from ... import __version__
+    from ...provenance import git_commit, git_dirty
+
+    tables = _to_tables(rows, now, params)
+    if judge != "world":
+        tables = _relabel_judge(tables, judge)
+    manifest = PoolManifest(
+        format_version=POOL_FORMAT_VERSION,
+        region_set=region_set.name,
+        region_set_hash=region_set.hash,
+        pool_key=pool_key,
+        inputs_hash=_inputs_hash(tables),
+        world_seed=world_seed,
+        world_clock=world_clock.isoformat() if world_clock is not None else None,
+        now=now.isoformat(),
+        mode=mode,
+        sources=sources,
+        feature_names=FEATURE_NAMES,
+        feature_params=_params_dict(params),
+        judge=judge,
+        code_version=__version__,
+        git_commit=git_commit(),
+        git_dirty=git_dirty(),
+        world=world.name if world is not None else None,
+        world_hash=world.hash if world is not None else None,
+        world_path=world.path if world is not None else None,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        n_queries=tables["queries"].num_rows,
+        n_entities=tables["entities"].num_rows,
+        n_candidates=tables["candidates"].num_rows,
+        n_unretrieved=tables["unretrieved"].num_rows,
+    )
+    return _pool_from_tables(tables, manifest, None)
+
+
+def _relabel_judge(tables: dict[str, Any], judges: str) -> dict[str, Any]:
+    """The tables with their ``judge`` columns naming ``judges`` (:func:`_to_tables` writes
+    ``world``, the only judge a simulated pool has)."""
+    import pyarrow as pa
+
+    for name in ("judgments", "unretrieved"):
+        t = tables[name]
+        i = t.schema.get_field_index("judge")
+        meta = t.schema.metadata
+        t = t.set_column(i, "judge", pa.array([judges] * t.num_rows, pa.string()))
+        tables[name] = t.replace_schema_metadata(meta)
+    return tables
 
 
 # ------------------------------------------------------------------------------ disk
