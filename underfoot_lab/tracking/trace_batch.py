@@ -194,7 +194,10 @@ class _Encoder:
             trace_id=trace_id,
             trace_location=self._location,
             request_time=p.start_ns // 1_000_000,
-            execution_duration=(p.end_ns - p.start_ns) // 1_000_000,
+            # What the store makes of it once the spans land (log_spans() widens the trace to
+            # its spans' whole milliseconds); MLflow's exporter ends up with either this or
+            # (end - start) // 1 ms, depending on which of its async writes lands last.
+            execution_duration=p.end_ns // 1_000_000 - p.start_ns // 1_000_000,
             state=self._error if p.error else self._ok,
             trace_metadata={
                 **self._metadata,
@@ -232,6 +235,8 @@ def write_batched(
     for at in range(0, len(planned), batch):
         chunk = [enc.encode(p) for p in planned[at : at + batch]]
         try:
+            # The trace infos first: start_trace() on an existing trace (what the exporter does,
+            # after its spans) takes a slow conflict-and-merge path in the store.
             for info, _ in chunk:
                 retry_locked(partial(store.start_trace, info))
             spans = [s for _, trace_spans in chunk for s in trace_spans]
