@@ -21,19 +21,47 @@ import base64
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .traces import _Planned
-
-__all__ = ["BATCH_TRACES", "write_batched"]
+__all__ = ["BATCH_TRACES", "PlannedTrace", "SpanSpec", "write_batched"]
 
 BATCH_TRACES = 100
 """Traces per ``log_spans`` call (one store session each)."""
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanSpec:
+    """One span to write: ``parent`` is the name of its parent span (None for the root);
+    times are milliseconds from the start of the search."""
+
+    name: str
+    parent: str | None
+    span_type: str
+    start_ms: float
+    elapsed_ms: float
+    attributes: Mapping[str, str | int | float]
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTrace:
+    """One search's trace, ready to write by either writer (the batch here or MLflow's
+    client in :mod:`.traces`): names, redacted texts and nanosecond times."""
+
+    name: str
+    tags: Mapping[str, str]
+    inputs: Mapping[str, Any]
+    root_attributes: Mapping[str, str]
+    outputs: Mapping[str, Any]
+    error: bool
+    start_ns: int
+    end_ns: int
+    children: Sequence[SpanSpec]
 
 
 class _Encoder:
@@ -138,7 +166,7 @@ class _Encoder:
             return value[: self._max_meta - len(self._suffix)] + self._suffix
         return value
 
-    def encode(self, p: _Planned) -> tuple[Any, list[Any]]:
+    def encode(self, p: PlannedTrace) -> tuple[Any, list[Any]]:
         """The :class:`TraceInfo` and the spans of one planned trace."""
         otel_id = random.getrandbits(128) or 1
         trace_id = f"tr-{otel_id:032x}"
@@ -219,7 +247,7 @@ def _b64(value: int, size: int) -> str:
 
 def write_batched(
     store: Any,
-    planned: Sequence[_Planned],
+    planned: Sequence[PlannedTrace],
     *,
     run_id: str,
     experiment_id: str,

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..redaction import known_secrets, redact
+from .trace_batch import PlannedTrace, SpanSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.tracking import MlflowClient
@@ -66,20 +67,6 @@ def traces_enabled(explicit: bool | None = None) -> bool:
     if explicit is not None:
         return explicit
     return os.environ.get(TRACES_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-@dataclass(frozen=True, slots=True)
-class SpanSpec:
-    """One span to write: ``parent`` is the name of its parent span (None for the root);
-    times are milliseconds from the start of the search."""
-
-    name: str
-    parent: str | None
-    span_type: str
-    start_ms: float
-    elapsed_ms: float
-    attributes: Mapping[str, str | int | float]
-    error: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,27 +231,12 @@ def _global_uri(uri: str) -> Iterator[None]:
         mlflow.set_tracking_uri(reset)
 
 
-@dataclass(frozen=True, slots=True)
-class _Planned:
-    """One trace, ready to write either way: what both writers put into MLflow."""
-
-    name: str
-    tags: Mapping[str, str]
-    inputs: Mapping[str, Any]
-    root_attributes: Mapping[str, str]
-    outputs: Mapping[str, Any]
-    error: bool
-    start_ns: int
-    end_ns: int
-    children: Sequence[SpanSpec]
-
-
 def _plan(
     searches: Sequence[TracedSearch],
     secrets: Sequence[str],
     common: Mapping[str, str],
     now_ns: int,
-) -> list[_Planned]:
+) -> list[PlannedTrace]:
     """The traces of ``searches`` (redacted, timed), independent of how they are written."""
     planned = []
     for s in searches:
@@ -275,7 +247,7 @@ def _plan(
         inputs = {"query": redact(s.text, secrets)}
         if s.result is None:
             planned.append(
-                _Planned(
+                PlannedTrace(
                     f"search {s.query_id}",
                     trace_tags,
                     inputs,
@@ -292,7 +264,7 @@ def _plan(
         root = specs[0]
         r = s.result
         planned.append(
-            _Planned(
+            PlannedTrace(
                 f"search {s.query_id}",
                 trace_tags,
                 inputs,
@@ -368,7 +340,7 @@ def _batch_store(client: MlflowClient) -> Any:
 
 def _write_with_client(
     c: MlflowClient,
-    planned: Sequence[_Planned],
+    planned: Sequence[PlannedTrace],
     *,
     run_id: str,
     experiment_id: str,
