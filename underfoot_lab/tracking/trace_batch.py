@@ -26,12 +26,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-__all__ = ["BATCH_TRACES", "PlannedTrace", "SpanSpec", "write_batched"]
+__all__ = ["BATCH_TRACES", "BatchUnsupported", "PlannedTrace", "SpanSpec", "write_batched"]
 
 BATCH_TRACES = 100
 """Traces per ``log_spans`` call (one store session each)."""
 
 _log = logging.getLogger(__name__)
+
+
+class BatchUnsupported(Exception):
+    """This MLflow lacks an entity or helper the batch writer builds on (raised before anything
+    is written; the caller falls back to MLflow's client)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,10 +263,18 @@ def write_batched(
     the store rejects is logged and skipped (logging an evaluation does not fail on it)."""
     from .store import retry_locked
 
-    enc = _Encoder(run_id, experiment_id)
+    try:
+        enc = _Encoder(run_id, experiment_id)
+    except (ImportError, AttributeError) as exc:  # other MLflow layouts (pyproject allows 3.1+)
+        raise BatchUnsupported(str(exc)) from exc
     written = 0
     for at in range(0, len(planned), batch):
-        chunk = [enc.encode(p) for p in planned[at : at + batch]]
+        try:
+            chunk = [enc.encode(p) for p in planned[at : at + batch]]
+        except Exception as exc:
+            if at == 0:  # an MLflow whose entities differ: nothing written yet, fall back
+                raise BatchUnsupported(str(exc)) from exc
+            raise
         try:
             # The trace infos first: start_trace() on an existing trace (what the exporter does,
             # after its spans) takes a slow conflict-and-merge path in the store.

@@ -11,16 +11,22 @@ filled the cache (:attr:`SearchResult.original_trace`); they appear as spans und
 
 **Overhead.** Nothing is traced inside the search loop: the spans are built afterwards from
 each :class:`~underfoot_lab.records.SearchResult`'s own trace (its measured timings, placed at
-the time the search finished) and written in one batch when the evaluation is logged, then
-flushed once. ``UNDERFOOT_MLFLOW_TRACES=0`` (or ``traces=False`` to
+the time the search finished) and written when the evaluation is logged. With an SQL tracking
+store they are built as finished MLflow entities and written in batches
+(:mod:`.trace_batch`: ``start_trace`` per trace, one ``log_spans`` per hundred traces), about a
+quarter of the CPU of MLflow's live-span client path and without its async queue, which drops
+traces when a few hundred arrive at once. Other stores (a tracking server, the file store) get
+the client path (``start_trace``/``start_span``/``end_span``/``end_trace``), flushed once.
+``UNDERFOOT_MLFLOW_TRACES=0`` (or ``traces=False`` to
 :func:`~underfoot_lab.tracking.log_evaluation`) skips them.
 
 **Secrets.** Every text that goes into a span (query, details, messages) is redacted with the
 secrets of the settings and the environment (:func:`underfoot_lab.redaction.known_secrets`);
 no settings, headers or payloads are logged.
 
-MLflow's tracing exporter writes to the *global* tracking URI, so :func:`log_search_traces`
-points it at the run's store for the duration of the batch and restores it afterwards.
+On the client path MLflow's tracing exporter writes to the *global* tracking URI, so
+:func:`log_search_traces` points it at the run's store for the duration of the batch and
+restores it afterwards.
 """
 
 from __future__ import annotations
@@ -316,9 +322,12 @@ def log_search_traces(
     planned = _plan(searches, secrets, common, time.time_ns())
     store = _batch_store(c) if batch is not False else None
     if store is not None:
-        from .trace_batch import write_batched
+        from .trace_batch import BatchUnsupported, write_batched
 
-        return write_batched(store, planned, run_id=run_id, experiment_id=experiment_id)
+        try:
+            return write_batched(store, planned, run_id=run_id, experiment_id=experiment_id)
+        except BatchUnsupported:
+            pass  # nothing written yet: this MLflow lacks a helper the batch needs
     return _write_with_client(
         c, planned, run_id=run_id, experiment_id=experiment_id, tracking_uri=tracking_uri
     )
@@ -333,9 +342,14 @@ def _batch_store(client: MlflowClient) -> Any:
         store = client._tracking_client.store
     except (ImportError, AttributeError):  # pragma: no cover - other MLflow layouts
         return None
-    if isinstance(store, SqlAlchemyStore) and callable(getattr(store, "log_spans", None)):
-        return store
-    return None
+    if not isinstance(store, SqlAlchemyStore):
+        return None
+    from mlflow.store.tracking.abstract_store import AbstractStore
+
+    # MLflow versions whose SQL store has no span logging of its own keep the client path.
+    if getattr(type(store), "log_spans", None) in (None, AbstractStore.__dict__.get("log_spans")):
+        return None
+    return store
 
 
 def _write_with_client(
