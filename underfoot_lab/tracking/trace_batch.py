@@ -20,10 +20,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from secrets import randbits
 from typing import Any
 
 __all__ = ["BATCH_TRACES", "BatchUnsupported", "PlannedTrace", "SpanSpec", "write_batched"]
@@ -173,14 +173,14 @@ class _Encoder:
 
     def encode(self, p: PlannedTrace) -> tuple[Any, list[Any]]:
         """The :class:`TraceInfo` and the spans of one planned trace."""
-        otel_id = random.getrandbits(128) or 1
+        otel_id = randbits(128) or 1
         trace_id = f"tr-{otel_id:032x}"
         otel_trace = _b64(otel_id, 16)
         trace_ref = self._dump(trace_id)
         dump = self._dump
         inputs = dump(dict(p.inputs))
         outputs = dump(dict(p.outputs))
-        root_id = random.getrandbits(64) or 1
+        root_id = randbits(64) or 1
         root_attrs = {
             self._k.EXPERIMENT_ID: self._experiment,
             self._k.SPAN_TYPE: dump("CHAIN"),
@@ -203,7 +203,7 @@ class _Encoder:
         ]
         ids = {"search": root_id}
         for spec in p.children:
-            span_id = random.getrandbits(64) or 1
+            span_id = randbits(64) or 1
             ids[spec.name] = span_id
             start = p.start_ns + int(spec.start_ms * 1e6)
             attrs = {
