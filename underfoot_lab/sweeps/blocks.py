@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..pipeline.score.engine import query_layout, rank_pool
+from ..pipeline.score.engine import _GROUPS, KEYWORD_COLUMN, query_layout, rank_pool
+from ..pipeline.score.features import SCORED_FEATURES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.metrics.dense import DenseQrels
@@ -31,7 +32,42 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-__all__ = ["block_prepared", "query_layout", "top_rows"]
+__all__ = ["block_prepared", "exact_scores", "query_layout", "top_rows"]
+
+
+def exact_scores(
+    features_t: FloatArray, weights: FloatArray, cap: FloatArray, keyword_cap: FloatArray
+) -> FloatArray:
+    """``score_pool(features_t.T, weights, cap=cap, keyword_cap=keyword_cap, exact=True)``,
+    bit for bit, for a block of weight vectors.
+
+    The same IEEE operations in the same order (each group summed left to right from zero,
+    the keyword term capped, the groups summed from zero, then the cap; a feature whose
+    weight is zero for every vector of the block skipped), but in place on two preallocated
+    ``[vectors, entities]`` buffers and reading each feature as one contiguous row of the
+    transposed matrix, rather than allocating a new array per term.
+    """
+    n_vec = weights.shape[0]
+    n = features_t.shape[1]
+    grouped = features_t.shape[0] == len(SCORED_FEATURES)
+    groups = _GROUPS if grouped else (tuple(range(features_t.shape[0])),)
+    kcol = KEYWORD_COLUMN if grouped else -1
+    total = np.zeros((n_vec, n), dtype=np.float64)
+    acc = np.empty_like(total)
+    term = np.empty_like(total)
+    for group in groups:
+        acc.fill(0.0)
+        for j in group:
+            wj = weights[:, j]
+            if not wj.any():
+                continue
+            np.multiply(wj[:, None], features_t[j][None, :], out=term)
+            if j == kcol:
+                np.minimum(term, keyword_cap[:, None], out=term)
+            np.add(acc, term, out=acc)
+        np.add(total, acc, out=total)
+    np.minimum(total, cap[:, None], out=total)
+    return total
 
 
 def top_rows(
