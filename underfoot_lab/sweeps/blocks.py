@@ -92,14 +92,26 @@ def top_rows(
         picked: IntArray = order[:, pick] if order.size else np.zeros((b, nq, k), dtype=np.int64)
         return picked
     kk = min(k, width)
-    keys = np.where(valid[None, :, :], -scores[:, slots], np.inf).reshape(b * nq, width)
+    # The negated scores with one +inf column that padding slots point at: one gather lays
+    # out every query's keys (padding, +inf, sorts after every real row).
+    n = scores.shape[1]
+    neg = np.empty((b, n + 1), dtype=np.float64)
+    np.negative(scores, out=neg[:, :n])
+    neg[:, n] = np.inf
+    keys = neg[:, np.where(valid, slots, n)].reshape(b * nq, width)
     # The stable argsort's first kk columns, exactly: everything below the kk-th smallest key,
-    # then its ties in slot order (padding, +inf, sorts after every real row).
+    # then its ties in slot order.
     kth = np.partition(keys, kk - 1, axis=1)[:, kk - 1 : kk]
-    below = keys < kth
-    tied = keys == kth
-    room = kk - below.sum(axis=1, keepdims=True)
-    chosen = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    chosen = keys <= kth
+    # Where exactly kk keys are <= the kk-th (no tie straddles it) those are the kk; only
+    # the other rows (ties at the boundary, short queries' padding) count ties in slot order.
+    crowded = np.flatnonzero(chosen.sum(axis=1) != kk)
+    if crowded.size:
+        sub = keys[crowded]
+        below = sub < kth[crowded]
+        tied = sub == kth[crowded]
+        room = kk - below.sum(axis=1, keepdims=True)
+        chosen[crowded] = below | (tied & (np.cumsum(tied, axis=1) <= room))
     pos = np.flatnonzero(chosen.reshape(-1)).reshape(b * nq, kk) % width
     head = np.take_along_axis(keys, pos, axis=1)
     pos = np.take_along_axis(pos, np.argsort(head, axis=1, kind="stable"), axis=1)
