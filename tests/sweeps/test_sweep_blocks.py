@@ -93,7 +93,8 @@ def test_exact_scores_equal_score_pool_exact(pool: Pool, default_weights: Scorin
     swept = ("text_bm25", "src_web", "keyword_count", "freshness", "hiddenness")
     space = SearchSpace({f: ParamRange(low=-1, high=1) for f in swept}, default_weights)
     batch = space.batch(space.random(ev.SUB_BATCH, seed=11))
-    x = pool.features.scored
+    ((params, _),) = list(batch.groups())
+    x = pool.features.with_params(params).scored
     caps = np.where(np.arange(len(batch)) % 3 == 0, np.inf, 0.75)
     kcaps = np.where(np.arange(len(batch)) % 2 == 0, np.inf, 0.1)
     got = exact_scores(np.ascontiguousarray(x.T), batch.matrix, caps, kcaps)
@@ -121,7 +122,8 @@ def test_ir_metrics_from_the_shared_top_k_equal_dense_scores_per_trial(
     got = ev.evaluate_batch(data, batch, per_query=True)
     assert data.prepared is not None
     measures = [m.measure or "" for m in metrics[: len(names)]]
-    x = data.features.scored
+    ((params, _),) = list(batch.groups())
+    x = data.features.with_params(params).scored
     for i in range(len(batch)):
         scores = score_pool(
             x, batch.matrix[i : i + 1], cap=batch.cap[i : i + 1],
