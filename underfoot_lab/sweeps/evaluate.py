@@ -49,7 +49,7 @@ import numpy.typing as npt
 from ..errors import ConfigError
 from ..pipeline.score.engine import rank_pool
 from ..pipeline.score.features import FeatureMatrix, FeatureParams
-from .blocks import block_prepared, exact_scores, query_layout, top_rows
+from .blocks import Workspace, block_prepared, exact_scores, query_layout, top_rows
 from .search import TrialBatch
 from .spec import MetricRef, parse_metric
 
@@ -468,29 +468,43 @@ def evaluate_batch(data: PoolData, batch: TrialBatch, *, per_query: bool = False
     order).
     """
     out = np.zeros((len(batch), data.n_queries, len(data.metrics)), dtype=np.float64)
-    for sub, scores in _score_blocks(data, batch):
-        out[sub] = _metrics(data, scores, batch.threshold[sub], batch.radius_km[sub])
+    ws = Workspace()
+    for sub, scores in _score_blocks(data, batch, ws):
+        out[sub] = _metrics(data, scores, batch.threshold[sub], batch.radius_km[sub], ws)
     if per_query:
         return out
     return aggregate(data, out, batch.numbers)
 
 
-def _score_blocks(data: PoolData, batch: TrialBatch) -> Iterator[tuple[IntArray, FloatArray]]:
-    """(trial positions, their exact scores ``[b, entities]``) in blocks of SUB_BATCH."""
+def _score_blocks(
+    data: PoolData, batch: TrialBatch, ws: Workspace | None = None
+) -> Iterator[tuple[IntArray, FloatArray]]:
+    """(trial positions, their exact scores ``[b, entities]``) in blocks of SUB_BATCH (with
+    ``ws``, each block's scores live in it until the next block is scored)."""
     for params, idx in batch.groups():
         x = data.scored(params)
         for a in range(0, idx.size, SUB_BATCH):
             sub = idx[a : a + SUB_BATCH]
-            yield sub, exact_scores(x, batch.matrix[sub], batch.cap[sub], batch.keyword_cap[sub])
+            m = batch.matrix[sub]
+            yield sub, exact_scores(x, m, batch.cap[sub], batch.keyword_cap[sub], ws)
 
 
 def _primary(
-    data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
+    data: PoolData,
+    scores: FloatArray,
+    threshold: FloatArray,
+    radius: FloatArray,
+    ws: Workspace | None = None,
 ) -> BoolArray:
     """The feature scorer's primary rule for every trial (``inf`` radius: no radius)."""
+    ws = ws or Workspace()
     dist = data.features.column("distance_km")
-    primary: BoolArray = scores >= threshold[:, None]
-    primary &= np.isnan(dist)[None, :] | (dist[None, :] <= radius[:, None])
+    primary: BoolArray = np.greater_equal(
+        scores, threshold[:, None], out=ws.get("primary", scores.shape, np.bool_)
+    )
+    near = np.less_equal(dist[None, :], radius[:, None], out=ws.get("near", scores.shape, np.bool_))
+    near |= np.isnan(dist)[None, :]
+    primary &= near
     return primary
 
 
@@ -525,7 +539,11 @@ def evaluate_weights(data: PoolData, weights: Sequence[Any]) -> FloatArray:
 
 
 def _metrics(
-    data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
+    data: PoolData,
+    scores: FloatArray,
+    threshold: FloatArray,
+    radius: FloatArray,
+    ws: Workspace | None = None,
 ) -> FloatArray:
     """``[b, queries, metrics]`` for a block of scores ``[b, entities]``."""
     from ..evaluation.metrics.dense import dense_scores
@@ -548,7 +566,7 @@ def _metrics(
         cols_k = np.arange(depth, dtype=np.int64)
         valid = cols_k[None, :] < counts[:, None]  # [nq, depth]
         # rank_pool's top rows of every query, from a partition (the metrics read no deeper)
-        top = top_rows(scores, offsets, data.ties, depth, data.layout())
+        top = top_rows(scores, offsets, data.ties, depth, data.layout(), ws)
     if ir and data.prepared is not None:
         from ..evaluation.metrics.dense import dense_scores, ranked_scores
 
@@ -585,14 +603,15 @@ def _metrics(
     for j, k in zip(domain, ks, strict=True):
         kind = data.metrics[j].domain
         if kind == "nearby_ratio":
-            primary = _primary(data, scores, threshold, radius)
+            primary = _primary(data, scores, threshold, radius, ws)
             # per-query counts of nearby rows: one segmented integer sum over the queries
             # with rows (each runs to the next such query's first row)
             nearby = np.zeros((b, nq), dtype=np.int64)
             filled = counts > 0
             if filled.any():
+                np.logical_not(primary, out=primary)
                 nearby[:, filled] = np.add.reduceat(
-                    ~primary, offsets[:-1][filled], axis=1, dtype=np.int64
+                    primary, offsets[:-1][filled], axis=1, dtype=np.int64
                 )
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[:, :, j] = np.where(counts > 0, nearby / np.maximum(counts, 1), np.nan)
