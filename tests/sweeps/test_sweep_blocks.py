@@ -101,6 +101,10 @@ def test_exact_scores_equal_score_pool_exact(pool: Pool, default_weights: Scorin
     want = score_pool(x, batch.matrix, cap=caps, keyword_cap=kcaps, exact=True)
     assert got.tobytes() == want.tobytes()  # bit for bit, signed zeros included
     assert np.unique(got).size > 10
+    no_cap = np.full(len(batch), np.inf)  # the cap pass is skipped when no vector has a cap
+    got = exact_scores(np.ascontiguousarray(x.T), batch.matrix, no_cap, kcaps)
+    want = score_pool(x, batch.matrix, cap=no_cap, keyword_cap=kcaps, exact=True)
+    assert got.tobytes() == want.tobytes()
 
 
 def test_ir_metrics_from_the_shared_top_k_equal_dense_scores_per_trial(

@@ -92,7 +92,8 @@ def exact_scores(
                 np.minimum(term, keyword_cap[:, None], out=term)
             np.add(acc, term, out=acc)
         np.add(total, acc, out=total)
-    np.minimum(total, cap[:, None], out=total)
+    if not np.isposinf(cap).all():  # min(x, inf) is x, NaN included: skip the pass
+        np.minimum(total, cap[:, None], out=total)
     return total
 
 
