@@ -7,15 +7,19 @@ the qrels -- every entity's grade plus the relevant places no entity resolves to
 :func:`underfoot_lab.evaluation.metrics.dense.prepare`, and one value per
 entity for each domain metric). :func:`evaluate_batch` then scores a :class:`~.search.TrialBatch`:
 
-1. **scores** -- ``score_pool(features, weights, exact=True)``: the feature scorer's own
-   grouped summation with its caps, so every score equals
-   :meth:`FeatureScorer.scores` bit for bit and rankings (score desc, id desc) equal
-   :meth:`FeatureScorer.rank` -- exact ties included;
-2. **IR metrics** -- :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` on each trial's
-   ``[queries x candidates]`` score block: the same values as
-   :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate` on a run built from the same scores;
-3. **domain metrics** -- from the ranking (:func:`~underfoot_lab.pipeline.score.engine.rank_pool`)
-   and per-entity values, vectorised, with :mod:`underfoot_lab.evaluation.metrics.domain`'s
+1. **scores** -- :func:`.blocks.exact_scores`: ``score_pool(features, weights, exact=True)``
+   (the feature scorer's own grouped summation with its caps) done in place on a block of
+   trials, so every score equals :meth:`FeatureScorer.scores` bit for bit and rankings
+   (score desc, id desc) equal :meth:`FeatureScorer.rank` -- exact ties included;
+2. **ranking** -- :func:`.blocks.top_rows`: each query's top ``k`` (the deepest metric
+   cutoff), as :func:`~underfoot_lab.pipeline.score.engine.rank_pool` orders them;
+   **IR metrics** -- when every IR metric has a cutoff, the grades of that same top ``k``
+   go to :func:`~underfoot_lab.evaluation.metrics.dense.ranked_scores` (no second ranking);
+   otherwise :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` on each trial's
+   ``[queries x candidates]`` score block. Either way the values equal
+   :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate` on a run built from the scores;
+3. **domain metrics** -- from the same top ``k`` and per-entity values, vectorised, with
+   :mod:`underfoot_lab.evaluation.metrics.domain`'s
    definitions: ``hiddenness@k`` (mean over the top k with a popularity signal, the world's
    latent review count offline; NaN when none has one), ``geo_precision@k`` (share of the
    top k with a known distance within ``settings.primary_radius_km``), ``corroboration@k``,
