@@ -167,6 +167,8 @@ def test_ranked_scores_equal_dense_scores() -> None:
     assert prepared.qids == ("q1", "q2", "q3")
     got = ranked_scores(prepared, ranked, measures)
     assert got.tobytes() == want.tobytes()
-    tiled = ranked_scores(prepared, np.concatenate([ranked, ranked]), measures, [0, 1, 2] * 2)
+    tiled = ranked_scores(
+        prepared, np.concatenate([ranked, ranked]), measures, np.array([0, 1, 2] * 2)
+    )
     assert np.array_equal(tiled, np.concatenate([want, want]))
     assert want[0, 0] > 0
