@@ -17,12 +17,13 @@ Both give exactly what the one-trial-at-a-time path gives (tests compare them):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..pipeline.score.engine import query_layout, rank_pool
+from ..pipeline.score.engine import _GROUPS, KEYWORD_COLUMN, query_layout, rank_pool
+from ..pipeline.score.features import SCORED_FEATURES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..evaluation.metrics.dense import DenseQrels
@@ -31,7 +32,69 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-__all__ = ["block_prepared", "query_layout", "top_rows"]
+__all__ = ["Workspace", "block_prepared", "exact_scores", "query_layout", "top_rows"]
+
+
+class Workspace:
+    """Scratch arrays reused from one block of trials to the next (one per
+    :func:`.evaluate.evaluate_batch` call, never shared between threads): the
+    ``[trials x entities]`` temporaries are a few MB each, and allocating them afresh for
+    every block costs page faults (system time) and cache misses."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, npt.NDArray[Any]] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: Any = np.float64) -> Any:
+        """An uninitialised array of ``shape`` and ``dtype`` (the same memory as the last
+        call with this ``name`` when it is big enough; callers overwrite it)."""
+        size = int(np.prod(shape))
+        found = self._arrays.get(name)
+        if found is None or found.dtype != np.dtype(dtype) or found.size < size:
+            found = self._arrays[name] = np.empty(size, dtype=dtype)
+        return found[:size].reshape(shape)
+
+
+def exact_scores(
+    features_t: FloatArray,
+    weights: FloatArray,
+    cap: FloatArray,
+    keyword_cap: FloatArray,
+    ws: Workspace | None = None,
+) -> FloatArray:
+    """``score_pool(features_t.T, weights, cap=cap, keyword_cap=keyword_cap, exact=True)``,
+    bit for bit, for a block of weight vectors.
+
+    The same IEEE operations in the same order (each group summed left to right from zero,
+    the keyword term capped, the groups summed from zero, then the cap; a feature whose
+    weight is zero for every vector of the block skipped), but in place on two preallocated
+    ``[vectors, entities]`` buffers and reading each feature as one contiguous row of the
+    transposed matrix, rather than allocating a new array per term. With ``ws`` the result
+    lives in the workspace (valid until the next call with it).
+    """
+    n_vec = weights.shape[0]
+    n = features_t.shape[1]
+    grouped = features_t.shape[0] == len(SCORED_FEATURES)
+    groups = _GROUPS if grouped else (tuple(range(features_t.shape[0])),)
+    kcol = KEYWORD_COLUMN if grouped else -1
+    ws = ws or Workspace()
+    total: FloatArray = ws.get("scores", (n_vec, n))
+    total.fill(0.0)
+    acc = ws.get("acc", (n_vec, n))
+    term = ws.get("term", (n_vec, n))
+    for group in groups:
+        acc.fill(0.0)
+        for j in group:
+            wj = weights[:, j]
+            if not wj.any():
+                continue
+            np.multiply(wj[:, None], features_t[j][None, :], out=term)
+            if j == kcol:
+                np.minimum(term, keyword_cap[:, None], out=term)
+            np.add(acc, term, out=acc)
+        np.add(total, acc, out=total)
+    if not np.isposinf(cap).all():  # min(x, inf) is x, NaN included: skip the pass
+        np.minimum(total, cap[:, None], out=total)
+    return total
 
 
 def top_rows(
@@ -40,6 +103,7 @@ def top_rows(
     ties: IntArray,
     k: int,
     layout: tuple[IntArray, BoolArray] | None = None,
+    ws: Workspace | None = None,
 ) -> IntArray:
     """``[trials, queries, k]``: the entity rows ranked 1..k in each query (score desc, id desc),
     equal to ``rank_pool(scores, offsets, ties)[:, offsets[q] + j]`` wherever ``j`` is below
@@ -56,14 +120,29 @@ def top_rows(
         picked: IntArray = order[:, pick] if order.size else np.zeros((b, nq, k), dtype=np.int64)
         return picked
     kk = min(k, width)
-    keys = np.where(valid[None, :, :], -scores[:, slots], np.inf).reshape(b * nq, width)
+    # The negated scores with one +inf column that padding slots point at: one gather lays
+    # out every query's keys (padding, +inf, sorts after every real row).
+    n = scores.shape[1]
+    ws = ws or Workspace()
+    neg = ws.get("neg", (b, n + 1))
+    np.negative(scores, out=neg[:, :n])
+    neg[:, n] = np.inf
+    keys = ws.get("keys", (b, nq * width))
+    np.take(neg, np.where(valid, slots, n).reshape(-1), axis=1, out=keys)
+    keys = keys.reshape(b * nq, width)
     # The stable argsort's first kk columns, exactly: everything below the kk-th smallest key,
-    # then its ties in slot order (padding, +inf, sorts after every real row).
+    # then its ties in slot order.
     kth = np.partition(keys, kk - 1, axis=1)[:, kk - 1 : kk]
-    below = keys < kth
-    tied = keys == kth
-    room = kk - below.sum(axis=1, keepdims=True)
-    chosen = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    chosen = np.less_equal(keys, kth, out=ws.get("chosen", keys.shape, np.bool_))
+    # Where exactly kk keys are <= the kk-th (no tie straddles it) those are the kk; only
+    # the other rows (ties at the boundary, short queries' padding) count ties in slot order.
+    crowded = np.flatnonzero(chosen.sum(axis=1) != kk)
+    if crowded.size:
+        sub = keys[crowded]
+        below = sub < kth[crowded]
+        tied = sub == kth[crowded]
+        room = kk - below.sum(axis=1, keepdims=True)
+        chosen[crowded] = below | (tied & (np.cumsum(tied, axis=1) <= room))
     pos = np.flatnonzero(chosen.reshape(-1)).reshape(b * nq, kk) % width
     head = np.take_along_axis(keys, pos, axis=1)
     pos = np.take_along_axis(pos, np.argsort(head, axis=1, kind="stable"), axis=1)

@@ -7,15 +7,19 @@ the qrels -- every entity's grade plus the relevant places no entity resolves to
 :func:`underfoot_lab.evaluation.metrics.dense.prepare`, and one value per
 entity for each domain metric). :func:`evaluate_batch` then scores a :class:`~.search.TrialBatch`:
 
-1. **scores** -- ``score_pool(features, weights, exact=True)``: the feature scorer's own
-   grouped summation with its caps, so every score equals
-   :meth:`FeatureScorer.scores` bit for bit and rankings (score desc, id desc) equal
-   :meth:`FeatureScorer.rank` -- exact ties included;
-2. **IR metrics** -- :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` on each trial's
-   ``[queries x candidates]`` score block: the same values as
-   :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate` on a run built from the same scores;
-3. **domain metrics** -- from the ranking (:func:`~underfoot_lab.pipeline.score.engine.rank_pool`)
-   and per-entity values, vectorised, with :mod:`underfoot_lab.evaluation.metrics.domain`'s
+1. **scores** -- :func:`.blocks.exact_scores`: ``score_pool(features, weights, exact=True)``
+   (the feature scorer's own grouped summation with its caps) done in place on a block of
+   trials, so every score equals :meth:`FeatureScorer.scores` bit for bit and rankings
+   (score desc, id desc) equal :meth:`FeatureScorer.rank` -- exact ties included;
+2. **ranking** -- :func:`.blocks.top_rows`: each query's top ``k`` (the deepest metric
+   cutoff), as :func:`~underfoot_lab.pipeline.score.engine.rank_pool` orders them;
+   **IR metrics** -- when every IR metric has a cutoff, the grades of that same top ``k``
+   go to :func:`~underfoot_lab.evaluation.metrics.dense.ranked_scores` (no second ranking);
+   otherwise :func:`~underfoot_lab.evaluation.metrics.dense.dense_scores` on each trial's
+   ``[queries x candidates]`` score block. Either way the values equal
+   :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate` on a run built from the scores;
+3. **domain metrics** -- from the same top ``k`` and per-entity values, vectorised, with
+   :mod:`underfoot_lab.evaluation.metrics.domain`'s
    definitions: ``hiddenness@k`` (mean over the top k with a popularity signal, the world's
    latent review count offline; NaN when none has one), ``geo_precision@k`` (share of the
    top k with a known distance within ``settings.primary_radius_km``), ``corroboration@k``,
@@ -47,9 +51,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ConfigError
-from ..pipeline.score.engine import rank_pool, score_pool
+from ..pipeline.score.engine import rank_pool
 from ..pipeline.score.features import FeatureMatrix, FeatureParams
-from .blocks import block_prepared, query_layout, top_rows
+from .blocks import Workspace, block_prepared, exact_scores, query_layout, top_rows
 from .search import TrialBatch
 from .spec import MetricRef, parse_metric
 
@@ -130,11 +134,37 @@ class PoolData:
             found = self._blocks["layout"] = query_layout(self.offsets, self.ties)
         return found
 
+    def ranked_ir(self) -> tuple[int, IntArray] | None:
+        """``(depth, grades)`` when every IR metric has a cutoff: the IR metrics are then read
+        from the same top ``depth`` ranking as the domain metrics
+        (:func:`~underfoot_lab.evaluation.metrics.dense.ranked_scores`), ``grades`` holding
+        every entity row's grade in its query (-1: unjudged; a trailing -1 for padding).
+        None otherwise (or when nothing is judged)."""
+        if self.prepared is None:
+            return None
+        found = self._blocks.get("ranked_ir")
+        if found is None:
+            from ..evaluation.metrics.dense import column_grades, ranked_depth
+
+            depth = ranked_depth([m.measure or "" for m in self.metrics if m.kind == "ir"])
+            if depth is None:
+                found = self._blocks["ranked_ir"] = (0, np.zeros(0, dtype=np.int64))
+            else:
+                grades = np.full(self.n_entities + 1, -1, dtype=np.int64)
+                by_column = column_grades(self.prepared)
+                cols = np.arange(by_column.shape[1]) if by_column.size else np.zeros(0, int)
+                counts = np.diff(self.offsets)[self.prepared_rows]
+                real = cols[None, :] < counts[:, None]
+                grades[self.candidate_index[:, : by_column.shape[1]][real]] = by_column[real]
+                found = self._blocks["ranked_ir"] = (depth, grades)
+        return None if found[0] == 0 else found
+
     def block_prepared(self) -> DenseQrels | None:
         """``prepared`` repeated :data:`SUB_BATCH` times (:func:`.blocks.block_prepared`), so
         one ``dense_scores`` call scores a whole block of trials; built once (call it before
-        workers fork so they share it). None when nothing is judged."""
-        if self.prepared is None or self.block_inputs is None:
+        workers fork so they share it). None when nothing is judged, or when the IR metrics
+        come from the shared top-k ranking (:meth:`ranked_ir`) and need no such block."""
+        if self.prepared is None or self.block_inputs is None or self.ranked_ir() is not None:
             return None
         found = self._blocks.get("prepared")
         if found is None:
@@ -163,10 +193,11 @@ class PoolData:
         return self.region_mask(regions)[self.query_region]
 
     def scored(self, params: FeatureParams) -> FloatArray:
-        """The scored feature columns for ``params`` (cached per worker)."""
+        """The scored feature columns for ``params``, transposed (``[features, entities]``,
+        each feature one contiguous row for :func:`.blocks.exact_scores`; cached per worker)."""
         hit = self._scored.get(params)
         if hit is None:
-            hit = np.ascontiguousarray(self.features.with_params(params).scored)
+            hit = np.ascontiguousarray(self.features.with_params(params).scored.T)
             if len(self._scored) >= 8:
                 self._scored.clear()
             self._scored[params] = hit
@@ -441,36 +472,43 @@ def evaluate_batch(data: PoolData, batch: TrialBatch, *, per_query: bool = False
     order).
     """
     out = np.zeros((len(batch), data.n_queries, len(data.metrics)), dtype=np.float64)
-    for sub, scores in _score_blocks(data, batch):
-        out[sub] = _metrics(data, scores, batch.threshold[sub], batch.radius_km[sub])
+    ws = Workspace()
+    for sub, scores in _score_blocks(data, batch, ws):
+        out[sub] = _metrics(data, scores, batch.threshold[sub], batch.radius_km[sub], ws)
     if per_query:
         return out
     return aggregate(data, out, batch.numbers)
 
 
-def _score_blocks(data: PoolData, batch: TrialBatch) -> Iterator[tuple[IntArray, FloatArray]]:
-    """(trial positions, their exact scores ``[b, entities]``) in blocks of SUB_BATCH."""
+def _score_blocks(
+    data: PoolData, batch: TrialBatch, ws: Workspace | None = None
+) -> Iterator[tuple[IntArray, FloatArray]]:
+    """(trial positions, their exact scores ``[b, entities]``) in blocks of SUB_BATCH (with
+    ``ws``, each block's scores live in it until the next block is scored)."""
     for params, idx in batch.groups():
         x = data.scored(params)
         for a in range(0, idx.size, SUB_BATCH):
             sub = idx[a : a + SUB_BATCH]
-            scores = score_pool(
-                x,
-                batch.matrix[sub],
-                cap=batch.cap[sub],
-                keyword_cap=batch.keyword_cap[sub],
-                exact=True,
-            )
-            yield sub, scores
+            m = batch.matrix[sub]
+            yield sub, exact_scores(x, m, batch.cap[sub], batch.keyword_cap[sub], ws)
 
 
 def _primary(
-    data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
+    data: PoolData,
+    scores: FloatArray,
+    threshold: FloatArray,
+    radius: FloatArray,
+    ws: Workspace | None = None,
 ) -> BoolArray:
     """The feature scorer's primary rule for every trial (``inf`` radius: no radius)."""
+    ws = ws or Workspace()
     dist = data.features.column("distance_km")
-    primary: BoolArray = scores >= threshold[:, None]
-    primary &= np.isnan(dist)[None, :] | (dist[None, :] <= radius[:, None])
+    primary: BoolArray = np.greater_equal(
+        scores, threshold[:, None], out=ws.get("primary", scores.shape, np.bool_)
+    )
+    near = np.less_equal(dist[None, :], radius[:, None], out=ws.get("near", scores.shape, np.bool_))
+    near |= np.isnan(dist)[None, :]
+    primary &= near
     return primary
 
 
@@ -505,7 +543,11 @@ def evaluate_weights(data: PoolData, weights: Sequence[Any]) -> FloatArray:
 
 
 def _metrics(
-    data: PoolData, scores: FloatArray, threshold: FloatArray, radius: FloatArray
+    data: PoolData,
+    scores: FloatArray,
+    threshold: FloatArray,
+    radius: FloatArray,
+    ws: Workspace | None = None,
 ) -> FloatArray:
     """``[b, queries, metrics]`` for a block of scores ``[b, entities]``."""
     from ..evaluation.metrics.dense import dense_scores
@@ -513,45 +555,68 @@ def _metrics(
     b = scores.shape[0]
     nq = data.n_queries
     out = np.zeros((b, nq, len(data.metrics)), dtype=np.float64)
-    ir = [j for j, m in enumerate(data.metrics) if m.kind == "ir"]
-    if ir and data.prepared is not None:
-        measures = [data.metrics[j].measure or "" for j in ir]
-        cols = np.asarray(ir, dtype=np.int64)
-        tiled = data.block_prepared() if b == SUB_BATCH else None
-        if tiled is not None:
-            # One call for the whole block: rows are computed independently, so the values
-            # equal b separate calls (tests compare them).
-            r = len(data.prepared_rows)
-            block = scores[:, data.candidate_index].reshape(b * r, -1)
-            values = dense_scores(tiled, block, measures).reshape(b, r, len(ir))
-            out[:, data.prepared_rows[:, None], cols[None, :]] = values
-        else:
-            for i in range(b):
-                block = scores[i][data.candidate_index]
-                values = dense_scores(data.prepared, block, measures)
-                out[i, data.prepared_rows[:, None], cols[None, :]] = values
-
-    domain = [j for j, m in enumerate(data.metrics) if m.kind == "domain"]
-    if not domain:
-        return out
     offsets = data.offsets
     counts = np.diff(offsets)
+    ir = [j for j, m in enumerate(data.metrics) if m.kind == "ir"]
+    domain = [j for j, m in enumerate(data.metrics) if m.kind == "domain"]
     ks = [data.metrics[j].k or 0 for j in domain]
-    kmax = max(ks)
+    ranked = data.ranked_ir() if ir else None
+    if ranked is not None and np.isnan(scores).any():
+        ranked = None  # dense_scores reports the NaN score as the one-trial path does
+    depth = max([*ks, ranked[0] if ranked is not None else 0])
     top: IntArray | None = None
     valid: BoolArray | None = None
-    if kmax > 0:
-        cols_k = np.arange(kmax, dtype=np.int64)
-        valid = cols_k[None, :] < counts[:, None]  # [nq, kmax]
-        # rank_pool's top kmax of every query, from a partition (the metrics read no deeper)
-        top = top_rows(scores, offsets, data.ties, kmax, data.layout())
+    if depth > 0:
+        cols_k = np.arange(depth, dtype=np.int64)
+        valid = cols_k[None, :] < counts[:, None]  # [nq, depth]
+        # rank_pool's top rows of every query, from a partition (the metrics read no deeper)
+        top = top_rows(scores, offsets, data.ties, depth, data.layout(), ws)
+    if ir and data.prepared is not None:
+        from ..evaluation.metrics.dense import dense_scores, ranked_scores
+
+        measures = [data.metrics[j].measure or "" for j in ir]
+        cols = np.asarray(ir, dtype=np.int64)
+        pr = data.prepared_rows
+        if ranked is not None:
+            # The same ranking dense_scores would make (score desc, id desc), read from the
+            # shared top-k: the ranked grades give the kernel's values bit for bit.
+            assert top is not None and valid is not None
+            d, grades = ranked
+            rows = np.where(valid[None, pr, :d], top[:, pr, :d], grades.shape[0] - 1)
+            tile = np.tile(np.arange(len(pr), dtype=np.int64), b)
+            values = ranked_scores(data.prepared, grades[rows].reshape(b * len(pr), d),
+                                   measures, tile).reshape(b, len(pr), len(ir))  # fmt: skip
+            out[:, pr[:, None], cols[None, :]] = values
+        else:
+            tiled = data.block_prepared() if b == SUB_BATCH else None
+            if tiled is not None:
+                # One call for the whole block: rows are computed independently, so the
+                # values equal b separate calls (tests compare them).
+                r = len(pr)
+                block = scores[:, data.candidate_index].reshape(b * r, -1)
+                values = dense_scores(tiled, block, measures).reshape(b, r, len(ir))
+                out[:, pr[:, None], cols[None, :]] = values
+            else:
+                for i in range(b):
+                    block = scores[i][data.candidate_index]
+                    values = dense_scores(data.prepared, block, measures)
+                    out[i, pr[:, None], cols[None, :]] = values
+
+    if not domain:
+        return out
     for j, k in zip(domain, ks, strict=True):
         kind = data.metrics[j].domain
         if kind == "nearby_ratio":
-            primary = _primary(data, scores, threshold, radius)
-            cum = np.zeros((b, scores.shape[1] + 1), dtype=np.int64)
-            np.cumsum(~primary, axis=1, out=cum[:, 1:])
-            nearby = cum[:, offsets[1:]] - cum[:, offsets[:-1]]
+            primary = _primary(data, scores, threshold, radius, ws)
+            # per-query counts of nearby rows: one segmented integer sum over the queries
+            # with rows (each runs to the next such query's first row)
+            nearby = np.zeros((b, nq), dtype=np.int64)
+            filled = counts > 0
+            if filled.any():
+                np.logical_not(primary, out=primary)
+                nearby[:, filled] = np.add.reduceat(
+                    primary, offsets[:-1][filled], axis=1, dtype=np.int64
+                )
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[:, :, j] = np.where(counts > 0, nearby / np.maximum(counts, 1), np.nan)
         else:

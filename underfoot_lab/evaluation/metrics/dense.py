@@ -229,3 +229,51 @@ def _top_k(key: FloatArray, k: int) -> IntArray:
     slots = np.flatnonzero(chosen.reshape(-1)).reshape(n, k) % width
     head = np.take_along_axis(key, slots, axis=1)
     return np.take_along_axis(slots, np.argsort(head, axis=1, kind="stable"), axis=1)
+
+
+def column_grades(prepared: DenseQrels) -> IntArray:
+    """``[n_queries, width]``: the grade of every candidate in the column order given to
+    :func:`prepare` (unjudged, negative and padding: -1), for callers that rank candidates
+    themselves and hand the ranked grades to :func:`ranked_scores`."""
+    out = np.full(prepared.grades.shape, _NOT_RELEVANT, dtype=np.int64)
+    if out.size:
+        valid = np.arange(prepared.width) < prepared.lengths[:, None]
+        rows = np.broadcast_to(np.arange(len(prepared.qids))[:, None], out.shape)
+        out[rows[valid], prepared.order[valid]] = prepared.grades[valid]
+    return out
+
+
+def ranked_depth(measures: Sequence[str | Measure] | str | Measure) -> int | None:
+    """The deepest cutoff of ``measures`` when every one has a cutoff (None otherwise): the
+    ranking depth :func:`ranked_scores` needs."""
+    cutoffs = [m.cutoff for m in parse_measures(measures)]
+    if not cutoffs or any(c is None for c in cutoffs):
+        return None
+    return max(c for c in cutoffs if c is not None)
+
+
+def ranked_scores(
+    prepared: DenseQrels,
+    grades: IntArray,
+    measures: Sequence[str | Measure] | str | Measure,
+    rows: IntArray | None = None,
+) -> FloatArray:
+    """Measure values ``[len(grades), n_measures]`` from grades already in rank order.
+
+    ``grades[i]`` holds the grades (:func:`column_grades`) of prepared row ``rows[i]``'s
+    candidates (default: row ``i``) ranked as :func:`dense_scores` ranks them -- score
+    descending, ties by docid descending -- at least :func:`ranked_depth` deep, padded with
+    -1 past the row's length. The values then equal :func:`dense_scores`' bit for bit (the
+    kernel reads every measure at its cutoff, so the depth beyond it does not matter); a
+    caller that already ranks (a sweep's top k) skips the second ranking.
+    """
+    wanted = parse_measures(measures)
+    if ranked_depth(wanted) is None:
+        raise EvaluationError("ranked_scores needs a cutoff on every measure")
+    index = np.arange(len(prepared.qids)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if grades.ndim != 2 or grades.shape[0] != index.shape[0]:
+        raise EvaluationError(f"grades have shape {grades.shape}, need ({index.shape[0]}, k)")
+    table = prepared.ideal.table(wanted)
+    idcg = table if rows is None else {m: v[index] for m, v in table.items()}
+    num_rel = prepared.num_rel if rows is None else prepared.num_rel[index]
+    return _kernel(grades, num_rel, idcg, wanted, prepared.rel_threshold)

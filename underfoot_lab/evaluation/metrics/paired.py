@@ -175,6 +175,7 @@ def paired_comparison(
     n_resamples: int = 10000,
     confidence: float = 0.95,
     min_clusters: int = 2,
+    t_test: bool = True,
 ) -> PairedComparison:
     """Compare ``candidate`` (B) with ``baseline`` (A) on each metric, paired by position.
 
@@ -182,7 +183,8 @@ def paired_comparison(
     order); ``metrics`` defaults to the baseline's keys. ``clusters`` (one label per query)
     adds the cluster-bootstrap interval when the kept pairs span at least ``min_clusters``
     labels. ``display`` and ``higher_is_better`` annotate the rows. Holm's adjustment runs
-    over the metrics whose p-value is defined.
+    over the metrics whose p-value is defined. ``t_test=False`` leaves ``p_t`` NaN (and
+    scipy unimported) for callers that never show it.
     """
     chosen = list(baseline) if metrics is None else list(metrics)
     if not chosen:
@@ -223,7 +225,8 @@ def paired_comparison(
             "higher_is_better": (higher_is_better or {}).get(metric),
         }
         if x.size >= 2:
-            row["p_t"] = paired_t_test(x, y).pvalue
+            if t_test:
+                row["p_t"] = paired_t_test(x, y).pvalue
             row["p_rand"] = randomization_test(x, y, n_resamples=n_resamples, seed=seed).pvalue
             ci = bootstrap_ci(x, y, n_resamples=n_resamples, confidence=confidence, seed=seed)
             row["ci_low"], row["ci_high"] = ci.low, ci.high
