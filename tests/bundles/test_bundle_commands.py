@@ -102,7 +102,9 @@ def test_sweep_on_a_bundle_uses_its_judgments_and_tags_mlflow(
     with pytest.MonkeyPatch.context() as mp:
         offline_env(mp, home)
         assert cli(*args) == 0
-        out = json.loads(capsys.readouterr().out)
+        captured = capsys.readouterr()
+        out = json.loads(captured.out)
+        assert "simulated" not in captured.err, captured.err  # the log names real data
         # A judge the bundle does not hold: one line, exit 2.
         assert cli(*args[:-1], "--judges", "human:nobody", "--no-mlflow") == 2
         assert "human:nobody" in capsys.readouterr().err
@@ -114,6 +116,7 @@ def test_sweep_on_a_bundle_uses_its_judgments_and_tags_mlflow(
     # The pool was graded by the bundle's judge: its manifest says so.
     pool = load_pool(out["pool"])
     assert pool.manifest.judge == "human:bob" and pool.manifest.world_seed is None
+    assert pool.manifest.world_label == "real data, judged by human:bob"
     assert int((pool.grades > 0).sum()) > 0
     import mlflow
 

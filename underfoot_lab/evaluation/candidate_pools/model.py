@@ -105,9 +105,12 @@ class PoolManifest:
 
     @property
     def world_label(self) -> str:
-        """``offline world 'null' (a1b2c3d4), simulated``."""
+        """``offline world 'null' (a1b2c3d4), simulated``; ``real data, judged by J`` for a
+        pool with no world (a bundle's)."""
         from ...provenance import world_label
 
+        if self.world_seed is None and self.world is None:
+            return f"real data, judged by {self.judge}"
         return world_label(self.world, self.world_hash)
 
     def to_dict(self) -> dict[str, Any]:
