@@ -510,6 +510,33 @@ def test_dense_path_sweeps_scores_and_handles_ties_and_infinities() -> None:
         assert np.array_equal(got, _matrix(expected, prepared.qids, ["nDCG@3", "AP", "RR", "P@2"]))
 
 
+def test_dense_path_without_padding_and_ties_at_the_cutoff() -> None:
+    """Every query with the same number of candidates (no padding masks) and coarse scores,
+    so ties straddle the cutoff in some rows and not in others; the caller's matrix is left
+    as it was."""
+    rng = np.random.default_rng(3)
+    docs = [f"d{j:02d}" for j in range(12)]
+    qrels = {f"q{i}": {d: int(rng.integers(0, 3)) for d in docs[:8]} for i in range(40)}
+    prepared = prepare(qrels, {q: docs for q in qrels})
+    assert (prepared.lengths == prepared.width).all()
+    measures = ["nDCG@5", "P@3", "RR@4", "AP"]
+    for _ in range(20):
+        scores = rng.integers(0, 4, size=(40, 12)).astype(float)
+        scores[rng.random((40, 12)) < 0.1] = -np.inf
+        before = scores.copy()
+        # rows follow prepared.qids (sorted as trec_eval sorts them)
+        run = {
+            q: dict(zip(docs, scores[i].tolist(), strict=True)) for i, q in enumerate(prepared.qids)
+        }
+        expected = evaluate(qrels, run, measures)
+        got = dense_scores(prepared, scores, measures)
+        assert np.array_equal(got, _matrix(expected, prepared.qids, measures))
+        assert np.array_equal(scores, before)
+    scores[7, 3] = np.nan
+    with pytest.raises(EvaluationError, match=f"NaN score for qid '{prepared.qids[7]}'"):
+        dense_scores(prepared, scores, ["nDCG@5"])
+
+
 def test_dense_path_errors() -> None:
     prepared = prepare({"q1": {"a": 1}, "q2": {"b": 1}}, {"q1": ["a", "b"], "q2": ["b"]})
     with pytest.raises(EvaluationError, match="shape"):

@@ -189,12 +189,17 @@ def dense_scores(
     if width == 0:
         return np.zeros((len(prepared.qids), len(wanted)), dtype=np.float64)
     internal = np.take_along_axis(matrix, prepared.order, axis=1)
-    valid = np.arange(width) < prepared.lengths[:, None]
-    if np.isnan(internal[valid]).any():
-        row = int(np.flatnonzero(np.isnan(np.where(valid, internal, 0.0)).any(axis=1))[0])
+    full = bool((prepared.lengths == width).all())  # no padding: no masks to build
+    valid = None if full else np.arange(width) < prepared.lengths[:, None]
+    if np.isnan(internal if valid is None else internal[valid]).any():
+        masked = internal if valid is None else np.where(valid, internal, 0.0)
+        row = int(np.flatnonzero(np.isnan(masked).any(axis=1))[0])
         raise EvaluationError(f"NaN score for qid {prepared.qids[row]!r}")
     # Padding sorts after every real candidate, -inf scores included (stable sort).
-    key = np.where(valid, -internal, np.inf)
+    if valid is None:
+        key = np.negative(internal, out=internal)  # internal is a fresh copy: negate in place
+    else:
+        key = np.where(valid, -internal, np.inf)
     depth = _top_depth(wanted, width)
     ranking = np.argsort(key, axis=1, kind="stable") if depth is None else _top_k(key, depth)
     grades = np.take_along_axis(prepared.grades, ranking, axis=1)
@@ -222,10 +227,16 @@ def _top_k(key: FloatArray, k: int) -> IntArray:
     """
     n, width = key.shape
     kth = np.partition(key, k - 1, axis=1)[:, k - 1 : k]
-    below = key < kth
-    tied = key == kth
-    room = k - below.sum(axis=1, keepdims=True)
-    chosen = below | (tied & (np.cumsum(tied, axis=1) <= room))
+    chosen = key <= kth
+    # Rows with more than k entries at or below the k-th key have ties straddling it: only
+    # there is the slot order of the tied entries needed (a cumulative count per row).
+    over = np.flatnonzero(chosen.sum(axis=1) > k)
+    if over.size:
+        sub, sub_kth = key[over], kth[over]
+        below = sub < sub_kth
+        tied = sub == sub_kth
+        room = k - below.sum(axis=1, keepdims=True)
+        chosen[over] = below | (tied & (np.cumsum(tied, axis=1) <= room))
     slots = np.flatnonzero(chosen.reshape(-1)).reshape(n, k) % width
     head = np.take_along_axis(key, slots, axis=1)
     return np.take_along_axis(slots, np.argsort(head, axis=1, kind="stable"), axis=1)
