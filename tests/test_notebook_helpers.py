@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,10 +120,15 @@ def test_report_command_pieces(home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "0.5000" in lines[2] and "12.3" in lines[2]
     assert "FAILED" in lines[3] and "n/a" in lines[3]
 
-    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    # The MLflow of the interpreter running this: `.venv/bin/mlflow` in a checkout with its
+    # own venv, an absolute path when the venv lives elsewhere (a git worktree sharing one).
+    tool = (Path(sys.executable).parent / "mlflow").resolve()
+    shown = str(tool.relative_to(root)) if tool.is_relative_to(root) else str(tool)
     cmds = report_cmd.open_commands(f"sqlite:///{home}/mlflow.db", home)
     assert cmds["mlflow_ui"] == (
-        "MLFLOW_DISABLE_TELEMETRY=true .venv/bin/mlflow ui --backend-store-uri "
+        f"MLFLOW_DISABLE_TELEMETRY=true {shown} ui --backend-store-uri "
         f"sqlite:///{home}/mlflow.db --host 127.0.0.1 --port 5000"
     )
     assert cmds["jupyter_lab"].startswith(f"UNDERFOOT_HOME={home.resolve()} ")
