@@ -16,17 +16,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
 
 from bundle_support import LABEL, MINI, Example, cli, live_env
 from live_servers import UpstreamServer
+from loopback_fixtures import reddit_rate_limit
 
 from underfoot_lab.http import reset_rate_limits, set_rate_limit
 
 
 @pytest.fixture(autouse=True)
 def _fast_rate_limits() -> Iterator[None]:
-    # Reddit's polite 3 per 3 s would make collecting slow; the limiter is tested elsewhere.
-    reset_rate_limits()
-    set_rate_limit("reddit", 50, 1.0)
-    yield
-    reset_rate_limits()
+    with reddit_rate_limit(50):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,36 +8,17 @@ from pathlib import Path
 import httpx
 import pytest
 from live_servers import UpstreamServer
+from loopback_fixtures import reddit_rate_limit, server, world
 
-from underfoot_lab.geo.gazetteer import get_gazetteer
-from underfoot_lab.http import make_client, reset_rate_limits, set_rate_limit
-from underfoot_lab.settings import Settings
-from underfoot_lab.world import World, build_world
+from underfoot_lab.http import make_client
 
-
-@pytest.fixture(scope="session")
-def world() -> World:
-    """The simulated offline world that renders the loopback server's payloads."""
-    return build_world(Settings(_env_file=None), get_gazetteer())
-
-
-@pytest.fixture
-def server(world: World) -> Iterator[UpstreamServer]:
-    srv = UpstreamServer(world).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+__all__ = ["server", "world"]  # shared fixtures, imported so pytest finds them here
 
 
 @pytest.fixture(autouse=True)
 def _fast_rate_limits() -> Iterator[None]:
-    # Reddit's polite default (3 per 3 s) would make retry tests slow; the limiter itself is
-    # tested in tests/pipeline/sources.
-    reset_rate_limits()
-    set_rate_limit("reddit", 50, 1.0)
-    yield
-    reset_rate_limits()
+    with reddit_rate_limit(50):
+        yield
 
 
 @pytest.fixture
