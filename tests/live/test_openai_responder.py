@@ -16,33 +16,16 @@ from live_servers import (
     server_error,
     wrong_content_type,
 )
+from records_support import parsed, pikeville
 
 from underfoot_lab.errors import UpstreamError
 from underfoot_lab.pipeline.respond.openai_responder import OpenAIResponder, unsupported_names
 from underfoot_lab.pipeline.run import Pipeline
 from underfoot_lab.prompts import load_prompt
-from underfoot_lab.records import ParsedQuery, Place, RankedResult, ResultCategory
+from underfoot_lab.records import RankedResult, ResultCategory
 
-PLACE = Place(
-    name="Pikeville",
-    admin1="Kentucky",
-    admin1_code="KY",
-    county="Pike County",
-    country="US",
-    lat=37.479,
-    lon=-82.519,
-    population=7012,
-    confidence=1.0,
-    geocoder="geoapify",
-)
-PARSED = ParsedQuery(
-    text="hidden gems in Pikeville KY",
-    location="Pikeville, KY",
-    intent="hidden gems",
-    confidence=0.93,
-    parser="openai",
-    admin1_hint="KY",
-)
+PLACE = pikeville(lat=37.479, lon=-82.519, geocoder="geoapify")
+PARSED = parsed(location="Pikeville, KY", confidence=0.93, parser="openai")
 
 
 def result(

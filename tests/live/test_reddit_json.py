@@ -9,33 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 from live_servers import Fault, UpstreamServer, provider_ctx, server_error
+from records_support import parsed, pikeville
 
 from underfoot_lab.errors import UpstreamError
 from underfoot_lab.http import RetryPolicy
 from underfoot_lab.pipeline.sources import SOURCES
 from underfoot_lab.pipeline.sources.reddit_json import RedditJsonSource
-from underfoot_lab.records import ParsedQuery, Place
 
-PIKEVILLE = Place(
-    name="Pikeville",
-    admin1="Kentucky",
-    admin1_code="KY",
-    county="Pike County",
-    country="US",
-    lat=37.47927,
-    lon=-82.51876,
-    population=7012,
-    confidence=1.0,
-    geocoder="geoapify",
-)
-PARSED = ParsedQuery(
-    text="hidden gems in Pikeville KY",
-    location="Pikeville KY",
-    intent="hidden gems",
-    confidence=0.9,
-    parser="openai",
-    admin1_hint="KY",
-)
+PIKEVILLE = pikeville(geocoder="geoapify")
+PARSED = parsed(parser="openai")
 NO_WAIT = RetryPolicy(attempts=2, base_delay_s=0.0, max_wait_s=1.0)
 
 

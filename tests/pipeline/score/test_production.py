@@ -9,30 +9,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from records_support import PIKEVILLE, parsed
+
 from underfoot_lab.pipeline.score.merge import merge_candidates
 from underfoot_lab.pipeline.score.production import ProductionSeedScorer, production_item
-from underfoot_lab.records import Candidate, ParsedQuery, Place, SourceType
+from underfoot_lab.records import Candidate, SourceType
 
-PLACE = Place(
-    name="Pikeville",
-    admin1="Kentucky",
-    admin1_code="KY",
-    county="Pike County",
-    country="US",
-    lat=37.47927,
-    lon=-82.51876,
-    population=7012,
-    confidence=1.0,
-    geocoder="gazetteer",
-)
-PARSED = ParsedQuery(
-    text="garden in Pikeville KY",
-    location="Pikeville KY",
-    intent="garden",
-    confidence=0.9,
-    parser="heuristic",
-    admin1_hint="KY",
-)
+PLACE = PIKEVILLE
+PARSED = parsed("garden in Pikeville KY", intent="garden")
 
 
 def cand(

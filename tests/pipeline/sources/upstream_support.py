@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from records_support import PIKEVILLE as PIKEVILLE  # re-exported for the source tests
+from records_support import parsed
 
 from underfoot_lab.geo.gazetteer import get_gazetteer
-from underfoot_lab.records import ParsedQuery, Place
+from underfoot_lab.records import ParsedQuery
 from underfoot_lab.registry import ProviderContext
 from underfoot_lab.settings import Settings
 
@@ -47,29 +49,8 @@ def make_ctx(
     )
 
 
-PIKEVILLE = Place(
-    name="Pikeville",
-    admin1="Kentucky",
-    admin1_code="KY",
-    county="Pike County",
-    country="US",
-    lat=37.47927,
-    lon=-82.51876,
-    population=7012,
-    confidence=1.0,
-    geocoder="gazetteer",
-)
-
-
 def parsed_query(intent: str = "hidden gems", location: str = "Pikeville KY") -> ParsedQuery:
-    return ParsedQuery(
-        text=f"{intent} in {location}",
-        location=location,
-        intent=intent,
-        confidence=0.9,
-        parser="heuristic",
-        admin1_hint="KY",
-    )
+    return parsed(f"{intent} in {location}", location=location, intent=intent)
 
 
 class Recorder:
