@@ -17,6 +17,7 @@ from upstream_support import (
     API_KEY,
     Loopback,
     Reply,
+    client_ctx,
     fixture_bytes,
     make_ctx,
     make_settings,
@@ -175,13 +176,10 @@ async def test_invalid_key_is_auth_over_real_http(loopback: Loopback) -> None:
         ),
     )
     settings = make_settings(geoapify_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        geocoder = GeoapifyGeocoder(make_ctx(settings, client), retry=RetryPolicy(attempts=1))
+    async with client_ctx(settings) as ctx:
+        geocoder = GeoapifyGeocoder(ctx, retry=RetryPolicy(attempts=1))
         with pytest.raises(UpstreamError) as info:
             await geocoder.geocode(parsed_query())
-    finally:
-        await client.aclose()
     assert info.value.error_class == "auth"
     assert API_KEY not in str(info.value)
     assert "apiKey=***" in str(info.value)
@@ -191,11 +189,8 @@ async def test_invalid_key_is_auth_over_real_http(loopback: Loopback) -> None:
 async def test_real_answer_over_loopback(loopback: Loopback) -> None:
     loopback.script("/v1/geocode/search", Reply(200, fixture_bytes("geoapify_search.json")))
     settings = make_settings(geoapify_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        place = await GeoapifyGeocoder.create(make_ctx(settings, client)).geocode(parsed_query())
-    finally:
-        await client.aclose()
+    async with client_ctx(settings) as ctx:
+        place = await GeoapifyGeocoder.create(ctx).geocode(parsed_query())
     assert place.label == "Pikeville, Kentucky"
     assert loopback.seen[0].query["filter"] == "countrycode:us"
 

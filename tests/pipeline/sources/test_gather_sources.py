@@ -12,13 +12,13 @@ from upstream_support import (
     PIKEVILLE,
     Loopback,
     Reply,
-    make_ctx,
+    client_ctx,
     make_settings,
     parsed_query,
 )
 
 from underfoot_lab.errors import UpstreamError
-from underfoot_lab.http import RetryPolicy, make_client
+from underfoot_lab.http import RetryPolicy
 from underfoot_lab.pipeline.sources import Source, gather_sources
 from underfoot_lab.pipeline.sources.serpapi import SerpApiWebSource
 from underfoot_lab.records import Candidate, ParsedQuery, Place, SourceType
@@ -156,11 +156,8 @@ async def test_no_sources() -> None:
 async def test_real_source_failing_over_http(loopback: Loopback) -> None:
     loopback.script("/search.json", Reply(500, b'{"error": "Internal error"}'))
     settings = make_settings(serpapi_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        failing = SerpApiWebSource(
-            make_ctx(settings, client), retry=RetryPolicy(attempts=2, base_delay_s=0.001)
-        )
+    async with client_ctx(settings) as ctx:
+        failing = SerpApiWebSource(ctx, retry=RetryPolicy(attempts=2, base_delay_s=0.001))
         found, statuses = await gather_sources(
             [failing, Returns("good", 1)],
             parsed_query(),
@@ -168,8 +165,6 @@ async def test_real_source_failing_over_http(loopback: Loopback) -> None:
             deadline_s=3.0,
             secrets=settings.secret_values(),
         )
-    finally:
-        await client.aclose()
     assert [c.source for c in found] == ["good"]
     web, good = statuses
     assert (web.source, web.status, web.error_class) == ("serpapi_web", "error", "http_error")
@@ -177,4 +172,4 @@ async def test_real_source_failing_over_http(loopback: Loopback) -> None:
     assert API_KEY not in web.message
     assert "api_key=***" in web.message
     assert good.status == "ok"
-    assert isinstance(client, httpx.AsyncClient)
+    assert isinstance(ctx.http, httpx.AsyncClient)

@@ -12,6 +12,7 @@ from upstream_support import (
     PIKEVILLE,
     Loopback,
     Reply,
+    client_ctx,
     fixture_bytes,
     make_ctx,
     make_settings,
@@ -172,13 +173,10 @@ async def test_rate_limited_through_loopback(loopback: Loopback) -> None:
     for path in ("/search.rss", "/r/Kentucky/search.rss", "/r/pikeville/search.rss"):
         loopback.script(path, Reply(429, b"Too Many Requests", content_type="text/plain"))
     settings = make_settings(reddit_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        source = RedditSource(make_ctx(settings, client), retry=RetryPolicy(attempts=1))
+    async with client_ctx(settings) as ctx:
+        source = RedditSource(ctx, retry=RetryPolicy(attempts=1))
         with pytest.raises(UpstreamError) as info:
             await source.fetch(parsed_query(), PIKEVILLE)
-    finally:
-        await client.aclose()
     assert info.value.error_class == "rate_limited"
     assert sorted(loopback.paths()) == [
         "/r/Kentucky/search.rss",
@@ -192,13 +190,8 @@ async def test_real_feed_through_loopback(loopback: Loopback) -> None:
     loopback.script("/r/Kentucky/search.rss", Reply(200, EMPTY_FEED, ATOM))
     loopback.script("/r/pikeville/search.rss", Reply(200, EMPTY_FEED, ATOM))
     settings = make_settings(reddit_base_url=loopback.base_url, user_agent=UA)
-    client = make_client(settings)
-    try:
-        found = await RedditSource.create(make_ctx(settings, client)).fetch(
-            parsed_query(), PIKEVILLE
-        )
-    finally:
-        await client.aclose()
+    async with client_ctx(settings) as ctx:
+        found = await RedditSource.create(ctx).fetch(parsed_query(), PIKEVILLE)
     assert [c.native_id for c in found] == ["t3_1d2x3yz", "t3_1c9k8lm", "t3_1b7q2rs"]
     assert {s.headers["user-agent"] for s in loopback.seen} == {UA}
 

@@ -10,14 +10,14 @@ from upstream_support import (
     PIKEVILLE,
     Loopback,
     Reply,
+    client_ctx,
     fixture_bytes,
-    make_ctx,
     make_settings,
     parsed_query,
 )
 
 from underfoot_lab.errors import UpstreamError
-from underfoot_lab.http import RetryPolicy, make_client
+from underfoot_lab.http import RetryPolicy
 from underfoot_lab.pipeline.sources import SOURCES
 from underfoot_lab.pipeline.sources.serpapi import SerpApiOrganicSource
 from underfoot_lab.records import Candidate
@@ -26,12 +26,9 @@ from underfoot_lab.records import Candidate
 async def fetch(loopback: Loopback, body: bytes) -> list[Candidate]:
     loopback.script("/search.json", Reply(200, body))
     settings = make_settings(serpapi_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        source = SerpApiOrganicSource(make_ctx(settings, client), retry=RetryPolicy(attempts=1))
+    async with client_ctx(settings) as ctx:
+        source = SerpApiOrganicSource(ctx, retry=RetryPolicy(attempts=1))
         return await source.fetch(parsed_query("dive bars"), PIKEVILLE)
-    finally:
-        await client.aclose()
 
 
 async def test_production_request_and_organic_results_only(loopback: Loopback) -> None:

@@ -13,6 +13,7 @@ from upstream_support import (
     PIKEVILLE,
     Loopback,
     Reply,
+    client_ctx,
     fixture_bytes,
     make_ctx,
     make_settings,
@@ -172,13 +173,8 @@ async def test_base_url_override_moves_only_scheme_host_port(
 async def test_web_against_real_loopback_server(loopback: Loopback) -> None:
     loopback.script("/search.json", Reply(200, fixture_bytes("serpapi_google.json")))
     settings = make_settings(serpapi_base_url=loopback.base_url + "/ignored/path")
-    client = make_client(settings)
-    try:
-        found = await SerpApiWebSource.create(make_ctx(settings, client)).fetch(
-            parsed_query(), PIKEVILLE
-        )
-    finally:
-        await client.aclose()
+    async with client_ctx(settings) as ctx:
+        found = await SerpApiWebSource.create(ctx).fetch(parsed_query(), PIKEVILLE)
     assert len(found) == 6
     assert loopback.seen[0].path == "/search.json"
     assert loopback.seen[0].query["q"] == "hidden gems in Pikeville, KY"
@@ -193,13 +189,10 @@ async def test_invalid_key_through_loopback_is_auth_without_key(loopback: Loopba
         ),
     )
     settings = make_settings(serpapi_base_url=loopback.base_url)
-    client = make_client(settings)
-    try:
-        source = SerpApiLocalSource(make_ctx(settings, client), retry=RetryPolicy(attempts=1))
+    async with client_ctx(settings) as ctx:
+        source = SerpApiLocalSource(ctx, retry=RetryPolicy(attempts=1))
         with pytest.raises(UpstreamError) as info:
             await source.fetch(parsed_query(), PIKEVILLE)
-    finally:
-        await client.aclose()
     assert info.value.error_class == "auth"
     assert API_KEY not in str(info.value)
     assert "Invalid API key" in str(info.value)

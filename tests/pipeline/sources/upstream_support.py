@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +49,18 @@ def make_ctx(
         gazetteer_loader=get_gazetteer,
         simulated=simulated,
     )
+
+
+@asynccontextmanager
+async def client_ctx(settings: Settings) -> AsyncIterator[ProviderContext]:
+    """A provider context over the production HTTP client (:func:`make_client`), closed after."""
+    from underfoot_lab.http import make_client
+
+    client = make_client(settings)
+    try:
+        yield make_ctx(settings, client)
+    finally:
+        await client.aclose()
 
 
 def parsed_query(intent: str = "hidden gems", location: str = "Pikeville KY") -> ParsedQuery:
