@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from bundle_support import Example, cli, offline_env
+from notebook_support import cell_errors
 from test_replay import write_qrels
 
 pytestmark = pytest.mark.slow
@@ -21,16 +22,6 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 @pytest.fixture
 def bundle(example: Example, tmp_path: Path) -> Path:
     return Path(shutil.copytree(example.path, tmp_path / example.path.name))
-
-
-def _errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [
-        f"{o.get('ename')}: {o.get('evalue')}"
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "error"
-    ]
 
 
 def test_report_on_a_bundle(
@@ -62,7 +53,7 @@ def test_report_on_a_bundle(
     assert run.data.tags["bundle_hash"] == manifest["hash"]
     assert run.data.tags["judges"] == "human:alice"
     executed = nbformat.read(report["notebook"], as_version=4)
-    assert not _errors(executed)
+    assert not cell_errors(executed)
     assert str(bundle.resolve()) in "".join(c.source for c in executed.cells)
 
 
@@ -92,7 +83,7 @@ def test_judge_notebook_opens_a_bundle(bundle: Path, tmp_path: Path) -> None:
             cwd=str(NOTEBOOKS),
         )
     nb = nbformat.read(out, as_version=4)
-    assert not _errors(nb)
+    assert not cell_errors(nb)
     text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
     # The pool is the bundle's (its queries), and no simulated world stood in as the reference.
     assert "t-pikeville-01" in text and "t-ely-01" in text

@@ -16,6 +16,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from notebook_support import cell_errors
 from underfoot_lab.pipeline.score.weights import ScoringWeights
 
 from underfoot_lab import papermill_reports, tracking
@@ -70,16 +71,6 @@ def _artifacts(client: Any, run_id: str, path: str = "") -> list[str]:
     return out
 
 
-def _errors(nb: Any) -> list[str]:
-    return [
-        f"{o.get('ename')}: {o.get('evalue')}"
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-        if o.get("output_type") == "error"
-    ]
-
-
 def _text_outputs(nb: Any) -> str:
     parts = []
     for c in nb.cells:
@@ -112,7 +103,7 @@ def test_cli_report_logs_each_region_set_to_its_own_run(
         notebook = Path(r["notebook"])
         assert notebook.parent == home.resolve() / "reports"
         executed = nbformat.read(notebook, as_version=4)
-        assert not _errors(executed)
+        assert not cell_errors(executed)
         # plotly.js lives once next to the notebooks, not inside each (they were 5 MB).
         assert notebook.stat().st_size < 1_500_000, notebook.stat().st_size
         assert (notebook.parent / "plotly.min.js").stat().st_size > 1_000_000
@@ -178,7 +169,7 @@ def test_report_with_weights_logs_the_weights(
     assert "weights/tuned-default-world.yaml" in files
     # "Across worlds": the weights against the default scorer in each world asked for
     executed = nbformat.read(weights_report.notebook, as_version=4)
-    assert not _errors(executed)
+    assert not cell_errors(executed)
     assert executed.metadata.papermill.parameters["worlds"] == list(ACROSS_WORLDS)
     text = _text_outputs(executed)
     assert "A = the default scorer" in text and "B = weights tuned-default-world" in text
@@ -203,7 +194,7 @@ def test_compare_notebook_over_the_latest_two_runs(
         progress_bar=False,
     )
     executed = nbformat.read(out, as_version=4)
-    assert not _errors(executed)
+    assert not cell_errors(executed)
     text = _text_outputs(executed)
     smoke_seed = cli_report["reports"][0]["mlflow_run_id"]
     assert f"A = MLflow run {smoke_seed}" in text

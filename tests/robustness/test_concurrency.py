@@ -4,41 +4,22 @@ concurrent schema migrations broke the MLflow store for good."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from offline_cli import env_for, start_cli
 
 pytestmark = pytest.mark.slow
 
 N = 3
 
 
-def env_for(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("UNDERFOOT_", "MLFLOW_", "OPENAI_", "SERPAPI_", "GEOAPIFY_"))
-    }
-    env.update(UNDERFOOT_HOME=str(home), UNDERFOOT_MODE="offline", MLFLOW_DISABLE_TELEMETRY="true")
-    return env
-
-
 def run_all(args: list[str], home: Path) -> list[subprocess.CompletedProcess[str]]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "underfoot_lab.cli", *args],
-            env=env_for(home),
-            cwd=home.parent,  # no stray .env; the home itself does not exist yet
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(N)
-    ]
+    # cwd: no stray .env; the home itself does not exist yet
+    procs = [start_cli(home, *args, cwd=home.parent) for _ in range(N)]
     done = []
     for p in procs:
         out, err = p.communicate(timeout=600)

@@ -8,10 +8,10 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from offline_cli import start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -19,25 +19,8 @@ MINI = str(Path(__file__).resolve().parents[1] / "fixtures" / "regions" / "mini.
 STORES = {"runs.sqlite3": "run store", "judgments.sqlite3": "judgment store", "mlflow.db": "MLflow"}
 
 
-def env_for(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("UNDERFOOT_", "MLFLOW_", "OPENAI_", "SERPAPI_", "GEOAPIFY_"))
-    }
-    env.update(UNDERFOOT_HOME=str(home), UNDERFOOT_MODE="offline", MLFLOW_DISABLE_TELEMETRY="true")
-    return env
-
-
 def cli(home: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "underfoot_lab.cli", *args],
-        env=env_for(home),
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli(home, *args, cwd=home)
 
 
 def damage(path: Path, how: str) -> None:
