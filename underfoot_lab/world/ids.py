@@ -137,43 +137,44 @@ class TownIndex:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
         self._lock = threading.Lock()
-        self._index: dict[str, int] | None = None
         self._slug: dict[str, str] | None = None
-        self._by_slug: dict[str, Town] | None = None
+        self._by_slug: dict[str, int] | None = None
 
     def _build(self) -> None:
+        # From the gazetteer's columns: its normalised names are the slugs' names (slugify is
+        # normalize_name with dashes), and no Town need be made for the ~17k rows.
         with self._lock:
-            if self._index is not None:
+            if self._slug is not None:
                 return
-            towns = self.gazetteer.towns
-            index = {t.key: i for i, t in enumerate(towns)}
-            names = [slugify(t.name) for t in towns]
+            cols = self.gazetteer.columns
+            names = [n.replace(" ", "-") for n in cols.normalized]
             counts: dict[tuple[str, str], int] = {}
-            for t, name in zip(towns, names, strict=True):
-                counts[(name, t.state_code)] = counts.get((name, t.state_code), 0) + 1
+            for name, code in zip(names, cols.codes, strict=True):
+                counts[(name, code)] = counts.get((name, code), 0) + 1
             slug: dict[str, str] = {}
-            by_slug: dict[str, Town] = {}
-            for t, name in zip(towns, names, strict=True):
-                s = f"{name}-{t.state_code.lower()}"
-                if counts[(name, t.state_code)] > 1:
-                    s += "-" + (slugify(t.county or "") or "x")
+            by_slug: dict[str, int] = {}
+            for i, (key, name, code, county) in enumerate(
+                zip(cols.keys, names, cols.codes, cols.counties, strict=True)
+            ):
+                s = f"{name}-{code.lower()}"
+                if counts[(name, code)] > 1:
+                    s += "-" + (slugify(county or "") or "x")
                 base, n = s, 2
                 while s in by_slug:  # same name and county twice: number the later one
                     s, n = f"{base}-{n}", n + 1
-                slug[t.key] = s
-                by_slug[s] = t
-            self._slug, self._by_slug = slug, by_slug
-            self._index = index
+                slug[key] = s
+                by_slug[s] = i
+            self._by_slug = by_slug
+            self._slug = slug
 
     def index(self, town: Town) -> int:
-        if self._index is None:
-            self._build()
-        assert self._index is not None
-        return self._index[town.key]
+        return self.gazetteer.position(town)
 
     def town_at(self, i: int) -> Town | None:
-        towns = self.gazetteer.towns
-        return towns[i] if 0 <= i < len(towns) else None
+        try:
+            return self.gazetteer.at(i)
+        except IndexError:
+            return None
 
     def slug(self, town: Town) -> str:
         if self._slug is None:
@@ -185,4 +186,5 @@ class TownIndex:
         if self._by_slug is None:
             self._build()
         assert self._by_slug is not None
-        return self._by_slug.get(slug)
+        i = self._by_slug.get(slug)
+        return None if i is None else self.gazetteer.at(i)
