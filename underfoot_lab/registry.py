@@ -19,10 +19,10 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
-    from pydantic import SecretStr
 
     from .geo.gazetteer import Gazetteer
     from .http import RetryPolicy
+    from .settings import SecretStr
 
 
 class Clock(Protocol):
