@@ -22,6 +22,7 @@ import base64
 import hashlib
 import re
 import threading
+from collections import Counter
 
 from ..geo.gazetteer import Gazetteer, Town, normalize_name
 
@@ -148,22 +149,25 @@ class TownIndex:
                 return
             cols = self.gazetteer.columns
             names = [n.replace(" ", "-") for n in cols.normalized]
-            counts: dict[tuple[str, str], int] = {}
-            for name, code in zip(names, cols.codes, strict=True):
-                counts[(name, code)] = counts.get((name, code), 0) + 1
-            slug: dict[str, str] = {}
-            by_slug: dict[str, int] = {}
-            for i, (key, name, code, county) in enumerate(
-                zip(cols.keys, names, cols.codes, cols.counties, strict=True)
-            ):
-                s = f"{name}-{code.lower()}"
-                if counts[(name, code)] > 1:
-                    s += "-" + (slugify(county or "") or "x")
-                base, n = s, 2
-                while s in by_slug:  # same name and county twice: number the later one
-                    s, n = f"{base}-{n}", n + 1
-                slug[key] = s
-                by_slug[s] = i
+            pairs = list(zip(names, cols.codes, strict=True))
+            counts = Counter(pairs)
+            bases = [
+                f"{name}-{code.lower()}"
+                if counts[(name, code)] == 1
+                else f"{name}-{code.lower()}-{slugify(county or '') or 'x'}"
+                for (name, code), county in zip(pairs, cols.counties, strict=True)
+            ]
+            if len(set(bases)) == len(bases):  # no two alike: nothing to number (the usual case)
+                slug = dict(zip(cols.keys, bases, strict=True))
+                by_slug = {s: i for i, s in enumerate(bases)}
+            else:
+                slug, by_slug = {}, {}
+                for i, (key, s) in enumerate(zip(cols.keys, bases, strict=True)):
+                    base, n = s, 2
+                    while s in by_slug:  # same name and county twice: number the later one
+                        s, n = f"{base}-{n}", n + 1
+                    slug[key] = s
+                    by_slug[s] = i
             self._by_slug = by_slug
             self._slug = slug
 
