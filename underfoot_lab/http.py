@@ -29,14 +29,16 @@ import xml.parsers.expat
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from .errors import UpstreamError
 from .redaction import scrub
 from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiolimiter import AsyncLimiter
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
@@ -116,6 +118,10 @@ def limiter_for(upstream: str) -> AsyncLimiter:
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
     limiter = per_loop.get(upstream)
     if limiter is None:
+        # Imported here: aiolimiter loads importlib.metadata (~10 ms), and an offline search
+        # never throttles (its requests go to the in-process world).
+        from aiolimiter import AsyncLimiter
+
         max_rate, period = _rate_limits.get(upstream, FALLBACK_RATE_LIMIT)
         limiter = per_loop[upstream] = AsyncLimiter(max_rate, period)
     return limiter

@@ -57,3 +57,23 @@ def test_a_repeated_name_gets_its_county_and_a_repeated_county_a_number() -> Non
         "dayton-oh",
     ]
     assert [index.slug(t) for t in rows] == list(_reference_slugs(rows).values())
+
+
+def test_shipped_slug_record_matches_the_installed_gazetteer_and_code() -> None:
+    from underfoot_lab.world.ids import _certified_numbered_for
+
+    numbered = _certified_numbered_for(get_gazetteer())
+    assert numbered is not None, "stale: run python -m underfoot_lab.world.ids"
+    full = TownIndex(get_gazetteer())
+    full._build()
+    assert full._numbered == numbered
+
+
+def test_one_slug_alone_is_the_slug_of_the_full_table() -> None:
+    gazetteer = get_gazetteer()
+    alone, full = TownIndex(gazetteer), TownIndex(gazetteer)
+    full._build()
+    for name, state in (("Pikeville", "KY"), ("Springfield", "OH"), ("Portland", "ME")):
+        for town in gazetteer.lookup(name, state):
+            assert alone.slug(town) == full.slug(town)
+    assert alone._slug is None  # nothing else was built

