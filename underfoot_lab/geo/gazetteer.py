@@ -300,7 +300,9 @@ class Gazetteer:
     def max_name_words(self) -> int:
         """The longest town name or alias, in words (bounds a parser's n-gram scan)."""
         names = [*self._by_name, *ALIASES]
-        return max(len(n.split()) for n in names)
+        # normalised names are single-spaced words: words = spaces + 1 (counting spaces is
+        # faster than splitting 15k names); an empty name counts no word
+        return max((n.count(" ") + 1 if n else 0) for n in names)
 
     def largest(self, state: str | None = None, n: int = 3) -> list[Town]:
         """The ``n`` most populous towns, optionally in one state."""

@@ -1,5 +1,6 @@
-"""A page's date is read as ``datetime.strptime(text, "%b %d, %Y")`` reads it, with or without
-strptime itself (which a search no longer imports for the dates the world writes)."""
+"""Text the renderers read and write without the stdlib helpers a search no longer imports: a
+page's date is read as ``datetime.strptime(text, "%b %d, %Y")`` reads it, and Atom text is
+escaped as ``xml.sax.saxutils.escape`` escapes it."""
 
 from __future__ import annotations
 
@@ -32,3 +33,12 @@ def test_odd_spellings_read_as_strptime_reads_them() -> None:
     ]  # fmt: skip
     for text in odd:
         assert _parse_page_date(text) == _strptime(text), text
+
+
+def test_atom_escaping_is_saxutils_escaping() -> None:
+    from xml.sax.saxutils import escape  # nosec B406 -- the reference, escaping only
+
+    from underfoot_lab.world.render_reddit import xml_escape
+
+    for text in ["a & b < c > d \"e\" 'f'", "&amp; already", "", "plain", '<<&&>>""']:
+        assert xml_escape(text) == escape(text, {'"': "&quot;"})
