@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -58,7 +57,7 @@ def test_hashes_differ_between_scenarios_and_ignore_formatting(tmp_path: Path) -
 
 def test_null_world_has_every_link_at_zero() -> None:
     s = load_scenario("null")
-    assert all(v == 0.0 for v in dataclasses.asdict(s.links).values())
+    assert all(v == 0.0 for v in s.links.as_dict().values())
     assert s.latent.place_timing == s.latent.event_timing
 
 
@@ -209,3 +208,23 @@ def test_the_default_scenario_loads_without_yaml_or_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_scenario_records_are_frozen_comparable_and_picklable() -> None:
+    import pickle
+    from dataclasses import FrozenInstanceError
+
+    from underfoot_lab.world.scenario import Logit, Zones
+
+    s = load_scenario("default")
+    again = pickle.loads(pickle.dumps(s))
+    assert again == s and again is not s and again.content_hash == s.content_hash
+    assert Logit(base=1.0) == Logit(base=1.0, trap=0.0) != Logit(base=1.0, trap=0.5)
+    assert hash(Logit(base=1.0)) == hash(Logit(base=1.0))
+    assert repr(Zones(core=1.0, band=0.0, far=0.0)) == "Zones(core=1.0, band=0.0, far=0.0)"
+    with pytest.raises(FrozenInstanceError):
+        s.links.quality = 0.5  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing keyword argument 'band'"):
+        Zones(core=1.0, far=0.0)
+    with pytest.raises(TypeError, match="unexpected keyword 'middle'"):
+        Zones(core=1.0, band=0.0, far=0.0, middle=1.0)

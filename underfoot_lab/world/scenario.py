@@ -24,14 +24,14 @@ and validated. Regenerate it after editing a shipped scenario or the schema:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import inspect
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
 
@@ -39,8 +39,70 @@ WORLDS_DIR = Path("experiments") / "worlds"
 """Where named scenarios live, relative to the working directory or the repository root."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Zones:
+class _Record:
+    """A frozen record built by keyword: equality, hash and repr by its fields, like a frozen
+    dataclass, and :meth:`as_dict` like ``dataclasses.asdict``. Defining one is a plain class
+    statement: a dataclass's generated methods cost ~0.5 ms each to define, and every cold
+    search defined the scenario's thirteen (issue 15)."""
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._fields = tuple(inspect.get_annotations(cls))
+        cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
+
+    def __init__(self, **values: Any) -> None:
+        for name in self._fields:
+            if name in values:
+                value = values[name]
+            elif name in self._defaults:
+                value = self._defaults[name]
+            else:
+                raise TypeError(f"{type(self).__name__}() missing keyword argument {name!r}")
+            object.__setattr__(self, name, value)
+        if unknown := sorted(set(values) - set(self._fields)):
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword {unknown[0]!r}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Field name -> value, records within as dicts (like ``dataclasses.asdict``)."""
+        return {n: _plain(getattr(self, n)) for n in self._fields}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Record):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+class Zones(_Record):
     """Shares of the latent zones (normalised): core (the town's own scene, < 25 km), band
     (25-80 km, "nearby") and far (> 80 km, beyond the search radius)."""
 
@@ -49,8 +111,7 @@ class Zones:
     far: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TimingShares:
+class TimingShares(_Record):
     """Shares of latent timings (normalised). Places: "past" = closed for good, "current" =
     open, "future" = not open yet. Events: over, upcoming within 60 days, later."""
 
@@ -63,8 +124,7 @@ class TimingShares:
         return self.past, self.current, self.future
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LatentSpec:
+class LatentSpec(_Record):
     """How the latent truth of a place is drawn (all standard-normal scores unless stated)."""
 
     esteem_quality_corr: float
@@ -84,8 +144,7 @@ class LatentSpec:
     """Added to a tourist spot's (and a decoy's) exposure score."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Links:
+class Links(_Record):
     """How strongly each apparent view (what sources can see) follows its latent variable.
 
     Continuous views are ``link * latent + sqrt(1 - link**2) * noise``; categorical ones copy
@@ -105,8 +164,7 @@ class Links:
     """Whether a tourist trap looks like one (name, blurb, clickbait pages)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GradeSpec:
+class GradeSpec(_Record):
     """Thresholds on latent variables (never on an observable) that define the grade."""
 
     good_quality: float
@@ -114,8 +172,7 @@ class GradeSpec:
     """A grade of 3 needs local esteem (a standard-normal score) at least this high."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReviewSpec:
+class ReviewSpec(_Record):
     """log(reviews) = base + town_size * log10(pop/1000) + exposure * E + esteem * S + noise."""
 
     base: float
@@ -127,8 +184,7 @@ class ReviewSpec:
     """Added to log(reviews) of a place that looks like a tourist trap."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RatingSpec:
+class RatingSpec(_Record):
     """rating = mean + quality * Q + noise (Q the apparent quality score), clipped to 1..5."""
 
     mean: float
@@ -138,8 +194,7 @@ class RatingSpec:
     """Added to the rating of a place that looks like a tourist trap."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Logit:
+class Logit(_Record):
     """P(use a phrase list) = sigmoid(base + esteem*S + exposure*E + quality*Q + trap*T)."""
 
     base: float
@@ -149,8 +204,7 @@ class Logit:
     trap: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LanguageSpec:
+class LanguageSpec(_Record):
     """When pages and posts about a place use the ``gem`` and ``clickbait`` vocabularies."""
 
     gem: Logit
@@ -159,8 +213,7 @@ class LanguageSpec:
     """Weight (as a log-odds score) of a place being picked for a locals' recommendation post."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineSpec:
+class EngineSpec(_Record):
     """An engine's own ranking: a weighted sum of what it can see, plus noise.
 
     ``text`` weighs the lexical match of the query's words with the item's text, ``popularity``
@@ -178,8 +231,7 @@ class EngineSpec:
     position_noise: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Engines:
+class Engines(_Record):
     google: EngineSpec
     local_pack: EngineSpec
     maps: EngineSpec
@@ -187,8 +239,7 @@ class Engines:
     reddit: EngineSpec
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CorpusSpec:
+class CorpusSpec(_Record):
     """Which items about NO place exist. They always grade 0 (they are not places), which a
     scorer can learn from their look (listicle titles, Reddit questions, single sources); the
     ``null`` world switches them off so that no returned item carries information."""
@@ -200,8 +251,7 @@ class CorpusSpec:
     """Reddit questions ("what should we do?") and off-topic posts."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scenario:
+class Scenario(_Record):
     """One scenario world (see ``docs/offline-world.md``)."""
 
     name: str
@@ -223,7 +273,7 @@ class Scenario:
         Cached (the record is frozen): every world response's noise is seeded with it. The
         canonical JSON is the one pydantic's ``model_dump(mode="json")`` gave, field for field
         (tests check that), so the hashes of existing scenarios did not change."""
-        canon = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
     @property
