@@ -7,8 +7,12 @@ Data (all pip-installed, nothing fetched at run time):
 * ``us`` 4.0.0: state names, postal abbreviations, FIPS codes.
 * ``zipcodes`` 3.0.0: 42,789 US ZIP codes with city, state, county and coordinates.
 
-The gazetteer loads once, lazily (:func:`get_gazetteer`), in about 0.3 s; a name lookup after
-that is a dict access, and ``nearby`` is one vectorised haversine over ~17k rows. Parsers use
+The gazetteer loads once, lazily (:func:`get_gazetteer`): from the pre-built columnar index
+shipped with the package (``us_towns.json.gz``, used only when its recorded digest matches the
+installed data files; regenerate with ``python -m underfoot_lab.geo.gazetteer``) in ~30 ms,
+else from the data files in ~0.3 s. Rows are kept as columns and a :class:`Town` is made on
+first use. A name lookup is a dict access, and ``nearby`` is one vectorised haversine over
+~17k rows. Parsers use
 :attr:`Gazetteer.max_name_words` and :meth:`Gazetteer.has_name` to scan a query's n-grams, and
 :meth:`Gazetteer.alias` for the few everyday names GeoNames spells differently ("New York" ->
 New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
