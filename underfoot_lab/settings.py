@@ -92,7 +92,7 @@ _ALIASES: dict[str, str] = {
     "openai_api_key": "OPENAI_API_KEY",
     "serpapi_api_key": "SERPAPI_API_KEY",
     "geoapify_api_key": "GEOAPIFY_API_KEY",
-    "eventbrite_token": "EVENTBRITE_TOKEN",
+    "eventbrite_token": "EVENTBRITE_TOKEN",  # nosec B105 -- a variable name, not a secret
     "openai_base_url": "OPENAI_BASE_URL",
     "serpapi_base_url": "SERPAPI_BASE_URL",
     "reddit_base_url": "REDDIT_BASE_URL",
