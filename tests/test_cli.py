@@ -108,3 +108,26 @@ def test_cache_info_and_clear_survive_a_garbage_cache(tmp_path: Path) -> None:
     assert cleared.returncode == 0 and "cleared" in cleared.stdout
     search = run(["search", "hidden gems in Pikeville KY", "--json"], tmp_path)
     assert search.returncode == 0, search.stderr
+
+
+def test_search_in_process_leaves_the_garbage_collector_as_it_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+
+    from underfoot_lab.cli import main
+
+    monkeypatch.setenv("UNDERFOOT_HOME", str(tmp_path))
+    monkeypatch.setenv("UNDERFOOT_MODE", "offline")
+    assert gc.isenabled()
+    assert main(["search", "hidden gems in Pikeville KY", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]
+    assert gc.isenabled()  # paused for the search only
+    gc.disable()
+    try:
+        assert main(["search", "hidden gems in Pikeville KY", "--no-cache", "--json"]) == 0
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    assert main(["search", "", "--json"]) == 2  # bad input: resumed on the error path too
+    assert gc.isenabled()

@@ -3,15 +3,18 @@ importing pydantic-settings (issue 15: it was most of ``import underfoot_lab``).
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from underfoot_lab.errors import ConfigError
-from underfoot_lab.settings import DEFAULT_SOURCES, Settings, SettingsError
+from underfoot_lab.settings import DEFAULT_SOURCES, SecretStr, Settings, SettingsError, _model
 
 
 def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,6 +112,102 @@ def test_cli_exits_2_naming_a_bad_variable(tmp_path: Path) -> None:
 
 def test_import_does_not_load_pydantic_settings() -> None:
     code = "import sys, underfoot_lab; print('pydantic_settings' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+
+
+SAMPLES: dict[str, list[object]] = {
+    "mode": ["offline", "live", "auto", "OFFLINE", "live ", 3],
+    "home": ["x/y", "", " x", Path("z"), 5],
+    "openai_api_key": ["sk-1", "", None, 7],
+    "openai_base_url": ["http://127.0.0.1:9", "", 3],
+    "eventbrite_map": ["m.yaml", "", None, Path("m.yaml")],
+    "sources": ["reddit, serpapi_web,", "", ("reddit",), ["a", "b"], ("a", 1), 5],
+    "source_deadline_s": [
+        "8",
+        " 8",
+        "1e3",
+        "inf",
+        "nan",
+        "1_0",
+        ".5",
+        "5.",
+        "-1",
+        "0",
+        2,
+        2.5,
+        True,
+        float("inf"),
+        "x",
+    ],
+    "max_response_bytes": ["10", "007", " 7", "1_000", "+5", "-3", "7.0", "0", 3, 3.0, False],
+    "cache_enabled": ["true", "TRUE", "Yes", "on", "0", "1", "false", "2", " true", True, 1, 0],
+    "cache_memory_ttl_s": ["inf", "-5", "1.5", float("nan")],
+    "cache_degraded_ttl_s": ["0", "-0.5", "-1", 0],
+    "service_rate_limit_burst": ["1", "0", 0, 1],
+    "world_seed": ["-7", "12345678901234567890", 7, 7.0],
+    "world_clock": ["2026-01-01T00:00:00Z", datetime(2026, 1, 2, tzinfo=UTC), "yesterday", 0],
+}
+
+
+def _outcome(make: Callable[[], object]) -> object:
+    try:
+        made = make()
+    except ValidationError as exc:
+        return ("error", [(e["loc"], e["msg"]) for e in exc.errors()])
+    out = {}
+    for name in Settings.model_fields:
+        value = getattr(made, name)
+        out[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_plain_values_become_what_the_pydantic_model_makes_of_them(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [f.variable for f in Settings.model_fields.values()]:
+        monkeypatch.delenv(var, raising=False)
+    model = _model()
+    for value in SAMPLES[name]:
+        ours = _outcome(lambda: Settings(_env_file=None, **{name: value}))  # noqa: B023
+        theirs = _outcome(lambda: model(**{name: value}))  # noqa: B023
+        assert ours == theirs, (name, value)
+        if ours != theirs or isinstance(ours, tuple):
+            continue
+        made = Settings(_env_file=None, **{name: value})
+        assert made.model_fields_set == {name}
+        for field_name, field_value in vars(made).items():
+            if field_name in Settings.model_fields:
+                assert type(field_value) is type(getattr(model(**{name: value}), field_name)) or (
+                    field_value is None or field_name.endswith(("_key", "_token"))
+                ), field_name
+
+
+def test_copies_dumps_and_pickles_keep_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in [f.variable for f in Settings.model_fields.values()]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SERPAPI_API_KEY", "serp-secret")
+    s = Settings(_env_file=None)
+    assert isinstance(s.serpapi_api_key, SecretStr)
+    assert "serp-secret" not in repr(s) and "serp-secret" not in str(s.model_dump())
+    copy = s.model_copy(update={"mode": "live"})
+    assert (copy.mode, s.mode) == ("live", "offline")
+    assert copy.model_fields_set == {"serpapi_api_key", "mode"}
+    assert s.model_fields_set == {"serpapi_api_key"}
+    again = pickle.loads(pickle.dumps(copy))
+    assert again == copy and again.secret_values() == ("serp-secret",)
+    assert copy != s and Settings.model_fields["serpapi_api_key"].variable == "SERPAPI_API_KEY"
+    assert Settings.model_fields["world_seed"].variable == "UNDERFOOT_WORLD_SEED"
+
+
+def test_import_does_not_load_pydantic() -> None:
+    code = (
+        "import sys\nfrom underfoot_lab.settings import Settings\nSettings()\n"
+        "print('pydantic' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

@@ -7,8 +7,10 @@ GET with everything an upstream call needs:
 * a per-upstream rate limit (:mod:`aiolimiter`; :data:`DEFAULT_RATE_LIMITS`, see
   :func:`set_rate_limit`), applied unless ``settings.mode`` is ``offline`` (every request then
   goes to the in-process offline world) or the caller says otherwise (``rate_limit=``),
-* retries with exponential backoff on 429, 5xx and connection failures (:mod:`tenacity`),
-  honouring ``Retry-After`` (seconds or an HTTP date) up to :attr:`RetryPolicy.max_wait_s`,
+* retries with exponential backoff on 429, 5xx and connection failures, honouring
+  ``Retry-After`` (seconds or an HTTP date) up to :attr:`RetryPolicy.max_wait_s` (the loop
+  tenacity's ``AsyncRetrying`` ran here before, written out: importing tenacity, and the
+  tornado it loads when installed, was ~20 ms of every search process's start-up),
 * a streamed body capped at ``settings.max_response_bytes``, a content-type check and a parse,
 * errors classified into :class:`~underfoot_lab.errors.UpstreamError` (``auth``,
   ``rate_limited``, ``timeout``, ``http_error``, ``bad_payload``) whose messages are one line and
@@ -27,15 +29,16 @@ import xml.parsers.expat
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 import httpx
-from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .errors import UpstreamError
 from .redaction import scrub
 from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiolimiter import AsyncLimiter
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
@@ -115,6 +118,10 @@ def limiter_for(upstream: str) -> AsyncLimiter:
     per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
     limiter = per_loop.get(upstream)
     if limiter is None:
+        # Imported here: aiolimiter loads importlib.metadata (~10 ms), and an offline search
+        # never throttles (its requests go to the in-process world).
+        from aiolimiter import AsyncLimiter
+
         max_rate, period = _rate_limits.get(upstream, FALLBACK_RATE_LIMIT)
         limiter = per_loop[upstream] = AsyncLimiter(max_rate, period)
     return limiter
@@ -171,16 +178,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, policy.max_wait_s)
-        backoff = policy.base_delay_s * float(2 ** (state.attempt_number - 1))
-        jitter = random.uniform(0, policy.base_delay_s)  # nosec B311 -- retry jitter, not crypto
-        return min(policy.max_wait_s, backoff + jitter)
-
-    return wait
+def _wait(policy: RetryPolicy, exc: _Retryable, attempt_number: int) -> float:
+    """Seconds to wait after failed attempt number ``attempt_number`` (1 = the first)."""
+    if exc.retry_after is not None:
+        return min(exc.retry_after, policy.max_wait_s)
+    backoff = policy.base_delay_s * float(2 ** (attempt_number - 1))
+    jitter = random.uniform(0, policy.base_delay_s)  # nosec B311 -- retry jitter, not crypto
+    return min(policy.max_wait_s, backoff + jitter)
 
 
 # ------------------------------------------------------------------------------ fetching
@@ -312,18 +316,20 @@ async def _fetch(
                 "http_error", f"{upstream}: request to {where} failed ({_exc_text(exc, secrets)})"
             ) from None
 
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(max(1, retry.attempts)),
-        wait=_wait(retry),
-        retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-        sleep=retry.sleep,
-        reraise=True,
-    )
-    try:
-        return await retrying(attempt)
-    except _Retryable as exc:
-        suffix = f" (gave up after {retry.attempts} attempts)" if retry.attempts > 1 else ""
-        raise UpstreamError(exc.error_class, f"{exc}{suffix}") from None
+    # Only a _Retryable failure is tried again, at most ``attempts`` times in all; anything else
+    # (and the last _Retryable) propagates as it is.
+    attempts = max(1, retry.attempts)
+    number = 1
+    while True:
+        try:
+            return await attempt()
+        except _Retryable as exc:
+            if number >= attempts:
+                suffix = f" (gave up after {retry.attempts} attempts)" if retry.attempts > 1 else ""
+                raise UpstreamError(exc.error_class, f"{exc}{suffix}") from None
+            delay = _wait(retry, exc, number)
+        await retry.sleep(delay)
+        number += 1
 
 
 async def _handle(

@@ -19,10 +19,10 @@ from .settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
-    from pydantic import SecretStr
 
     from .geo.gazetteer import Gazetteer
     from .http import RetryPolicy
+    from .settings import SecretStr
 
 
 class Clock(Protocol):
@@ -69,7 +69,7 @@ class UpstreamProvider:
     ) -> dict[str, Any]:
         """:func:`underfoot_lab.http.fetch_json` through the context's client and settings,
         as this provider's upstream, with its retry policy."""
-        from .http import fetch_json  # httpx and tenacity load only when a provider fetches
+        from .http import fetch_json  # httpx loads only when a provider fetches
 
         return await fetch_json(
             self.ctx.http,

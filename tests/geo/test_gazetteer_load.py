@@ -55,11 +55,32 @@ def test_prebuilt_index_equals_a_build_from_the_installed_files() -> None:
     prebuilt = _read_prebuilt(_source_digest())
     assert prebuilt is not None, "stale: run python -m underfoot_lab.geo.gazetteer"
     towns, states = _from_source()
-    assert prebuilt[0] == towns and prebuilt[1] == states
-    assert prebuilt[2] == [normalize_name(t.name) for t in towns]
+    columns, prebuilt_states, fingerprint = prebuilt
+    assert columns.towns() == towns and prebuilt_states == states
+    assert columns.normalized == [normalize_name(t.name) for t in towns]
+    assert len(fingerprint) == 64
     loaded, built = Gazetteer.load(), Gazetteer(towns, states)
     assert loaded.lookup("Pikeville", "KY") == built.lookup("Pikeville", "KY")
     assert loaded.max_name_words == built.max_name_words
+    assert loaded.fingerprint == fingerprint and built.fingerprint is None
+
+
+def test_rows_made_on_demand_equal_the_rows_built_eagerly() -> None:
+    from underfoot_lab.geo.gazetteer import Gazetteer, _from_source
+
+    towns, states = _from_source()
+    loaded, built = Gazetteer.load(), Gazetteer(towns, states)
+    pike = loaded.lookup("Pikeville", "KY")[0]
+    # one town looked up, then every row: the same objects, equal to the eager build's
+    assert loaded.at(loaded.position(pike)) is pike
+    assert loaded.towns == built.towns and loaded.towns[loaded.position(pike)] is pike
+    assert loaded.get(pike.key) is pike
+    assert len(loaded) == len(built) == len(towns)
+    for name, state in (("Springfield", None), ("Portland", "OR"), ("Saint Louis", None)):
+        assert loaded.lookup(name, state) == built.lookup(name, state)
+    assert loaded.nearby(37.48, -82.52, 30) == built.nearby(37.48, -82.52, 30)
+    assert loaded.largest("KY", 5) == built.largest("KY", 5)
+    assert loaded.suggest("Pikevile", "KY") == built.suggest("Pikevile", "KY")
 
 
 def test_prebuilt_index_of_other_files_is_ignored() -> None:

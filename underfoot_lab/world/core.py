@@ -25,13 +25,8 @@ from ..geo.gazetteer import Gazetteer, Town
 from .ids import IdCodec, TownIndex
 from .model import Entity, RedditPost, TownUniverse
 from .places import PlaceBuilder
-from .render_eventbrite import decode_id, not_found, organization_id, venue_id
-from .render_eventbrite import render_listing as render_eventbrite_listing
-from .render_geoapify import GeoMatch, render_geocode
 from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
 from .render_reddit import render_feed, search_posts
-from .render_reddit_json import CONTENT_TYPE as REDDIT_JSON_CONTENT_TYPE
-from .render_reddit_json import render_listing
 from .render_serpapi import (
     SerpRequest,
     error,
@@ -48,6 +43,10 @@ from .universe import generate_universe
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..settings import Settings
+    from .render_geoapify import GeoMatch
+
+# The Eventbrite, Geoapify and Reddit-JSON renderers are imported where used: a search with
+# the default sources asks none of those upstreams (start-up, issue 15).
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 SERPAPI_ENGINES = ("google", "google_maps", "google_events")
@@ -442,8 +441,10 @@ class World:
         # q/sort/t/limit (the two formats of one search).
         rng = self._rng(("GET", "/search.rss", tuple(sorted(query.items()))))
         posts = self._posts(u, intent_text, query, None, rng)
+        from .render_reddit_json import CONTENT_TYPE, render_listing
+
         body = json.dumps(render_listing(posts, query), ensure_ascii=False).encode("utf-8")
-        return WorldResponse(200, REDDIT_JSON_CONTENT_TYPE, body)
+        return WorldResponse(200, CONTENT_TYPE, body)
 
     def _posts(
         self,
@@ -463,6 +464,8 @@ class World:
     def eventbrite_ids(self, town: Town) -> dict[str, list[str]]:
         """The world's Eventbrite ids of a town: its events calendar (one organization) and
         every place hosting its events (venues), for a mapping file."""
+        from .render_eventbrite import organization_id, venue_id
+
         u = self.universe(town)
         venues = sorted({e.venue_index for e in u.entities if e.venue_index is not None})
         return {
@@ -473,6 +476,9 @@ class World:
     def _eventbrite(
         self, kind: str, ident: str, path: str, query: dict[str, str], rng: random.Random
     ) -> WorldResponse:
+        from .render_eventbrite import decode_id, not_found
+        from .render_eventbrite import render_listing as render_eventbrite_listing
+
         decoded = decode_id(kind, ident)
         town = self.towns.town_at(decoded[0]) if decoded is not None else None
         if decoded is None or town is None:
@@ -485,6 +491,8 @@ class World:
 
     def geocode_matches(self, text: str) -> tuple[list[GeoMatch], dict[str, str]]:
         """What Geoapify would match for ``text``, and its ``query.parsed`` block."""
+        from .render_geoapify import GeoMatch
+
         clean = _COUNTRY_SUFFIX.sub("", " ".join(text.split())).strip().rstrip(",")
         if re.fullmatch(r"\d{5}", clean):
             z = self.gazetteer.zip_code(clean)
@@ -529,6 +537,8 @@ class World:
                 400,
                 {"statusCode": 400, "error": "Bad Request", "message": '"text" is required'},
             )
+        from .render_geoapify import render_geocode
+
         matches, parsed = self.geocode_matches(text)
         try:
             limit = max(1, min(20, int(query.get("limit", "5"))))

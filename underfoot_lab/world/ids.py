@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import threading
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from ..geo.gazetteer import Gazetteer, Town, normalize_name
 
@@ -131,52 +136,103 @@ class IdCodec:
         return x >> ITEM_BITS, x & ((1 << ITEM_BITS) - 1)
 
 
+SHIPPED_SLUGS = Path(__file__).with_name("town_slugs.json")
+"""For the installed gazetteer: the towns whose slug is not their base slug (numbered ones),
+recorded with the gazetteer's fingerprint and this module's sha256. When both match, a town's
+slug is computed alone (a search needs one; building all ~17k cost a cold search ~20 ms).
+Regenerate after changing the gazetteer or this module: ``python -m underfoot_lab.world.ids``."""
+
+
+def _code_hash() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _shipped_slugs() -> dict[str, Any]:
+    try:
+        data = json.loads(SHIPPED_SLUGS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _certified_numbered_for(gazetteer: Gazetteer) -> dict[str, str] | None:
+    """The shipped numbered slugs, when recorded for this gazetteer and this code."""
+    shipped = _shipped_slugs()
+    if gazetteer.fingerprint is None or shipped.get("gazetteer") != gazetteer.fingerprint:
+        return None
+    numbered = shipped.get("numbered")
+    if shipped.get("code") != _code_hash() or not isinstance(numbered, dict):
+        return None
+    return numbered
+
+
 class TownIndex:
     """Town <-> gazetteer position and town <-> URL slug, built lazily once per gazetteer."""
 
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
         self._lock = threading.Lock()
-        self._index: dict[str, int] | None = None
         self._slug: dict[str, str] | None = None
-        self._by_slug: dict[str, Town] | None = None
+        self._by_slug: dict[str, int] | None = None
+        self._numbered: dict[str, str] | None = None
 
     def _build(self) -> None:
+        # From the gazetteer's columns: its normalised names are the slugs' names (slugify is
+        # normalize_name with dashes), and no Town need be made for the ~17k rows.
         with self._lock:
-            if self._index is not None:
+            if self._slug is not None:
                 return
-            towns = self.gazetteer.towns
-            index = {t.key: i for i, t in enumerate(towns)}
-            names = [slugify(t.name) for t in towns]
-            counts: dict[tuple[str, str], int] = {}
-            for t, name in zip(towns, names, strict=True):
-                counts[(name, t.state_code)] = counts.get((name, t.state_code), 0) + 1
-            slug: dict[str, str] = {}
-            by_slug: dict[str, Town] = {}
-            for t, name in zip(towns, names, strict=True):
-                s = f"{name}-{t.state_code.lower()}"
-                if counts[(name, t.state_code)] > 1:
-                    s += "-" + (slugify(t.county or "") or "x")
-                base, n = s, 2
-                while s in by_slug:  # same name and county twice: number the later one
-                    s, n = f"{base}-{n}", n + 1
-                slug[t.key] = s
-                by_slug[s] = t
-            self._slug, self._by_slug = slug, by_slug
-            self._index = index
+            cols = self.gazetteer.columns
+            names = [n.replace(" ", "-") for n in cols.normalized]
+            pairs = list(zip(names, cols.codes, strict=True))
+            counts = Counter(pairs)
+            bases = [
+                f"{name}-{code.lower()}"
+                if counts[(name, code)] == 1
+                else f"{name}-{code.lower()}-{slugify(county or '') or 'x'}"
+                for (name, code), county in zip(pairs, cols.counties, strict=True)
+            ]
+            if len(set(bases)) == len(bases):  # no two alike: nothing to number (the usual case)
+                slug = dict(zip(cols.keys, bases, strict=True))
+                by_slug = {s: i for i, s in enumerate(bases)}
+            else:
+                slug, by_slug = {}, {}
+                for i, (key, s) in enumerate(zip(cols.keys, bases, strict=True)):
+                    base, n = s, 2
+                    while s in by_slug:  # same name and county twice: number the later one
+                        s, n = f"{base}-{n}", n + 1
+                    slug[key] = s
+                    by_slug[s] = i
+            keyed = zip(cols.keys, bases, strict=True)
+            self._numbered = {k: slug[k] for k, b in keyed if slug[k] != b}
+            self._by_slug = by_slug
+            self._slug = slug
+
+    def _base(self, town: Town) -> str:
+        """The town's slug before numbering: its name and state, and its county when the state
+        has another town of that (normalised) name."""
+        name = slugify(town.name)
+        s = f"{name}-{town.state_code.lower()}"
+        if len(self.gazetteer.lookup(town.name, town.state_code)) > 1:
+            s += "-" + (slugify(town.county or "") or "x")
+        return s
 
     def index(self, town: Town) -> int:
-        if self._index is None:
-            self._build()
-        assert self._index is not None
-        return self._index[town.key]
+        return self.gazetteer.position(town)
 
     def town_at(self, i: int) -> Town | None:
-        towns = self.gazetteer.towns
-        return towns[i] if 0 <= i < len(towns) else None
+        try:
+            return self.gazetteer.at(i)
+        except IndexError:
+            return None
 
     def slug(self, town: Town) -> str:
         if self._slug is None:
+            numbered = _certified_numbered_for(self.gazetteer)
+            if numbered is not None:
+                self.gazetteer.position(town)  # KeyError for a town of another gazetteer
+                return str(numbered.get(town.key) or self._base(town))
             self._build()
         assert self._slug is not None
         return self._slug[town.key]
@@ -185,4 +241,25 @@ class TownIndex:
         if self._by_slug is None:
             self._build()
         assert self._by_slug is not None
-        return self._by_slug.get(slug)
+        i = self._by_slug.get(slug)
+        return None if i is None else self.gazetteer.at(i)
+
+
+def write_shipped_slugs() -> Path:
+    """(Re)write :data:`SHIPPED_SLUGS` for the installed gazetteer."""
+    from ..geo.gazetteer import get_gazetteer
+
+    gazetteer = get_gazetteer()
+    index = TownIndex(gazetteer)
+    index._build()
+    payload = {
+        "gazetteer": gazetteer.fingerprint,
+        "code": _code_hash(),
+        "numbered": index._numbered,
+    }
+    SHIPPED_SLUGS.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return SHIPPED_SLUGS
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance command
+    print(f"wrote {write_shipped_slugs()}")

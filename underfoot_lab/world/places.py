@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..geo.gazetteer import Gazetteer, Town, haversine_km
+from ..geo.gazetteer import EARTH_RADIUS_KM, Gazetteer, Town, haversine_km
 from .catalog import (
     ALL_CATEGORIES,
     DECOYS,
@@ -43,6 +43,8 @@ from .names import (
 from .scenario import Scenario
 from .tz import timezone_name
 
+_KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180.0
+"""Great-circle km per degree of latitude."""
 GEM_FAMILIES = ("swimming_hole", "dive_bar", "diner", "oddity", "museum", "trail", "cafe")
 """One genuine gem per family and town (by latent fit), so every main intent has an answer."""
 _TIMINGS: tuple[Timing, ...] = ("past", "current", "future")
@@ -120,8 +122,14 @@ class PlaceBuilder:
 
     # ------------------------------------------------------------------ location
     def _locality(self, lat: float, lon: float) -> Town:
+        """The nearest town (the first of equals, the host town first) by haversine_km."""
         best, best_d = self.town, haversine_km(lat, lon, self.town.lat, self.town.lon)
         for t, _ in self.hood:
+            # No great circle is shorter than its north-south part: a town whose latitude alone
+            # puts it farther than the best so far cannot be nearer, so its (costly) distance
+            # is not computed. The bound is shaved far below any rounding of haversine_km.
+            if abs(lat - t.lat) * _KM_PER_DEGREE * (1.0 - 1e-6) - 1e-6 > best_d:
+                continue
             d = haversine_km(lat, lon, t.lat, t.lon)
             if d < best_d:
                 best, best_d = t, d

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape as html_escape
 from urllib.parse import quote_plus
-from xml.sax.saxutils import escape as _xml_escape  # nosec B406 -- writes XML, parses none
 
 from .engines import age_freshness, memo_terms, order, query_terms, score, terms_match
 from .model import RedditPost, TownUniverse
@@ -32,7 +31,11 @@ _WINDOWS = {
 
 
 def xml_escape(text: str) -> str:
-    return _xml_escape(text, {'"': "&quot;"})
+    # What xml.sax.saxutils.escape(text, {'"': "&quot;"}) does, without importing xml.sax
+    # (a cold search's start-up, issue 15).
+    return (
+        text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace('"', "&quot;")
+    )
 
 
 def _iso(dt: datetime) -> str:

@@ -106,9 +106,23 @@ def _page_date(page: WebPage) -> datetime | None:
     return _parse_page_date(page.date) if page.date else None
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# "%b %d, %Y" as strptime reads it in the C locale (the months' English abbreviations, any
+# case; a day of 1-31 or 01-09; four digits of year), for the spellings the world writes.
+_PAGE_DATE = re.compile(r"([A-Za-z]{3}) (3[01]|[12]\d|0[1-9]|[1-9]), (\d{4})\Z")
+
+
 @lru_cache(maxsize=8192)
 def _parse_page_date(text: str) -> datetime | None:
-    # strptime is slow and every rendered result list dates its pages again; dates repeat.
+    # strptime is slow (importing it and building its locale's patterns cost a cold search a
+    # few ms) and every rendered result list dates its pages again; dates repeat. Anything
+    # the pattern does not take goes to strptime itself, which decides as before.
+    m = _PAGE_DATE.match(text)
+    if m is not None and (month := m.group(1).lower()) in _MONTHS:
+        try:
+            return datetime(int(m.group(3)), _MONTHS.index(month) + 1, int(m.group(2)), tzinfo=UTC)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(text, "%b %d, %Y").replace(tzinfo=UTC)
     except ValueError:

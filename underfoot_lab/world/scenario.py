@@ -12,157 +12,189 @@ returns carries information about it.
 file path, validates it (unknown keys are errors; messages name the file and the field) and
 returns a :class:`Scenario` whose :attr:`Scenario.hash` covers both the file's content and the
 world's code (:func:`world_code_hash`), so a change to either changes every key built from it.
+
+A :class:`Scenario` is a tree of plain frozen records; the pydantic models that validate the
+YAML live in :mod:`.scenario_schema`. The shipped scenarios' validated content is kept in
+``scenarios.json`` next to this module, keyed by the sha256 of each YAML file's bytes and of the
+validating code (this module and the schema): a file with those exact bytes loads from it
+without YAML parsing or pydantic (a cold search's start-up, issue 15); any other file is parsed
+and validated. Regenerate it after editing a shipped scenario or the schema:
+``python -m underfoot_lab.world.scenario``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
-import string
+from collections.abc import Mapping
+from dataclasses import FrozenInstanceError
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any, ClassVar
 
 from ..errors import ConfigError
 
 WORLDS_DIR = Path("experiments") / "worlds"
 """Where named scenarios live, relative to the working directory or the repository root."""
 
-REQUIRED_VOCABULARY = (
-    "gem",
-    "clickbait",
-    "plain",
-    "local_talk",
-    "praise",
-    "meh",
-    "letdown",
-    "trap_talk",
-    "decoy_blurb",
-)
-"""The phrase lists the world's code reads (a scenario may add others; they are ignored)."""
 
-PLACEHOLDERS = frozenset({"name", "town", "state", "county", "what"})
-"""Fields a phrase may use: ``{name}`` (the place), ``{town}``, ``{state}``, ``{county}``,
-``{what}`` (its kind: "swimming hole", "dive bar")."""
+class _Record:
+    """A frozen record built by keyword: equality, hash and repr by its fields, like a frozen
+    dataclass, and :meth:`as_dict` like ``dataclasses.asdict``. Defining one is a plain class
+    statement: a dataclass's generated methods cost ~0.5 ms each to define, and every cold
+    search defined the scenario's thirteen (issue 15)."""
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._fields = tuple(inspect.get_annotations(cls))
+        cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
+
+    def __init__(self, **values: Any) -> None:
+        for name in self._fields:
+            if name in values:
+                value = values[name]
+            elif name in self._defaults:
+                value = self._defaults[name]
+            else:
+                raise TypeError(f"{type(self).__name__}() missing keyword argument {name!r}")
+            object.__setattr__(self, name, value)
+        if unknown := sorted(set(values) - set(self._fields)):
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword {unknown[0]!r}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Field name -> value, records within as dicts (like ``dataclasses.asdict``)."""
+        return {n: _plain(getattr(self, n)) for n in self._fields}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Record):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
-Unit = Field(ge=0.0, le=1.0)
-Corr = Field(ge=-1.0, le=1.0)
-
-
-class Zones(_Strict):
+class Zones(_Record):
     """Shares of the latent zones (normalised): core (the town's own scene, < 25 km), band
     (25-80 km, "nearby") and far (> 80 km, beyond the search radius)."""
 
-    core: float = Field(ge=0.0)
-    band: float = Field(ge=0.0)
-    far: float = Field(ge=0.0)
+    core: float
+    band: float
+    far: float
 
 
-class TimingShares(_Strict):
+class TimingShares(_Record):
     """Shares of latent timings (normalised). Places: "past" = closed for good, "current" =
     open, "future" = not open yet. Events: over, upcoming within 60 days, later."""
 
-    past: float = Field(ge=0.0)
-    current: float = Field(ge=0.0)
-    future: float = Field(ge=0.0)
+    past: float
+    current: float
+    future: float
 
     def weights(self) -> tuple[float, float, float]:
         """(past, current, future)."""
         return self.past, self.current, self.future
 
 
-class LatentSpec(_Strict):
+class LatentSpec(_Record):
     """How the latent truth of a place is drawn (all standard-normal scores unless stated)."""
 
-    esteem_quality_corr: float = Corr
+    esteem_quality_corr: float
     """Correlation of local esteem with quality."""
-    exposure_quality_corr: float = Corr
+    exposure_quality_corr: float
     """Correlation of tourist exposure with quality."""
-    hidden_share: float = Field(gt=0.0, lt=1.0)
+    hidden_share: float
     """Share of ordinary places whose exposure is low enough to count as hidden."""
     zones: Zones
     place_timing: TimingShares
     event_timing: TimingShares
-    decoys_min: int = Field(ge=0, le=7)
-    decoys_max: int = Field(ge=0, le=7)
-    tourist_spots_min: int = Field(ge=0, le=10)
-    tourist_spots_max: int = Field(ge=0, le=10)
-    tourist_exposure_boost: float = Field(ge=0.0)
+    decoys_min: int
+    decoys_max: int
+    tourist_spots_min: int
+    tourist_spots_max: int
+    tourist_exposure_boost: float
     """Added to a tourist spot's (and a decoy's) exposure score."""
 
-    @model_validator(mode="after")
-    def _ranges(self) -> LatentSpec:
-        if self.decoys_min > self.decoys_max:
-            raise ValueError("decoys_min must not exceed decoys_max")
-        if self.tourist_spots_min > self.tourist_spots_max:
-            raise ValueError("tourist_spots_min must not exceed tourist_spots_max")
-        if self.zones.core + self.zones.band + self.zones.far <= 0:
-            raise ValueError("zones must not all be 0")
-        for name in ("place_timing", "event_timing"):
-            shares: TimingShares = getattr(self, name)
-            if shares.current <= 0:
-                raise ValueError(f"{name}.current must be > 0 (every town has open places)")
-        return self
 
-
-class Links(_Strict):
+class Links(_Record):
     """How strongly each apparent view (what sources can see) follows its latent variable.
 
     Continuous views are ``link * latent + sqrt(1 - link**2) * noise``; categorical ones copy
     the latent value with probability ``link`` and are drawn independently otherwise. 0 makes a
     view independent of the truth, 1 makes it the truth."""
 
-    quality: float = Unit
-    esteem: float = Unit
-    exposure: float = Unit
-    zone: float = Unit
+    quality: float
+    esteem: float
+    exposure: float
+    zone: float
     """Where the place appears to be (its coordinates) vs its latent zone."""
-    timing: float = Unit
+    timing: float
     """An event's dates vs its latent timing (past, upcoming, far future)."""
-    topic: float = Unit
+    topic: float
     """What a place appears to be (category, name, tags) vs what it is good for (topical fit)."""
-    decoy: float = Unit
+    decoy: float
     """Whether a tourist trap looks like one (name, blurb, clickbait pages)."""
 
 
-class GradeSpec(_Strict):
+class GradeSpec(_Record):
     """Thresholds on latent variables (never on an observable) that define the grade."""
 
-    good_quality: float = Field(gt=0.0, lt=1.0)
+    good_quality: float
     gem_esteem: float
     """A grade of 3 needs local esteem (a standard-normal score) at least this high."""
 
 
-class ReviewSpec(_Strict):
+class ReviewSpec(_Record):
     """log(reviews) = base + town_size * log10(pop/1000) + exposure * E + esteem * S + noise."""
 
     base: float
     town_size: float
     exposure: float
     esteem: float
-    noise_sd: float = Field(ge=0.0)
+    noise_sd: float
     trap_boost: float
     """Added to log(reviews) of a place that looks like a tourist trap."""
 
 
-class RatingSpec(_Strict):
+class RatingSpec(_Record):
     """rating = mean + quality * Q + noise (Q the apparent quality score), clipped to 1..5."""
 
-    mean: float = Field(ge=1.0, le=5.0)
+    mean: float
     quality: float
-    noise_sd: float = Field(ge=0.0)
+    noise_sd: float
     trap_shift: float
     """Added to the rating of a place that looks like a tourist trap."""
 
 
-class Logit(_Strict):
+class Logit(_Record):
     """P(use a phrase list) = sigmoid(base + esteem*S + exposure*E + quality*Q + trap*T)."""
 
     base: float
@@ -172,7 +204,7 @@ class Logit(_Strict):
     trap: float = 0.0
 
 
-class LanguageSpec(_Strict):
+class LanguageSpec(_Record):
     """When pages and posts about a place use the ``gem`` and ``clickbait`` vocabularies."""
 
     gem: Logit
@@ -181,7 +213,7 @@ class LanguageSpec(_Strict):
     """Weight (as a log-odds score) of a place being picked for a locals' recommendation post."""
 
 
-class EngineSpec(_Strict):
+class EngineSpec(_Record):
     """An engine's own ranking: a weighted sum of what it can see, plus noise.
 
     ``text`` weighs the lexical match of the query's words with the item's text, ``popularity``
@@ -195,11 +227,11 @@ class EngineSpec(_Strict):
     authority: float = 0.0
     freshness: float = 0.0
     distance: float = 0.0
-    noise_sd: float = Field(ge=0.0)
-    position_noise: float = Unit
+    noise_sd: float
+    position_noise: float
 
 
-class Engines(_Strict):
+class Engines(_Record):
     google: EngineSpec
     local_pack: EngineSpec
     maps: EngineSpec
@@ -207,7 +239,7 @@ class Engines(_Strict):
     reddit: EngineSpec
 
 
-class CorpusSpec(_Strict):
+class CorpusSpec(_Record):
     """Which items about NO place exist. They always grade 0 (they are not places), which a
     scorer can learn from their look (listicle titles, Reddit questions, single sources); the
     ``null`` world switches them off so that no returned item carries information."""
@@ -219,10 +251,10 @@ class CorpusSpec(_Strict):
     """Reddit questions ("what should we do?") and off-topic posts."""
 
 
-class Scenario(_Strict):
+class Scenario(_Record):
     """One scenario world (see ``docs/offline-world.md``)."""
 
-    name: str = Field(min_length=1)
+    name: str
     description: str = ""
     latent: LatentSpec
     links: Links
@@ -234,30 +266,14 @@ class Scenario(_Strict):
     corpus: CorpusSpec = CorpusSpec()
     vocabulary: dict[str, tuple[str, ...]]
 
-    @model_validator(mode="after")
-    def _vocabulary(self) -> Scenario:
-        missing = [k for k in REQUIRED_VOCABULARY if not self.vocabulary.get(k)]
-        if missing:
-            raise ValueError(f"vocabulary is missing (or has empty) lists: {', '.join(missing)}")
-        for key, phrases in self.vocabulary.items():
-            for phrase in phrases:
-                try:
-                    fields = {f for _, f, _, _ in string.Formatter().parse(phrase) if f is not None}
-                except ValueError as exc:
-                    raise ValueError(f"vocabulary.{key}: bad phrase {phrase!r}: {exc}") from exc
-                if bad := fields - PLACEHOLDERS:
-                    raise ValueError(
-                        f"vocabulary.{key}: phrase {phrase!r} uses unknown placeholder(s) "
-                        f"{sorted(bad)} (allowed: {sorted(PLACEHOLDERS)})"
-                    )
-        return self
-
     @cached_property
     def content_hash(self) -> str:
         """sha256 of the validated content (key order and YAML formatting do not matter).
 
-        Cached (the model is frozen): every world response's noise is seeded with it."""
-        canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        Cached (the record is frozen): every world response's noise is seeded with it. The
+        canonical JSON is the one pydantic's ``model_dump(mode="json")`` gave, field for field
+        (tests check that), so the hashes of existing scenarios did not change."""
+        canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
     @property
@@ -320,29 +336,119 @@ def parse_scenario(data: Any, source: str) -> Scenario:
     """Validate a mapping as a scenario; errors name ``source`` and the first bad field."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a scenario must be a YAML mapping")
+    return _from_data(_validate(data, source))
+
+
+def _validate(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The validated content of a scenario mapping, as JSON data (pydantic's dump)."""
+    from pydantic import ValidationError
+
+    from . import scenario_schema
+
     try:
-        return Scenario.model_validate(data)
+        model = scenario_schema.Scenario.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"{source}: {_field_path(first['loc'])}: {first['msg']}") from None
+    dumped: dict[str, Any] = model.model_dump(mode="json")
+    return dumped
+
+
+def _from_data(data: Mapping[str, Any]) -> Scenario:
+    """The records of validated content (:func:`_validate`'s output, or its stored copy)."""
+    latent = data["latent"]
+    return Scenario(
+        name=data["name"],
+        description=data["description"],
+        latent=LatentSpec(
+            **{
+                **latent,
+                "zones": Zones(**latent["zones"]),
+                "place_timing": TimingShares(**latent["place_timing"]),
+                "event_timing": TimingShares(**latent["event_timing"]),
+            }
+        ),
+        links=Links(**data["links"]),
+        grade=GradeSpec(**data["grade"]),
+        reviews=ReviewSpec(**data["reviews"]),
+        ratings=RatingSpec(**data["ratings"]),
+        language=LanguageSpec(**{k: Logit(**v) for k, v in data["language"].items()}),
+        engines=Engines(**{k: EngineSpec(**v) for k, v in data["engines"].items()}),
+        corpus=CorpusSpec(**data["corpus"]),
+        vocabulary={k: tuple(v) for k, v in data["vocabulary"].items()},
+    )
+
+
+VALIDATED = Path(__file__).with_name("scenarios.json")
+"""The shipped scenarios' validated content, by the sha256 of their YAML bytes."""
+VALIDATED_FORMAT = 1
+
+
+def _schema_hash() -> str:
+    """sha256 of the code that validates and builds a scenario (this module and the schema)."""
+    h = hashlib.sha256(str(VALIDATED_FORMAT).encode())
+    for name in ("scenario.py", "scenario_schema.py"):
+        h.update(name.encode() + b"\0" + Path(__file__).with_name(name).read_bytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _validated_copies() -> dict[str, Any]:
+    """YAML sha256 -> validated content, when ``scenarios.json`` was written by this code."""
+    try:
+        stored = json.loads(VALIDATED.read_text(encoding="utf-8"))
+        if stored["schema"] != _schema_hash():
+            return {}
+        copies: dict[str, Any] = stored["validated"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return copies
+
+
+def write_validated(paths: list[Path] | None = None) -> Path:
+    """(Re)write ``scenarios.json`` from the shipped scenarios (``experiments/worlds``), each
+    parsed and validated as any file is: ``python -m underfoot_lab.world.scenario``."""
+    repo = Path(__file__).resolve().parents[2] / WORLDS_DIR
+    validated = {}
+    for path in sorted(paths if paths is not None else repo.glob("*.yaml")):
+        raw = path.read_bytes()
+        data = _read_yaml(raw, str(path))
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a scenario must be a YAML mapping")
+        validated[hashlib.sha256(raw).hexdigest()] = _validate(data, str(path))
+    payload = {"format": VALIDATED_FORMAT, "schema": _schema_hash(), "validated": validated}
+    VALIDATED.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return VALIDATED
 
 
 @lru_cache(maxsize=32)
 def _load_file(path: str, mtime_ns: int) -> Scenario:
+    raw = Path(path).read_bytes()
+    known = _validated_copies().get(hashlib.sha256(raw).hexdigest())
+    if known is not None:
+        return _from_data(known)
+    return parse_scenario(_read_yaml(raw, path), path)
+
+
+def _read_yaml(raw: bytes, path: str) -> Any:
     import yaml
 
     try:
         # libyaml's loader when present: the pure-Python one took ~0.1 s of every search
         # process's start-up for the default scenario (issue 15)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        text = Path(path).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=loader)  # nosec B506 -- a safe loader, C or Python
+        # decoded as read_text would (universal newlines)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return yaml.load(text, Loader=loader)  # nosec B506 -- a safe loader, C or Python
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
-    return parse_scenario(data, path)
 
 
 def load_scenario(ref: str | Path = "default") -> Scenario:
     """Resolve, read and validate a scenario (cached per file and modification time)."""
     path = resolve_scenario_path(ref)
     return _load_file(str(path), path.stat().st_mtime_ns)
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintenance command
+    print(f"wrote {write_validated()}")
