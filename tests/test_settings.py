@@ -212,3 +212,22 @@ def test_import_does_not_load_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+GENERIC = ["", " ", "0", "1", "-1", "2.5", "1e3", "inf", "nan", "true", "False", "no", "abc",
+           "a, b", "/tmp/x", "2026-01-01T00:00:00Z"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_every_field_converts_strings_as_the_pydantic_model_does(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The plain converters and the pydantic model declare each field twice: every field, not
+    # only the sampled ones above, must agree on what a string becomes (or that it is invalid).
+    for var in [f.variable for f in Settings.model_fields.values()]:
+        monkeypatch.delenv(var, raising=False)
+    model = _model()
+    for value in GENERIC:
+        ours = _outcome(lambda: Settings(_env_file=None, **{name: value}))  # noqa: B023
+        theirs = _outcome(lambda: model(**{name: value}))  # noqa: B023
+        assert repr(ours) == repr(theirs), (name, value)  # repr: NaN equals itself there

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .settings import Settings
 
-# Re-exported lazily: settings import pydantic (~0.2 s), and a CLI command such as `metrics`
-# needs neither it nor the records.
+# Re-exported lazily: the records and settings are not free to import, and a CLI command such
+# as `metrics` needs none of them.
 _LAZY = {
     "Answer": "records",
     "ParsedQuery": "records",
@@ -94,7 +94,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: the pipeline pulls in httpx and numpy, settings pydantic; keep `import underfoot_lab`
+    # Lazy: the pipeline pulls in httpx and numpy; keep `import underfoot_lab`
     # light.
     module = _LAZY.get(name)
     if module is None:
