@@ -312,7 +312,8 @@ def _from_frame(frame: Any, value_column: str) -> _Columns:
 def _columns(table: Any, value_column: str, dtype: type) -> _Columns:
     if isinstance(table, TrecTable):
         docids = np.asarray(table.vocabulary.take(table.docs), dtype=object)
-        return _Columns(table.qids, table.q, docids, table.values, unique_pairs=True)
+        qids, q = table.own_qids()
+        return _Columns(qids, q, docids, table.values, unique_pairs=True)
     if isinstance(table, Mapping):
         return _from_mapping(table, dtype)
     if hasattr(table, "columns"):
@@ -590,13 +591,11 @@ def _join_trec_tables(
     collision (two qrels pairs with one key, or a key matching a different pair) falls back to
     the string join, so the result is exact either way.
     """
-    eval_qids = _eval_qids(qrels.qids, run.qids, on_missing)
+    eval_qids, q_rows, r_rows = _trec_rows(qrels, run, on_missing)
     n_rows = len(eval_qids)
     width = max(qrels.vocabulary.width, run.vocabulary.width)
-    q_rows = _row_index(eval_qids, qrels.qids, qrels.q)
     q_keep = _kept(q_rows)
     q_rows, q_grades = q_rows[q_keep], _grades(qrels.values)[q_keep]
-    r_rows = _row_index(eval_qids, run.qids, run.q)
     r_keep = _kept(r_rows)
     r_rows, r_docs = r_rows[r_keep], run.docs[r_keep]
     indexed = _indexed_grades(qrels, run)
@@ -633,6 +632,37 @@ def _join_trec_tables(
         ideal=_Ideal.build(q_rows, q_grades, n_rows),
         unique_pairs=True,
     )
+
+
+def _trec_rows(
+    qrels: TrecTable, run: TrecTable, on_missing: str
+) -> tuple[list[str], IntArray, IntArray]:
+    """The evaluated qids (sorted, as :func:`_eval_qids` picks them) and every qrels and run
+    entry's row among them (-1: not evaluated).
+
+    Tables read together share their sorted qid list, so this is array work; tables read
+    apart are first mapped onto the sorted union of their qids.
+    """
+    if qrels.qids is run.qids:
+        qids, q_codes, r_codes = qrels.qids, qrels.q, run.q
+    else:
+        qids = sorted(set(qrels.qids) | set(run.qids))
+        q_codes = _row_index(qids, qrels.qids, qrels.q)
+        r_codes = _row_index(qids, run.qids, run.q)
+    chosen = np.bincount(q_codes, minlength=len(qids)) > 0
+    if on_missing == "skip":
+        chosen &= np.bincount(r_codes, minlength=len(qids)) > 0
+    positions = np.flatnonzero(chosen)
+    if positions.size == 0:
+        raise EvaluationError(
+            "no queries to evaluate: the qrels are empty"
+            if on_missing == "zero" or q_codes.size == 0
+            else "no queries to evaluate: no qrels query appears in the run"
+        )
+    row_of = np.full(len(qids), -1, dtype=np.int64)
+    row_of[positions] = np.arange(positions.size, dtype=np.int64)
+    eval_qids = [qids[i] for i in positions.tolist()]
+    return eval_qids, row_of[q_codes], row_of[r_codes]
 
 
 def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:

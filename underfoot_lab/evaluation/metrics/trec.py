@@ -25,7 +25,7 @@ lines, non-ASCII text) and every malformed file goes through a line-by-line read
 the reference for the semantics and produces the error messages. Ids never become Python
 strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
 is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the CSV reader
-(Python sees each chunk's few distinct qids only).
+and numbered by sorting the packed dictionaries (only the distinct qids become strings).
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ class TrecTable:
     """One qrels or run file as columns, validated (no duplicate (qid, docid) pair).
 
     ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`;
-    tables read together share one), ``qids`` are the distinct qids in first-seen order and
-    ``q[i]`` indexes them; ``values`` are grades (int64) or scores (float64).
+    tables read together share one); ``q[i]`` indexes ``qids``, distinct qids in byte order
+    (tables read together share one list, so it may hold qids only the other table has:
+    :meth:`own_qids` are this table's); ``values`` are grades (int64) or scores (float64).
     """
 
     name: str
@@ -125,12 +126,23 @@ class TrecTable:
     def __len__(self) -> int:
         return int(self.q.size)
 
+    def own_qids(self) -> tuple[list[str], npt.NDArray[np.int64]]:
+        """This table's distinct qids in first-seen order and each entry's index among them."""
+        import numpy as np
+
+        present, first, inverse = np.unique(self.q, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        position = np.empty(order.size, dtype=np.int64)
+        position[order] = np.arange(order.size)
+        qids = [self.qids[i] for i in present[order].tolist()]
+        return qids, position[inverse.reshape(-1)]
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The nested-dict form (``qid -> docid -> value``), queries in first-seen order."""
-        out: dict[str, dict[str, Any]] = {qid: {} for qid in self.qids}
+        qids, q = self.own_qids()
+        out: dict[str, dict[str, Any]] = {qid: {} for qid in qids}
         docids = self.vocabulary.take(self.docs)
-        qids = self.qids
-        for qi, docid, value in zip(self.q.tolist(), docids, self.values.tolist(), strict=True):
+        for qi, docid, value in zip(q.tolist(), docids, self.values.tolist(), strict=True):
             out[qids[qi]][docid] = value
         return out
 
@@ -177,37 +189,69 @@ _Parts: TypeAlias = list[
 
 
 def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
-    """Strings as big-endian words, zero padded: ``(n, ceil(longest / 8))``."""
+    """Strings as big-endian words, zero padded: ``(n, ceil(longest / 8))``.
+
+    The words are assembled in the strings' byte layout and byte-swapped once at the end. A
+    part whose strings all have one length (docids like ``doc-0001``, the common case) is a
+    plain 2-D copy of its bytes; other parts read each word as an 8-byte window of their
+    bytes and zero what lies past the string's end.
+    """
     import numpy as np
-    from numpy.lib.stride_tricks import as_strided
 
     lengths = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
     longest = int(lengths.max(initial=0))
     width = max(1, -(-longest // 8))
-    # one buffer for every part, padded so an 8-byte read past the last string stays inside
-    sizes = [int(p[0].size) for p in parts]
-    buffer = np.zeros(sum(sizes) + 8 * width + 8, dtype=np.uint8)
-    base = np.cumsum([0, *sizes])
-    starts = np.concatenate([p[1] + b for p, b in zip(parts, base.tolist(), strict=False)])
-    for (data, _starts, _lengths), b, size in zip(parts, base.tolist(), sizes, strict=False):
-        buffer[b : b + size] = data
-    # every 8-byte window of the buffer as an integer (byte-swapped below: big-endian)
-    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
-    masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
-    shortest = int(lengths.min(initial=0))
     out = np.empty((lengths.size, width), dtype=np.uint64)
+    raw = out.view(np.uint8).reshape(lengths.size, 8 * width)
+    # keep = masks[r]: the first r bytes of a word (in memory order) kept, the rest zeroed
+    masks = np.tril(np.full((9, 8), 0xFF, dtype=np.uint8), -1).view(np.uint64).reshape(-1)
+    row = 0
+    for data, starts, part_lengths in parts:
+        n = int(part_lengths.size)
+        if n == 0:
+            continue
+        first = int(part_lengths[0])
+        end = int(starts[-1]) + int(part_lengths[-1])
+        if end - int(starts[0]) == n * first and bool((part_lengths == first).all()):
+            # equal lengths, so the strings are back to back: a reshape of the bytes
+            raw[row : row + n, :first] = data[int(starts[0]) : end].reshape(n, first)
+            raw[row : row + n, first:] = 0
+        else:
+            _pack_windows(data, starts, part_lengths, out[row : row + n], masks)
+        row += n
+    if np.little_endian:
+        out.byteswap(inplace=True)
+    return out
+
+
+def _pack_windows(
+    data: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint64],
+    masks: npt.NDArray[np.uint64],
+) -> None:
+    """Fill ``out`` (words in memory byte order) from strings of any lengths."""
+    import numpy as np
+    from numpy.lib.stride_tricks import as_strided
+
+    width = out.shape[1]
+    # padded so an 8-byte read past the last string stays inside
+    buffer = np.zeros(data.size + 8 * width + 8, dtype=np.uint8)
+    buffer[: data.size] = data
+    # every 8-byte window of the buffer as an integer
+    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
+    shortest = int(lengths.min(initial=0))
+    at = starts.copy()
     rest = np.empty_like(lengths)
     for j in range(width):
-        word = windows[starts]
-        if np.little_endian:
-            word.byteswap(inplace=True)
+        word = windows[at]
         if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
             np.subtract(lengths, 8 * j, out=rest)
             np.clip(rest, 0, 8, out=rest)
             word &= masks[rest]
         out[:, j] = word
-        starts += 8  # a fresh array (the concatenation above), so updating it is safe
-    return out
+        at += 8
 
 
 def _arrow_parts(column: Any) -> _Parts:
@@ -237,29 +281,32 @@ def _string_parts(strings: list[str]) -> _Parts:
     return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
 
 
-def _factorize_strings(names: list[str]) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """Distinct ids in first-seen order and each entry's index among them."""
+def _dictionary_strings(names: list[str]) -> tuple[_Parts, npt.NDArray[np.int64]]:
+    """Distinct ids in first-seen order (as string parts) and each entry's index among them."""
     import numpy as np
 
     index: dict[str, int] = {}
     codes = [index.setdefault(name, len(index)) for name in names]
-    return list(index), np.asarray(codes, dtype=np.int64)
+    return _string_parts(list(index)), np.asarray(codes, dtype=np.int64)
 
 
-def _factorize_arrow(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """The same for a dictionary-encoded pyarrow column: only each chunk's dictionary (the
-    qids of a few thousand lines) is looked at in Python."""
+def _dictionary_arrow(column: Any) -> tuple[_Parts, npt.NDArray[np.int64]]:
+    """The same for a dictionary-encoded pyarrow column, without a Python string: each chunk's
+    dictionary (the qids of a few thousand lines) becomes a part, and each line's index is
+    its chunk's offset among the parts plus its index in the chunk's dictionary."""
     import numpy as np
 
-    index: dict[str, int] = {}
-    parts = []
+    parts: _Parts = []
+    codes = []
+    offset = 0
     for chunk in column.chunks:
-        codes = [index.setdefault(name, len(index)) for name in chunk.dictionary.to_pylist()]
+        parts.extend(_arrow_parts(chunk.dictionary))
         indices = chunk.indices
         local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
         local = local[indices.offset : indices.offset + len(indices)]
-        parts.append(np.asarray(codes, dtype=np.int64)[local])
-    return list(index), np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        codes.append(local.astype(np.int64) + offset)
+        offset += len(chunk.dictionary)
+    return parts, np.concatenate(codes) if codes else np.zeros(0, np.int64)
 
 
 def _load(source: Source) -> tuple[str, bytes, bool]:
@@ -428,8 +475,9 @@ class _Parsed:
     kind: str
     data: bytes
     fast: bool
-    qids: tuple[list[str], npt.NDArray[np.int64]]
-    """Distinct qids in first-seen order and each line's index among them."""
+    qids: tuple[_Parts, npt.NDArray[np.int64]]
+    """Qid strings (each distinct qid at least once, possibly more) and each line's index
+    among them."""
     docids: _Parts
     values: npt.NDArray[Any]
 
@@ -446,10 +494,10 @@ def _parse(source: Source, kind: str) -> _Parsed:
         qid_col, doc_col, values = fast
         if kind == "run" and values.size and np.isnan(values).any():
             _slow_columns(name, data, kind)  # names the line of the NaN
-        qids, docids = _factorize_arrow(qid_col), _arrow_parts(doc_col)
+        qids, docids = _dictionary_arrow(qid_col), _arrow_parts(doc_col)
     else:
         qid_list, doc_list, value_list = _slow_columns(name, data, kind)
-        qids, docids = _factorize_strings(qid_list), _string_parts(doc_list)
+        qids, docids = _dictionary_strings(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
     return _Parsed(name, kind, data, fast is not None, qids, docids, values)
@@ -492,26 +540,40 @@ def _index_pairs(
     return None, None
 
 
+def _unique_rows(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The distinct packed strings of ``words`` in byte order (Python's ``str`` order) and
+    each row's index among them."""
+    import numpy as np
+
+    n = int(words.shape[0])
+    order = np.lexsort(words.T[::-1]) if n else np.zeros(0, np.int64)
+    ordered = words[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    codes = np.empty(n, dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    return _decode(ordered[new]), codes
+
+
 def _tables(*parsed: _Parsed) -> list[TrecTable]:
     """Code ids (docids packed into one :class:`DocIds` shared by all ``parsed``, qids
-    numbered once across them for the pair keys) and refuse duplicates."""
+    numbered once across them, in byte order) and refuse duplicates."""
     import numpy as np
 
     vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
-    factorized = [p.qids for p in parsed]
-    shared: dict[str, int] = {}
-    to_shared = [
-        np.asarray([shared.setdefault(qid, len(shared)) for qid in qids], dtype=np.int64)
-        for qids, _q in factorized
-    ]
+    # every file's qid dictionaries packed together: a few per chunk of lines, not per line
+    qids, codes = _unique_rows(_pack([part for p in parsed for part in p.qids[0]]))
     space = object()
     out: list[TrecTable] = []
     start = 0
-    for p, (qids, q), mapping in zip(parsed, factorized, to_shared, strict=True):
+    dictionary_start = 0
+    for p in parsed:
+        q = codes[dictionary_start + p.qids[1]] if p.qids[1].size else p.qids[1]
+        dictionary_start += sum(int(part[2].size) for part in p.qids[0])
         docs = np.arange(start, start + len(p.values), dtype=np.int64)
         words = vocabulary.words[start : start + len(p.values)]
         start += len(p.values)
-        pairs, i = _index_pairs(mapping[q] if q.size else q, words, len(shared), space)
+        pairs, i = _index_pairs(q, words, len(qids), space)
         if i is not None:
             lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
             qid, docid = qids[int(q[i])], vocabulary.take(docs[i : i + 1])[0]
