@@ -21,7 +21,13 @@ from underfoot_lab.evaluation.metrics.measure_names import (
     parse_measure,
     parse_measures,
 )
-from underfoot_lab.evaluation.metrics.trec import ranked, read_qrels, read_run
+from underfoot_lab.evaluation.metrics.trec import (
+    ranked,
+    read_qrels,
+    read_run,
+    read_trec_pair,
+    write_qrels,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trec"
 TOLERANCE = 1e-12
@@ -333,6 +339,41 @@ def test_skip_mode_matches_pytrec_eval_per_query(case: Any) -> None:
     ours = evaluate(qrels, run, OURS, on_missing="skip")
     assert set(ours.per_query) == set(theirs)
     assert ours.queries == len(theirs)
+    for qid, values in ours.per_query.items():
+        for name in OURS:
+            expected = theirs[qid][parse_measure(name).trec_eval_name or ""]
+            assert values[name] == pytest.approx(expected, abs=TOLERANCE), (qid, name)
+
+
+def test_trec_files_match_pytrec_eval_with_ties_of_every_size(case: Any, tmp_path: Path) -> None:
+    # the file path packs docids into words and breaks ties of two by a swap, longer ties by
+    # a lexsort: docids of several lengths (so ties differ beyond the first word) and scores
+    # on a half-point grid give ties of 2, 3, ... entries
+    qrels, run = case
+    rng = np.random.default_rng(len(run))
+    rename = {f"doc{j}": f"doc{j}" + "-x" * (j % 7) for j in range(400)}
+    qrels = {q: {rename[d]: g for d, g in docs.items()} for q, docs in qrels.items()}
+    run = {  # half the queries keep the coarse grid (long ties), half get mostly pairs
+        q: {
+            rename[d]: s if i % 2 else float(rng.integers(0, max(1, len(docs) // 2)))
+            for d, s in docs.items()
+        }
+        for i, (q, docs) in enumerate(run.items())
+        if docs
+    }
+    write_qrels(qrels, tmp_path / "qrels")
+    # lines shuffled within each query (write_run would list them in trec_eval's order)
+    lines = [
+        f"{q} Q0 {d} 0 {s!r} t\n"
+        for q, docs in run.items()
+        for d, s in rng.permutation(np.array(list(docs.items()), dtype=object)).tolist()
+    ]
+    (tmp_path / "run").write_text("".join(lines))
+    sizes = [list(d.values()).count(s) for d in run.values() for s in set(d.values())]
+    assert sizes.count(2) > 300 and sizes.count(3) > 100 and max(sizes) > 10
+    theirs = _pytrec(qrels, run, PYTREC_MEASURES)
+    ours = evaluate(*read_trec_pair(tmp_path / "qrels", tmp_path / "run"), OURS, on_missing="skip")
+    assert set(ours.per_query) == set(theirs)
     for qid, values in ours.per_query.items():
         for name in OURS:
             expected = theirs[qid][parse_measure(name).trec_eval_name or ""]
