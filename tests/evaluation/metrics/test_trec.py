@@ -228,15 +228,17 @@ def test_packed_docids_order_ties_by_bytes_beyond_the_first_word(tmp_path: Path)
     assert [d for d, _ in ranked(dict.fromkeys(docs, 1.0))] == sorted(docs, reverse=True)
 
 
-def test_pair_index_tells_a_repeat_from_a_docid_shared_by_two_qids() -> None:
+def test_pair_keys_tell_a_repeat_from_a_docid_shared_by_two_qids() -> None:
     from underfoot_lab.evaluation.metrics import trec
 
     words = trec._pack(trec._string_parts(["a", "b", "a"]))
-    q = np.array([0, 0, 1])
-    pairs, first = trec._index_pairs(q, words, 2, object())
-    assert first is None and pairs is not None and pairs.keys.size == 3  # ("a" twice, two qids)
-    pairs, first = trec._index_pairs(np.array([0, 0, 0]), words, 1, object())
-    assert pairs is None and first == 2  # the third line repeats the first
+    table, other = np.array([0, 0, 1]), np.array([0, 1])
+    number, first, matches = trec._check_and_match([(table, words), (other, words[:2])], 2)
+    assert number is None and first is None  # ("a" twice, two qids)
+    assert matches is not None
+    assert (matches.qrels.tolist(), matches.run.tolist()) == ([0], [0])
+    number, first, matches = trec._check_and_match([(np.array([0, 0, 0]), words)], 1)
+    assert (number, first, matches) == (0, 2, None)  # the third line repeats the first
 
 
 def test_tables_read_apart_join_through_hashes_like_a_pair(tmp_path: Path) -> None:

@@ -626,7 +626,7 @@ def _join_trec_tables(
 ) -> _Joined:
     """Join two :class:`TrecTable` by hashing (row, packed docid) pairs to integers.
 
-    Tables read together reuse the sorted keys their reader built (:func:`_indexed_grades`);
+    Tables read together reuse the matches their reader found (:func:`_indexed_grades`);
     others are keyed here. Every key match is confirmed on the docid words themselves; a hash
     collision (two qrels pairs with one key, or a key matching a different pair) falls back to
     the string join, so the result is exact either way.
@@ -713,25 +713,14 @@ def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:
 
 
 def _indexed_grades(qrels: TrecTable, run: TrecTable) -> IntArray | None:
-    """The grade of every run entry from the tables' sorted pair keys (tables read together,
-    see :class:`~.trec.PairIndex`), or None when they were not or a key match is not
-    confirmed by the docid words (a hash collision: the caller joins another way)."""
-    judged, ranked = qrels.pairs, run.pairs
-    if judged is None or ranked is None or judged.space is not ranked.space:
+    """The grade of every run entry from the matches found when the two tables were read
+    together (:class:`~.trec.PairMatches`), or None when they were not."""
+    matches = qrels.matches
+    if matches is None or matches is not run.matches:
         return None
     grades = np.full(len(run), _NOT_RELEVANT, dtype=np.int64)
-    if judged.keys.size == 0 or ranked.keys.size == 0:
-        return grades
-    # both sides sorted: the search walks forward through memory
-    at = np.minimum(np.searchsorted(judged.keys, ranked.keys), judged.keys.size - 1)
-    hit = np.flatnonzero(judged.keys[at] == ranked.keys)
-    q_entry, r_entry = judged.order[at[hit]], ranked.order[hit]
-    # keys hold the qid number exactly in their high bits; the docid part is a hash: confirm
-    same = qrels.vocabulary.words[qrels.docs[q_entry]] == run.vocabulary.words[run.docs[r_entry]]
-    if not same.all():
-        return None
-    found = _grades(qrels.values)[q_entry]
-    grades[r_entry] = np.where(found < 0, _NOT_RELEVANT, found)
+    found = _grades(qrels.values)[matches.qrels]
+    grades[matches.run] = np.where(found < 0, _NOT_RELEVANT, found)
     return grades
 
 

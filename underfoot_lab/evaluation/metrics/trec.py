@@ -119,9 +119,10 @@ class TrecTable:
     docs: npt.NDArray[np.int64]
     vocabulary: DocIds
     values: npt.NDArray[Any]
-    pairs: PairIndex | None = None
-    """The sorted (qid, docid) keys when known (the readers build them while checking for
-    duplicates); tables with the same ``pairs.space`` join without re-hashing."""
+    matches: PairMatches | None = None
+    """For a qrels and a run table read together (:func:`read_trec_pair`), the join of
+    their (qid, docid) pairs, found while checking for duplicates; both tables hold the same
+    object."""
 
     def __len__(self) -> int:
         return int(self.q.size)
@@ -504,40 +505,66 @@ def _parse(source: Source, kind: str) -> _Parsed:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PairIndex:
-    """A table's (qid, docid) pairs as sorted :func:`pair_keys`, all distinct.
+class PairMatches:
+    """Which qrels entry judges which run entry: run entry ``run[i]`` has the (qid, docid) of
+    qrels entry ``qrels[i]``; run entries not listed are unjudged."""
 
-    Tables read together share ``space`` (one qid numbering), so their keys compare directly:
-    joining them is one search of sorted keys in sorted keys.
-    """
-
-    space: object
-    keys: npt.NDArray[np.uint64]
-    """Sorted keys."""
-    order: npt.NDArray[np.int64]
-    """``keys[i]`` is the key of entry ``order[i]``."""
+    qrels: npt.NDArray[np.int64]
+    run: npt.NDArray[np.int64]
 
 
-def _index_pairs(
-    q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int, space: object
-) -> tuple[PairIndex | None, int | None]:
-    """The sorted pair keys (None after a hash collision) and the index of the first entry
-    repeating an earlier (q, docid) pair (None when every pair is distinct)."""
-    import numpy as np
-
-    keys = pair_keys(q, words, n_rows)
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
-        return PairIndex(space, sorted_keys, order), None  # all keys distinct, so all pairs are
-    # Equal keys: a duplicate or (rarely) a hash collision; settle it exactly, in file order.
+def _first_repeat(q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64]) -> int | None:
+    """The index of the first entry repeating an earlier (q, docid) pair, in file order (None
+    when all are distinct). Exact and slow: only run when two pair keys are equal."""
     seen: set[tuple[int, bytes]] = set()
     for i, (qi, row) in enumerate(zip(q.tolist(), words, strict=True)):
         pair = (qi, row.tobytes())
         if pair in seen:
-            return None, i
+            return i
         seen.add(pair)
-    return None, None
+    return None
+
+
+def _check_and_match(
+    tables: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]], n_qids: int
+) -> tuple[int | None, int | None, PairMatches | None]:
+    """One sort of every table's :func:`pair_keys` finds repeats and, for two tables (qrels,
+    run), the join: (table with a repeat, its first repeating entry, the matches).
+
+    The lowest key bit is replaced by the table's number, so within the sorted keys a
+    repeat is two equal keys and a (qrels, run) match two keys differing in that bit only.
+    Equal keys (a repeat, or rarely a hash collision) are settled exactly; a match whose
+    docid words differ (a collision) leaves the matches to the evaluator (None).
+    """
+    import numpy as np
+
+    keys = []
+    for number, (q, words) in enumerate(tables):
+        k = pair_keys(q, words, n_qids)
+        np.bitwise_and(k, np.uint64(~1 & (2**64 - 1)), out=k)
+        np.bitwise_or(k, np.uint64(number), out=k)
+        keys.append(k)
+    every = np.concatenate(keys) if len(keys) > 1 else keys[0]
+    order = np.argsort(every)
+    ordered = every[order]
+    del every
+    if (ordered[1:] == ordered[:-1]).any():
+        for number, (q, words) in enumerate(tables):
+            i = _first_repeat(q, words)
+            if i is not None:
+                return number, i, None
+        return None, None, None  # a collision, not a repeat
+    if len(tables) != 2:
+        return None, None, None
+    hit = np.flatnonzero((ordered[1:] ^ ordered[:-1]) == 1)
+    del ordered
+    q_entry = order[hit]
+    r_entry = order[hit + 1] - tables[0][0].size
+    q_words, r_words = tables[0][1], tables[1][1]
+    for j in range(q_words.shape[1]):  # the keys' docid part is a hash: confirm
+        if not np.array_equal(q_words[q_entry, j], r_words[r_entry, j]):
+            return None, None, None
+    return None, None, PairMatches(q_entry, r_entry)
 
 
 def _unique_rows(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
@@ -563,25 +590,27 @@ def _tables(*parsed: _Parsed) -> list[TrecTable]:
     vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
     # every file's qid dictionaries packed together: a few per chunk of lines, not per line
     qids, codes = _unique_rows(_pack([part for p in parsed for part in p.qids[0]]))
-    space = object()
-    out: list[TrecTable] = []
+    columns = []
     start = 0
     dictionary_start = 0
     for p in parsed:
         q = codes[dictionary_start + p.qids[1]] if p.qids[1].size else p.qids[1]
         dictionary_start += sum(int(part[2].size) for part in p.qids[0])
-        docs = np.arange(start, start + len(p.values), dtype=np.int64)
-        words = vocabulary.words[start : start + len(p.values)]
+        columns.append((q, vocabulary.words[start : start + len(p.values)]))
         start += len(p.values)
-        pairs, i = _index_pairs(q, words, len(qids), space)
-        if i is not None:
-            lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
-            qid, docid = qids[int(q[i])], vocabulary.take(docs[i : i + 1])[0]
-            what = "judgment for" if p.kind == "qrels" else "document in run:"
-            raise TrecFormatError(
-                f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}"
-            )
-        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, pairs))
+    number, i, matches = _check_and_match(columns, len(qids))
+    if number is not None and i is not None:
+        p, q = parsed[number], columns[number][0]
+        lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
+        qid, docid = qids[int(q[i])], _decode(columns[number][1][i : i + 1])[0]
+        what = "judgment for" if p.kind == "qrels" else "document in run:"
+        raise TrecFormatError(f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}")
+    out: list[TrecTable] = []
+    start = 0
+    for p, (q, _words) in zip(parsed, columns, strict=True):
+        docs = np.arange(start, start + len(p.values), dtype=np.int64)
+        start += len(p.values)
+        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, matches))
     return out
 
 
