@@ -31,6 +31,7 @@ and numbered by sorting the packed dictionaries (only the distinct qids become s
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ _BOM = b"\xef\xbb\xbf"
 # "#" opens a comment only at the start of a line; other control bytes are whitespace to
 # Python's str.split (tabs, \r, \x0b, \x0c, \x1c-\x1f), which the fast path does not model.
 _BLOCK = 1 << 16
+_MAP_FROM = 1 << 20  # files this large are memory-mapped instead of read
 _HASH_SEED = 0x9E3779B97F4A7C15
 _MIX = 0xBF58476D1CE4E5B9
 _ROW_MIX = 0x94D049BB133111EB
@@ -310,61 +312,91 @@ def _dictionary_arrow(column: Any) -> tuple[_Parts, npt.NDArray[np.int64]]:
     return parts, np.concatenate(codes) if codes else np.zeros(0, np.int64)
 
 
-def _load(source: Source) -> tuple[str, bytes, bool]:
-    """A name for error messages, the source's bytes (BOM stripped, UTF-8 checked) and
+@dataclass(frozen=True, slots=True, eq=False)
+class _Text:
+    """A file's bytes from ``start`` on (past a byte-order mark): ``bytes``, or for a large
+    file a read-only memory map, which the CSV reader and numpy read straight from the page
+    cache (no copy of the file, no fresh pages for one)."""
+
+    buffer: bytes | mmap.mmap
+    start: int = 0
+
+    def view(self) -> memoryview:
+        return memoryview(self.buffer)[self.start :]
+
+    def array(self) -> npt.NDArray[np.uint8]:
+        import numpy as np
+
+        return np.frombuffer(self.buffer, dtype=np.uint8, offset=self.start)
+
+    def find(self, sub: bytes) -> int:
+        at = self.buffer.find(sub, self.start)
+        return at if at < 0 else at - self.start
+
+    def tobytes(self) -> bytes:
+        return self.buffer[self.start :]  # a whole bytes object is returned as is, not copied
+
+
+def _read(path: Path) -> _Text:
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size < _MAP_FROM:  # small, or a pipe
+            return _Text(handle.read())
+        return _Text(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _load(source: Source) -> tuple[str, _Text, bool]:
+    """A name for error messages, the source's bytes (BOM skipped, UTF-8 checked) and
     whether they are ASCII."""
     if isinstance(source, str | os.PathLike):
         name = str(source)
-        data = Path(source).read_bytes()
+        text = _read(Path(source))
     else:
         name = "<lines>"
-        data = "".join(line if line.endswith("\n") else f"{line}\n" for line in source).encode(
-            "utf-8"
-        )
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    if b"\x00" in data:
+        data = "".join(line if line.endswith("\n") else f"{line}\n" for line in source)
+        text = _Text(data.encode("utf-8"))
+    if text.buffer[: len(_BOM)] == _BOM:
+        text = _Text(text.buffer, len(_BOM))
+    if text.find(b"\x00") >= 0:
         raise TrecFormatError(f"{name}: not a text file (contains NUL bytes)")
-    ascii_only = data.isascii()
+    if isinstance(text.buffer, bytes):
+        ascii_only = text.buffer.isascii()  # a BOM is not ASCII, so this counts it
+        ascii_only = ascii_only or (text.start > 0 and text.buffer[text.start :].isascii())
+    else:
+        ascii_only = int(text.array().max(initial=0)) < 128
     if not ascii_only:
         try:
-            data.decode("utf-8")
+            text.tobytes().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TrecFormatError(
                 f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})"
             ) from None
-    return name, data, ascii_only
+    return name, text, ascii_only
 
 
-def _regular(data: bytes) -> int | None:
-    """How many bytes below 32 ``data`` holds when its layout is one the fast path reads
-    exactly as the line-by-line reader would, else None.
+def _regular(text: _Text) -> int | None:
+    """How many bytes below 32 ``text`` holds when its layout is one the fast path may read,
+    else None.
 
-    Checked here: ASCII (the caller's), single spaces between fields, every line ended by
-    ``\\n``, no blank line, no comment, no leading or trailing space (so no empty field). The
-    count must then equal the number of lines the CSV reader found: any other control byte
-    (a tab, ``\\r``, ...) is a separator to ``str.split`` the fast path does not model.
+    Checked here: ASCII (the caller's), every line ended by ``\\n``, no comment line. Leading,
+    trailing or repeated spaces and blank lines change a line's field count, so the CSV
+    reader refuses them (and the line-by-line reader takes over). The count must then equal
+    the number of lines the CSV reader found: any other control byte (a tab, ``\\r``, ...)
+    is a separator to ``str.split`` the fast path does not model.
     """
     import numpy as np
 
-    if not data or not data.endswith(b"\n"):
+    raw = text.array()
+    if raw.size == 0 or raw[-1] != ord("\n") or raw[0] == ord("#") or text.find(b"\n#") >= 0:
         return None
-    if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
-        return None
-    raw = np.frombuffer(data, dtype=np.uint8)
     controls = 0
     # in blocks small enough for the allocator to reuse (and the cache to hold): whole-file
     # temporaries would cost more in fresh pages than the comparisons themselves
     for start in range(0, raw.size, _BLOCK):
-        piece = raw[start : start + _BLOCK + 1]  # one byte of overlap for the pairs
-        separator = piece <= 32  # space or newline (other control bytes are counted below)
-        if (separator[1:] & separator[:-1]).any():  # "  ", " \n", "\n ", "\n\n"
-            return None
-        controls += int(np.count_nonzero(piece[:_BLOCK] < 32))
+        controls += int(np.count_nonzero(raw[start : start + _BLOCK] < 32))
     return controls
 
 
-def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
+def _fast_columns(text: _Text, kind: str) -> tuple[Any, Any, Any] | None:
     """(qid, docid, value) columns via pyarrow's CSV reader, or None if anything is off."""
     import numpy as np
     import pyarrow as pa
@@ -377,7 +409,7 @@ def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
         value, value_type = "score", pa.float64()
     try:
         table = pcsv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(text.view()),
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pcsv.ParseOptions(
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
@@ -407,17 +439,17 @@ def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
     return columns[0], columns[1], np.concatenate(values) if values else np.zeros(0, dtype)
 
 
-def _text_lines(data: bytes) -> list[str]:
+def _text_lines(text: _Text) -> list[str]:
     """Lines as a text-mode file yields them (universal newlines: \\n, \\r\\n and \\r)."""
-    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return text.tobytes().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _slow_columns(name: str, data: bytes, kind: str) -> tuple[list[str], list[str], list[Any]]:
+def _slow_columns(name: str, text: _Text, kind: str) -> tuple[list[str], list[str], list[Any]]:
     """The reference line-by-line reader: trec_eval's layout rules and every error message."""
     qids: list[str] = []
     docids: list[str] = []
     values: list[Any] = []
-    for lineno, line in enumerate(_text_lines(data), start=1):
+    for lineno, line in enumerate(_text_lines(text), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -458,13 +490,13 @@ def _slow_columns(name: str, data: bytes, kind: str) -> tuple[list[str], list[st
     return qids, docids, values
 
 
-def _line_numbers(data: bytes) -> npt.NDArray[np.int64]:
+def _line_numbers(text: _Text) -> npt.NDArray[np.int64]:
     """1-based line number of each content line (for duplicate messages; rarely needed)."""
     import numpy as np
 
     numbers = [
         i
-        for i, line in enumerate(_text_lines(data), start=1)
+        for i, line in enumerate(_text_lines(text), start=1)
         if line.strip() and not line.strip().startswith("#")
     ]
     return np.asarray(numbers, dtype=np.int64)
@@ -474,7 +506,7 @@ def _line_numbers(data: bytes) -> npt.NDArray[np.int64]:
 class _Parsed:
     name: str
     kind: str
-    data: bytes
+    text: _Text
     fast: bool
     qids: tuple[_Parts, npt.NDArray[np.int64]]
     """Qid strings (each distinct qid at least once, possibly more) and each line's index
@@ -486,22 +518,22 @@ class _Parsed:
 def _parse(source: Source, kind: str) -> _Parsed:
     import numpy as np
 
-    name, data, ascii_only = _load(source)
-    lines = _regular(data) if ascii_only else None
-    fast = _fast_columns(data, kind) if lines is not None else None
+    name, text, ascii_only = _load(source)
+    lines = _regular(text) if ascii_only else None
+    fast = _fast_columns(text, kind) if lines is not None else None
     if fast is not None and len(fast[2]) != lines:
         fast = None  # a control byte besides the newlines: read line by line
     if fast is not None:
         qid_col, doc_col, values = fast
         if kind == "run" and values.size and np.isnan(values).any():
-            _slow_columns(name, data, kind)  # names the line of the NaN
+            _slow_columns(name, text, kind)  # names the line of the NaN
         qids, docids = _dictionary_arrow(qid_col), _arrow_parts(doc_col)
     else:
-        qid_list, doc_list, value_list = _slow_columns(name, data, kind)
+        qid_list, doc_list, value_list = _slow_columns(name, text, kind)
         qids, docids = _dictionary_strings(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
-    return _Parsed(name, kind, data, fast is not None, qids, docids, values)
+    return _Parsed(name, kind, text, fast is not None, qids, docids, values)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -601,7 +633,7 @@ def _tables(*parsed: _Parsed) -> list[TrecTable]:
     number, i, matches = _check_and_match(columns, len(qids))
     if number is not None and i is not None:
         p, q = parsed[number], columns[number][0]
-        lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
+        lineno = i + 1 if p.fast else int(_line_numbers(p.text)[i])
         qid, docid = qids[int(q[i])], _decode(columns[number][1][i : i + 1])[0]
         what = "judgment for" if p.kind == "qrels" else "document in run:"
         raise TrecFormatError(f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}")
