@@ -261,3 +261,33 @@ def test_a_tab_inside_a_field_is_a_separator_as_for_trec_eval(tmp_path: Path) ->
     path.write_text("q1 Q0 a\tx 1 2.0 t\nq1 Q0 b 2 1.0 t\n")  # six fields to a CSV reader
     with pytest.raises(TrecFormatError, match=r"run.txt:1: run line needs 6 fields .* got 7"):
         read_run(path)
+
+
+def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
+    from underfoot_lab.evaluation.metrics import trec
+
+    lines = [f"q{i % 50} Q0 d{i} {i} {i % 7 / 2} run\n" for i in range(50_000)]
+    expected = read_run(lines)
+    assert len(expected) == 50 and sum(map(len, expected.values())) == 50_000
+    variants = {
+        "plain": "".join(lines).encode(),  # the CSV fast path
+        "bom": b"\xef\xbb\xbf" + "".join(lines).encode(),
+        "tab": "".join(lines).replace(" run\n", "\trun\n", 1).encode(),  # line by line
+        "utf8": "".join(lines).replace(" d7 ", " d\u00e9 ", 1).encode(),  # line by line
+    }
+    for name, data in variants.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert len(data) >= trec._MAP_FROM
+        table = read_run_table(path)
+        assert table.to_dict() == read_run(data.decode("utf-8-sig").splitlines()), name
+        assert (table.to_dict() == expected) == (name in ("plain", "bom", "tab")), name
+    blob = tmp_path / "blob"
+    blob.write_bytes("".join(lines).encode() + b"\x00")
+    with pytest.raises(TrecFormatError, match=r"blob: not a text file"):
+        read_run(blob)
+    repeated = tmp_path / "repeated"
+    repeated.write_text("".join(lines) + lines[123])
+    message = r"repeated:50001: duplicate document .*'q23'.*'d123'"
+    with pytest.raises(TrecFormatError, match=message):
+        read_run_table(repeated)
