@@ -182,14 +182,17 @@ def test_duplicates_name_the_repeating_line_on_both_paths(tmp_path: Path, fast: 
         read_qrels_table(path)
 
 
-def test_a_pair_read_together_shares_one_vocabulary(tmp_path: Path) -> None:
+def test_a_pair_read_together_shares_qids_and_is_joined(tmp_path: Path) -> None:
     qrels, run = tmp_path / "q", tmp_path / "r"
-    qrels.write_text("q1 0 d1 1\nq1 0 d9 2\n")
-    run.write_text("q1 Q0 d1 1 1.0 t\nq1 Q0 d2 2 0.5 t\n")
+    qrels.write_text("q1 0 d1 1\nq1 0 long-docid-9 2\nq2 0 d1 1\n")
+    run.write_text("q3 Q0 d1 1 1.0 t\nq1 Q0 d2 2 0.5 t\nq1 Q0 d1 3 0.25 t\n")
     qt, rt = read_trec_pair(qrels, run)
-    assert qt.vocabulary is rt.vocabulary
-    assert qt.to_dict() == {"q1": {"d1": 1, "d9": 2}}
-    assert rt.to_dict() == {"q1": {"d1": 1.0, "d2": 0.5}}
+    assert qt.qids is rt.qids and qt.qids == ["q1", "q2", "q3"]
+    assert qt.vocabulary.width == 2 and rt.vocabulary.width == 1  # each file its own width
+    assert qt.matches is rt.matches and qt.matches is not None
+    assert list(zip(qt.matches.qrels.tolist(), qt.matches.run.tolist(), strict=True)) == [(0, 2)]
+    assert qt.to_dict() == {"q1": {"d1": 1, "long-docid-9": 2}, "q2": {"d1": 1}}
+    assert rt.to_dict() == {"q3": {"d1": 1.0}, "q1": {"d2": 0.5, "d1": 0.25}}
 
 
 def test_tables_evaluate_exactly_like_dicts_ties_included(tmp_path: Path) -> None:

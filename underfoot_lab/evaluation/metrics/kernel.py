@@ -500,7 +500,8 @@ def _break_ties(
     flat_docs = docs.reshape(-1)
 
     def codes_at(positions: IntArray, bases: IntArray) -> IntArray:
-        return flat_docs[bases + flat[positions]]
+        codes: IntArray = flat_docs[bases + flat[positions]]
+        return codes
 
     pairs = sizes == 2
     if pairs.any():

@@ -65,7 +65,6 @@ _BLOCK = 1 << 16
 _MAP_FROM = 1 << 20  # files this large are memory-mapped instead of read
 _HASH_SEED = 0x9E3779B97F4A7C15
 _MIX = 0xBF58476D1CE4E5B9
-_ROW_MIX = 0x94D049BB133111EB
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -109,8 +108,8 @@ class DocIds:
 class TrecTable:
     """One qrels or run file as columns, validated (no duplicate (qid, docid) pair).
 
-    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`;
-    tables read together share one); ``q[i]`` indexes ``qids``, distinct qids in byte order
+    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`);
+    ``q[i]`` indexes ``qids``, distinct qids in byte order
     (tables read together share one list, so it may hold qids only the other table has:
     :meth:`own_qids` are this table's); ``values`` are grades (int64) or scores (float64).
     """
@@ -155,25 +154,58 @@ def pair_keys(
 ) -> npt.NDArray[np.uint64]:
     """A 64-bit key of each (row, docid words) pair: the row in the high bits (so keys sort by
     row, keeping lookups of row-ordered entries cache friendly), a hash of the docid below.
-    Equal pairs give equal keys; callers confirm a key match on the words themselves (or fall
-    back to strings on a collision). ``rows`` are below ``n_rows``; keys compared with each
-    other must be made with the same ``n_rows``."""
+    Equal pairs give equal keys, whatever the width of ``words`` (zero words add nothing);
+    callers confirm a key match on the words themselves (or fall back to strings on a
+    collision). ``rows`` are below ``n_rows``; keys compared with each other must be made with
+    the same ``n_rows``."""
+    import numpy as np
+
+    out = np.empty(rows.size, dtype=np.uint64)
+    _pair_keys_into(out, rows, words, n_rows)
+    return out
+
+
+def _pair_keys_into(
+    out: npt.NDArray[np.uint64],
+    rows: npt.NDArray[np.int64],
+    words: npt.NDArray[np.uint64],
+    n_rows: int,
+    low_bit: int | None = None,
+) -> None:
+    """:func:`pair_keys` written into ``out``, block by block (one block-sized temporary
+    instead of several of the whole size); ``low_bit`` replaces the key's lowest bit.
+
+    The docid's hash is a sum of its words times a constant per position (different
+    constants, so the order of the words matters), mixed at the end.
+    """
     import numpy as np
 
     row_bits = max(1, (n_rows - 1).bit_length())
-    h = np.full(rows.size, _HASH_SEED, dtype=np.uint64)
-    shifted = np.empty_like(h)
-    for j in range(words.shape[1]):  # in place: no temporaries per word
-        np.bitwise_xor(h, words[:, j], out=h)
+    if row_bits >= 63:  # pragma: no cover - 2**62 queries
+        raise TrecFormatError(f"too many queries ({n_rows})")
+    n = int(rows.size)
+    t = np.empty(min(n, _BLOCK), dtype=np.uint64)
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        h, tmp = out[start:stop], t[: stop - start]
+        h.fill(_HASH_SEED)
+        for j in range(words.shape[1]):
+            weight = ((j + 1) * _HASH_SEED | 1) & (2**64 - 1)  # odd: a bijection
+            np.multiply(words[start:stop, j], np.uint64(weight), out=tmp)
+            np.add(h, tmp, out=h)  # a sum, so a zero word changes nothing
+        # mix the sum so the kept high bits depend on every byte
+        np.right_shift(h, np.uint64(29), out=tmp)
+        np.bitwise_xor(h, tmp, out=h)
         np.multiply(h, np.uint64(_MIX), out=h)
-        np.right_shift(h, np.uint64(31), out=shifted)
-        np.bitwise_xor(h, shifted, out=h)
-    if row_bits >= 64:  # pragma: no cover - 2**63 queries
-        return h ^ (rows.astype(np.uint64) * np.uint64(_ROW_MIX))
-    high = rows.astype(np.uint64)
-    np.left_shift(high, np.uint64(64 - row_bits), out=high)
-    np.right_shift(h, np.uint64(row_bits), out=h)
-    return np.bitwise_or(h, high, out=h)
+        np.right_shift(h, np.uint64(32), out=tmp)
+        np.bitwise_xor(h, tmp, out=h)
+        np.right_shift(h, np.uint64(row_bits), out=h)
+        np.copyto(tmp, rows[start:stop], casting="unsafe")
+        np.left_shift(tmp, np.uint64(64 - row_bits), out=tmp)
+        np.bitwise_or(h, tmp, out=h)
+        if low_bit is not None:
+            np.bitwise_and(h, np.uint64(2**64 - 2), out=h)
+            np.bitwise_or(h, np.uint64(low_bit), out=h)
 
 
 def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
@@ -185,10 +217,9 @@ def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
     return [b.decode("utf-8") for b in raw.tolist()]
 
 
-_Parts: TypeAlias = list[
-    tuple["npt.NDArray[np.uint8]", "npt.NDArray[np.int64]", "npt.NDArray[np.int64]"]
-]
-"""Strings as (UTF-8 bytes, start of each string, length of each string) chunks."""
+_Parts: TypeAlias = list[tuple["npt.NDArray[np.uint8]", "npt.NDArray[np.integer[Any]]"]]
+"""Strings as (UTF-8 bytes, offsets) chunks: string ``i`` of a chunk is
+``data[offsets[i]:offsets[i + 1]]`` (pyarrow's layout, so its buffers are used as they are)."""
 
 
 def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
@@ -197,30 +228,31 @@ def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
     The words are assembled in the strings' byte layout and byte-swapped once at the end. A
     part whose strings all have one length (docids like ``doc-0001``, the common case) is a
     plain 2-D copy of its bytes; other parts read each word as an 8-byte window of their
-    bytes and zero what lies past the string's end.
+    bytes and zero what lies past the string's end. Work and temporaries are per part.
     """
     import numpy as np
 
-    lengths = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-    longest = int(lengths.max(initial=0))
+    lengths = [np.diff(offsets) for _data, offsets in parts]
+    n_total = sum(int(x.size) for x in lengths)
+    longest = max((int(x.max(initial=0)) for x in lengths), default=0)
     width = max(1, -(-longest // 8))
-    out = np.empty((lengths.size, width), dtype=np.uint64)
-    raw = out.view(np.uint8).reshape(lengths.size, 8 * width)
+    out = np.empty((n_total, width), dtype=np.uint64)
+    raw = out.view(np.uint8).reshape(n_total, 8 * width)
     # keep = masks[r]: the first r bytes of a word (in memory order) kept, the rest zeroed
     masks = np.tril(np.full((9, 8), 0xFF, dtype=np.uint8), -1).view(np.uint64).reshape(-1)
     row = 0
-    for data, starts, part_lengths in parts:
+    for (data, offsets), part_lengths in zip(parts, lengths, strict=True):
         n = int(part_lengths.size)
         if n == 0:
             continue
         first = int(part_lengths[0])
-        end = int(starts[-1]) + int(part_lengths[-1])
-        if end - int(starts[0]) == n * first and bool((part_lengths == first).all()):
+        if bool((part_lengths == first).all()):
             # equal lengths, so the strings are back to back: a reshape of the bytes
-            raw[row : row + n, :first] = data[int(starts[0]) : end].reshape(n, first)
+            begin = int(offsets[0])
+            raw[row : row + n, :first] = data[begin : begin + n * first].reshape(n, first)
             raw[row : row + n, first:] = 0
         else:
-            _pack_windows(data, starts, part_lengths, out[row : row + n], masks)
+            _pack_windows(data, offsets, part_lengths, out[row : row + n], masks)
         row += n
     if np.little_endian:
         out.byteswap(inplace=True)
@@ -229,8 +261,8 @@ def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
 
 def _pack_windows(
     data: npt.NDArray[np.uint8],
-    starts: npt.NDArray[np.int64],
-    lengths: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.integer[Any]],
+    lengths: npt.NDArray[np.integer[Any]],
     out: npt.NDArray[np.uint64],
     masks: npt.NDArray[np.uint64],
 ) -> None:
@@ -245,16 +277,17 @@ def _pack_windows(
     # every 8-byte window of the buffer as an integer
     windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
     shortest = int(lengths.min(initial=0))
-    at = starts.copy()
-    rest = np.empty_like(lengths)
+    at = offsets[:-1].astype(np.int64)
+    rest = lengths.astype(np.int64)
+    left = np.empty_like(rest)
     for j in range(width):
         word = windows[at]
         if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
-            np.subtract(lengths, 8 * j, out=rest)
-            np.clip(rest, 0, 8, out=rest)
-            word &= masks[rest]
+            np.clip(rest, 0, 8, out=left)
+            word &= masks[left]
         out[:, j] = word
         at += 8
+        rest -= 8
 
 
 def _arrow_parts(column: Any) -> _Parts:
@@ -265,13 +298,13 @@ def _arrow_parts(column: Any) -> _Parts:
     for chunk in getattr(column, "chunks", [column]):
         _validity, offsets_buffer, data_buffer = chunk.buffers()
         raw_offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
-        offsets = raw_offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+        offsets = raw_offsets[chunk.offset : chunk.offset + len(chunk) + 1]
         data = (
             np.frombuffer(data_buffer, dtype=np.uint8)
             if data_buffer is not None
             else np.zeros(0, np.uint8)
         )
-        parts.append((data, offsets[:-1], np.diff(offsets)))
+        parts.append((data, offsets))
     return parts
 
 
@@ -279,9 +312,9 @@ def _string_parts(strings: list[str]) -> _Parts:
     import numpy as np
 
     encoded = [s.encode("utf-8") for s in strings]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    starts = np.cumsum(lengths) - lengths
-    return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=offsets[1:])
+    return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)]
 
 
 def _dictionary_strings(names: list[str]) -> tuple[_Parts, npt.NDArray[np.int64]]:
@@ -572,17 +605,16 @@ def _check_and_match(
     """
     import numpy as np
 
-    keys = []
-    for number, (q, words) in enumerate(tables):
-        k = pair_keys(q, words, n_qids)
-        np.bitwise_and(k, np.uint64(~1 & (2**64 - 1)), out=k)
-        np.bitwise_or(k, np.uint64(number), out=k)
-        keys.append(k)
-    every = np.concatenate(keys) if len(keys) > 1 else keys[0]
+    sizes = [int(q.size) for q, _words in tables]
+    every = np.empty(sum(sizes), dtype=np.uint64)
+    start = 0
+    for number, ((q, words), size) in enumerate(zip(tables, sizes, strict=True)):
+        _pair_keys_into(every[start : start + size], q, words, n_qids, low_bit=number)
+        start += size
     order = np.argsort(every)
     ordered = every[order]
-    del every
-    if (ordered[1:] == ordered[:-1]).any():
+    steps = np.subtract(ordered[1:], ordered[:-1], out=every[:-1])  # every's last use
+    if not steps.all():  # equal keys
         for number, (q, words) in enumerate(tables):
             i = _first_repeat(q, words)
             if i is not None:
@@ -590,15 +622,35 @@ def _check_and_match(
         return None, None, None  # a collision, not a repeat
     if len(tables) != 2:
         return None, None, None
-    hit = np.flatnonzero((ordered[1:] ^ ordered[:-1]) == 1)
-    del ordered
+    hit = np.flatnonzero(steps == 1)
+    hit = hit[(ordered[hit] & np.uint64(1)) == 0]  # a qrels key, then the same run key
     q_entry = order[hit]
-    r_entry = order[hit + 1] - tables[0][0].size
-    q_words, r_words = tables[0][1], tables[1][1]
-    for j in range(q_words.shape[1]):  # the keys' docid part is a hash: confirm
-        if not np.array_equal(q_words[q_entry, j], r_words[r_entry, j]):
-            return None, None, None
+    r_entry = order[hit + 1] - sizes[0]
+    if not _same_words(tables[0][1], q_entry, tables[1][1], r_entry):
+        return None, None, None  # the keys' docid part is a hash: a collision
     return None, None, PairMatches(q_entry, r_entry)
+
+
+def _same_words(
+    a: npt.NDArray[np.uint64],
+    a_rows: npt.NDArray[np.int64],
+    b: npt.NDArray[np.uint64],
+    b_rows: npt.NDArray[np.int64],
+) -> bool:
+    """Whether rows ``a[a_rows]`` and ``b[b_rows]`` hold the same strings (the words of the
+    narrower are zero padded)."""
+    import numpy as np
+
+    for j in range(max(a.shape[1], b.shape[1])):
+        if j >= b.shape[1]:
+            same = not a[a_rows, j].any()
+        elif j >= a.shape[1]:
+            same = not b[b_rows, j].any()
+        else:
+            same = np.array_equal(a[a_rows, j], b[b_rows, j])
+        if not same:
+            return False
+    return True
 
 
 def _unique_rows(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
@@ -617,40 +669,35 @@ def _unique_rows(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[
 
 
 def _tables(*parsed: _Parsed) -> list[TrecTable]:
-    """Code ids (docids packed into one :class:`DocIds` shared by all ``parsed``, qids
-    numbered once across them, in byte order) and refuse duplicates."""
+    """Code ids (each file's docids packed into its own :class:`DocIds`, qids numbered once
+    across the files, in byte order) and refuse duplicates."""
     import numpy as np
 
-    vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
     # every file's qid dictionaries packed together: a few per chunk of lines, not per line
     qids, codes = _unique_rows(_pack([part for p in parsed for part in p.qids[0]]))
     columns = []
-    start = 0
     dictionary_start = 0
     for p in parsed:
         q = codes[dictionary_start + p.qids[1]] if p.qids[1].size else p.qids[1]
-        dictionary_start += sum(int(part[2].size) for part in p.qids[0])
-        columns.append((q, vocabulary.words[start : start + len(p.values)]))
-        start += len(p.values)
+        dictionary_start += sum(int(part[1].size) - 1 for part in p.qids[0])
+        columns.append((q, _pack(p.docids)))
     number, i, matches = _check_and_match(columns, len(qids))
     if number is not None and i is not None:
-        p, q = parsed[number], columns[number][0]
+        p, (q, words) = parsed[number], columns[number]
         lineno = i + 1 if p.fast else int(_line_numbers(p.text)[i])
-        qid, docid = qids[int(q[i])], _decode(columns[number][1][i : i + 1])[0]
+        qid, docid = qids[int(q[i])], _decode(words[i : i + 1])[0]
         what = "judgment for" if p.kind == "qrels" else "document in run:"
         raise TrecFormatError(f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}")
-    out: list[TrecTable] = []
-    start = 0
-    for p, (q, _words) in zip(parsed, columns, strict=True):
-        docs = np.arange(start, start + len(p.values), dtype=np.int64)
-        start += len(p.values)
-        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, matches))
-    return out
+    return [
+        TrecTable(p.name, qids, q, np.arange(q.size), DocIds(words), p.values, matches)
+        for p, (q, words) in zip(parsed, columns, strict=True)
+    ]
 
 
 def read_trec_pair(qrels: Source, run: Source) -> tuple[TrecTable, TrecTable]:
-    """Read a qrels and a run file into tables sharing one docid vocabulary (the fastest
-    input to :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate`); errors as
+    """Read a qrels and a run file into tables sharing one qid list and joined on (qid,
+    docid) while they are checked for duplicates (the fastest input to
+    :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate`); errors as
     :func:`read_qrels_table` and :func:`read_run_table`."""
     qrels_table, run_table = _tables(_parse(qrels, "qrels"), _parse(run, "run"))
     return qrels_table, run_table
