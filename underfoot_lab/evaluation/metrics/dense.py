@@ -25,12 +25,12 @@ from .kernel import (
     _Ideal,
     _judge,
     _kernel,
-    _names,
     _segments,
     _sorted_keys,
     _validate,
 )
 from .measure_names import EvaluationError, Measure, parse_measures
+from .ties import _names
 from .trec import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
