@@ -268,10 +268,11 @@ def test_a_tab_inside_a_field_is_a_separator_as_for_trec_eval(tmp_path: Path) ->
 
 def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
     from underfoot_lab.evaluation.metrics import trec
+    from underfoot_lab.evaluation.metrics.kernel import evaluate
 
-    lines = [f"q{i % 50} Q0 d{i} {i} {i % 7 / 2} run\n" for i in range(50_000)]
+    lines = [f"q{i % 50} Q0 d{i} {i} {i % 7 / 2} run\n" for i in range(70_000)]
     expected = read_run(lines)
-    assert len(expected) == 50 and sum(map(len, expected.values())) == 50_000
+    assert len(expected) == 50 and sum(map(len, expected.values())) == 70_000
     variants = {
         "plain": "".join(lines).encode(),  # the CSV fast path
         "bom": b"\xef\xbb\xbf" + "".join(lines).encode(),
@@ -291,6 +292,13 @@ def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
         read_run(blob)
     repeated = tmp_path / "repeated"
     repeated.write_text("".join(lines) + lines[123])
-    message = r"repeated:50001: duplicate document .*'q23'.*'d123'"
+    message = r"repeated:70001: duplicate document .*'q23'.*'d123'"
     with pytest.raises(TrecFormatError, match=message):
         read_run_table(repeated)
+    # a pair larger than one block of the key sort: judgments of every third document
+    qrels = tmp_path / "qrels"
+    qrels.write_text("".join(f"q{i % 50} 0 d{i} {i % 4}\n" for i in range(0, 90_000, 3)))
+    measures = ["nDCG@10", "P@10", "AP", "RR", "R@1000"]
+    ours = evaluate(*read_trec_pair(qrels, tmp_path / "plain"), measures)
+    assert ours.per_query == evaluate(read_qrels(qrels), expected, measures).per_query
+    assert 0 < ours.mean["AP"] < 1

@@ -612,9 +612,21 @@ def _check_and_match(
         _pair_keys_into(every[start : start + size], q, words, n_qids, low_bit=number)
         start += size
     order = np.argsort(every)
-    ordered = every[order]
-    steps = np.subtract(ordered[1:], ordered[:-1], out=every[:-1])  # every's last use
-    if not steps.all():  # equal keys
+    # the sorted keys block by block (no whole sorted copy): a step of 0 is a repeat, a step
+    # of 1 from an even key a qrels key followed by the same run key
+    repeat = False
+    hits = []
+    ordered = np.empty(min(order.size, _BLOCK) + 1, dtype=np.uint64)
+    for start in range(0, max(order.size - 1, 0), _BLOCK):
+        stop = min(order.size, start + _BLOCK + 1)  # one key of overlap for the steps
+        block = np.take(every, order[start:stop], out=ordered[: stop - start])
+        steps = block[1:] - block[:-1]
+        if not steps.all():
+            repeat = True
+            break
+        hit = np.flatnonzero(steps == 1)
+        hits.append(hit[(block[hit] & np.uint64(1)) == 0] + start)
+    if repeat:  # equal keys
         for number, (q, words) in enumerate(tables):
             i = _first_repeat(q, words)
             if i is not None:
@@ -622,8 +634,7 @@ def _check_and_match(
         return None, None, None  # a collision, not a repeat
     if len(tables) != 2:
         return None, None, None
-    hit = np.flatnonzero(steps == 1)
-    hit = hit[(ordered[hit] & np.uint64(1)) == 0]  # a qrels key, then the same run key
+    hit = np.concatenate(hits) if hits else np.zeros(0, np.int64)
     q_entry = order[hit]
     r_entry = order[hit + 1] - sizes[0]
     if not _same_words(tables[0][1], q_entry, tables[1][1], r_entry):
@@ -641,14 +652,14 @@ def _same_words(
     narrower are zero padded)."""
     import numpy as np
 
-    for j in range(max(a.shape[1], b.shape[1])):
-        if j >= b.shape[1]:
-            same = not a[a_rows, j].any()
-        elif j >= a.shape[1]:
-            same = not b[b_rows, j].any()
-        else:
-            same = np.array_equal(a[a_rows, j], b[b_rows, j])
-        if not same:
+    if a.shape[1] < b.shape[1]:
+        a, a_rows, b, b_rows = b, b_rows, a, a_rows
+    width = b.shape[1]
+    for start in range(0, a_rows.size, _BLOCK):  # whole rows gathered, a block at a time
+        left = a[a_rows[start : start + _BLOCK]]
+        if left[:, width:].any() or not np.array_equal(
+            left[:, :width], b[b_rows[start : start + _BLOCK]]
+        ):
             return False
     return True
 
@@ -678,7 +689,7 @@ def _tables(*parsed: _Parsed) -> list[TrecTable]:
     columns = []
     dictionary_start = 0
     for p in parsed:
-        q = codes[dictionary_start + p.qids[1]] if p.qids[1].size else p.qids[1]
+        q = codes[dictionary_start:][p.qids[1]] if p.qids[1].size else p.qids[1]
         dictionary_start += sum(int(part[1].size) - 1 for part in p.qids[0])
         columns.append((q, _pack(p.docids)))
     number, i, matches = _check_and_match(columns, len(qids))
