@@ -631,3 +631,37 @@ def test_dense_top_k_for_cutoff_measures_equals_the_full_ranking() -> None:
         }
         expected = _matrix(evaluate(qrels, run, measures), prepared.qids, measures)
         assert np.array_equal(dense_scores(prepared, matrix, measures), expected)
+
+
+def test_dense_top_k_without_padding_works_in_column_order() -> None:
+    """Full rows and cutoff measures: the top k is found in the caller's column order (not
+    the internal docid order), ties at and above the k-th score put in docid order; with
+    candidates listed in shuffled order, heavy ties and -inf it equals evaluate exactly, and
+    columns past the width are ignored."""
+    rng = np.random.default_rng(5)
+    width = 24
+    candidates = {
+        f"q{i}": [f"d{i}-{j:02d}" + "x" * (j % 3) for j in rng.permutation(width).tolist()]
+        for i in range(50)
+    }
+    qrels = {
+        q: {d: int(rng.integers(-1, 4)) for d in docs if rng.random() < 0.6}
+        for q, docs in candidates.items()
+    }
+    prepared = prepare(qrels, candidates)
+    assert (prepared.lengths == width).all()
+    measures = ["nDCG@10", "P@5", "R@10", "RR@10", "AP@10", "nDCG@3(gain=exp)"]
+    for trial in range(30):
+        scores = rng.integers(0, 3 if trial % 2 else 30, size=(len(prepared.qids), width + 2))
+        matrix = scores.astype(float)
+        matrix[rng.random(matrix.shape) < 0.1] = -np.inf
+        run = {
+            q: {d: float(matrix[i, j]) for j, d in enumerate(c)}
+            for i, (q, c) in enumerate(zip(prepared.qids, prepared.candidates, strict=True))
+        }
+        expected = _matrix(evaluate(qrels, run, measures), prepared.qids, measures)
+        assert np.array_equal(dense_scores(prepared, matrix, measures), expected)
+        assert np.array_equal(dense_scores(prepared, matrix[:, :width], measures), expected)
+    matrix[3, 5] = np.nan
+    with pytest.raises(EvaluationError, match=f"NaN score for qid '{prepared.qids[3]}'"):
+        dense_scores(prepared, matrix, ["nDCG@5"])
