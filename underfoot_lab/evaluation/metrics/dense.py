@@ -293,7 +293,8 @@ def _along(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[Any]:
     index array instead of two broadcast ones: several times faster)."""
     n, width = values.shape
     flat = index + (np.arange(n, dtype=np.int64) * width)[:, None]
-    return np.take(np.ascontiguousarray(values).reshape(-1), flat)
+    taken: npt.NDArray[Any] = np.take(np.ascontiguousarray(values).reshape(-1), flat)
+    return taken
 
 
 def column_grades(prepared: DenseQrels) -> IntArray:
