@@ -302,3 +302,17 @@ def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
     ours = evaluate(*read_trec_pair(qrels, tmp_path / "plain"), measures)
     assert ours.per_query == evaluate(read_qrels(qrels), expected, measures).per_query
     assert 0 < ours.mean["AP"] < 1
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 14, 16, 17, 25])
+def test_strings_of_one_length_pack_as_strings_of_mixed_lengths(length: int) -> None:
+    from underfoot_lab.evaluation.metrics import trec
+
+    rng = np.random.default_rng(length)
+    for n in (1, 2, 3, 40):
+        strings = ["".join(rng.choice(list("abcxyz~-09"), size=length)) for _ in range(n)]
+        equal = trec._pack(trec._string_parts(strings))  # one length: strided word reads
+        mixed = trec._pack(trec._string_parts([*strings, "w" * (length + 9)]))  # 8-byte windows
+        assert trec._decode(equal) == strings
+        assert np.array_equal(mixed[:n, : equal.shape[1]], equal)
+        assert not mixed[:n, equal.shape[1] :].any()

@@ -246,17 +246,43 @@ def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
         if n == 0:
             continue
         first = int(part_lengths[0])
-        if bool((part_lengths == first).all()):
-            # equal lengths, so the strings are back to back: a reshape of the bytes
-            begin = int(offsets[0])
-            raw[row : row + n, :first] = data[begin : begin + n * first].reshape(n, first)
-            raw[row : row + n, first:] = 0
+        if first > 0 and bool((part_lengths == first).all()):
+            _pack_equal(
+                data[int(offsets[0]) : int(offsets[0]) + n * first], first, raw[row : row + n]
+            )
         else:
             _pack_windows(data, offsets, part_lengths, out[row : row + n], masks)
         row += n
     if np.little_endian:
         out.byteswap(inplace=True)
     return out
+
+
+def _pack_equal(data: npt.NDArray[np.uint8], length: int, raw: npt.NDArray[np.uint8]) -> None:
+    """Fill ``raw`` (rows of words as bytes) from strings of one ``length``, back to back in
+    ``data``: each word is a strided 8-byte read of the bytes (one copy per word, not per
+    string), masked where the string ends inside it."""
+    import numpy as np
+
+    n = raw.shape[0]
+    words = raw.view(np.uint64)
+    for j in range(words.shape[1]):
+        if 8 * j >= length:
+            words[:, j] = 0
+            continue
+        # rows whose 8-byte read stays inside the data; the last one or two read bytewise
+        fits = min(n, (data.size - 8 * j - 8) // length + 1) if data.size >= 8 * j + 8 else 0
+        if fits:
+            strided = np.ndarray((fits,), np.uint64, data, 8 * j, (length,))
+            words[:fits, j] = strided
+        for i in range(fits, n):
+            chunk = data[i * length + 8 * j : min(i * length + 8 * j + 8, (i + 1) * length)]
+            raw[i, 8 * j : 8 * j + 8] = 0
+            raw[i, 8 * j : 8 * j + chunk.size] = chunk
+        if length < 8 * (j + 1):  # the string ends inside this word: zero what follows
+            keep = np.zeros(8, np.uint8)
+            keep[: length - 8 * j] = 0xFF
+            words[:fits, j] &= keep.view(np.uint64)[0]
 
 
 def _pack_windows(
