@@ -738,10 +738,9 @@ def _result(
     rel_threshold: int,
 ) -> EvalResult:
     names = tuple(str(m) for m in measures)
-    per_query = {
-        qid: dict(zip(names, row, strict=True))
-        for qid, row in zip(qids, values.tolist(), strict=True)
-    }
+    # every row holds one value per name (the matrix has a column per measure)
+    rows = [dict(zip(names, row)) for row in values.tolist()]  # noqa: B905
+    per_query = dict(zip(qids, rows, strict=True))
     means = values.sum(axis=0) / max(len(qids), 1)
     return EvalResult(
         queries=len(qids),
