@@ -188,7 +188,10 @@ def _segments(rows: IntArray, n_rows: int) -> tuple[IntArray, IntArray]:
 
 
 def _padded_groups(
-    rows: IntArray, n_rows: int, *columns: tuple[npt.NDArray[Any], Any]
+    rows: IntArray,
+    n_rows: int,
+    *columns: tuple[npt.NDArray[Any], Any],
+    lengths: IntArray | None = None,
 ) -> Iterator[tuple[IntArray, list[npt.NDArray[Any]]]]:
     """Scatter row-sorted entries into padded matrices, grouping rows by length.
 
@@ -197,7 +200,8 @@ def _padded_groups(
     so padding stays bounded even when one query has far more entries than the rest. Empty
     rows are not yielded.
     """
-    lengths = np.bincount(rows, minlength=n_rows).astype(np.int64)
+    if lengths is None:  # the caller's, when it has them: one pass over the entries less
+        lengths = np.bincount(rows, minlength=n_rows).astype(np.int64)
     nonempty_rows = np.flatnonzero(lengths)
     if nonempty_rows.size and (lengths[nonempty_rows] == lengths[nonempty_rows[0]]).all():
         # every row equally long (a run cut at a fixed depth): the matrices are reshapes
@@ -605,17 +609,20 @@ def _trec_rows(
             if on_missing == "zero" or q_codes.size == 0
             else "no queries to evaluate: no qrels query appears in the run"
         )
+    eval_qids = [qids[i] for i in positions.tolist()]
+    if positions.size == len(qids):  # every qid evaluated: the codes are the rows
+        return eval_qids, q_codes, r_codes
     row_of = np.full(len(qids), -1, dtype=np.int64)
     row_of[positions] = np.arange(positions.size, dtype=np.int64)
-    eval_qids = [qids[i] for i in positions.tolist()]
     return eval_qids, row_of[q_codes], row_of[r_codes]
 
 
 def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:
     """Entries of evaluated rows: a mask, or ``slice(None)`` when that is all of them (a view
     instead of copies of every column)."""
-    keep = rows >= 0
-    return slice(None) if keep.all() else keep
+    if rows.size == 0 or rows.min() >= 0:
+        return slice(None)
+    return rows >= 0
 
 
 def _indexed_grades(qrels: TrecTable, run: TrecTable) -> IntArray | None:
@@ -711,7 +718,8 @@ def evaluate(
         (grades, _NOT_RELEVANT),
         (docs, -1),
     )
-    for group, (keys, grade_matrix, doc_matrix) in _padded_groups(rows, n_rows, *columns):
+    groups = _padded_groups(rows, n_rows, *columns, lengths=lengths)
+    for group, (keys, grade_matrix, doc_matrix) in groups:
         if not joined.unique_pairs:
             _check_row_duplicates(group, doc_matrix, eval_qids, vocabulary)
         # Padding (key +inf) sorts after every real entry, -inf scores included, when the sort
