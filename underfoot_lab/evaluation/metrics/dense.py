@@ -289,8 +289,8 @@ def _top_k_columns(prepared: DenseQrels, matrix: FloatArray, k: int) -> IntArray
 
 
 def _along(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[Any]:
-    """``np.take_along_axis(values, index, axis=1)`` as one flat ``take`` (a gather with one
-    index array instead of two broadcast ones: several times faster)."""
+    """``np.take_along_axis(values, index, axis=1)`` as one flat ``take`` (one index array
+    instead of two broadcast ones: less overhead on the small ``[n, k]`` gathers)."""
     n, width = values.shape
     flat = index + (np.arange(n, dtype=np.int64) * width)[:, None]
     taken: npt.NDArray[Any] = np.take(np.ascontiguousarray(values).reshape(-1), flat)

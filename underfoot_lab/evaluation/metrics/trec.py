@@ -22,10 +22,15 @@ duplicates, the qid and docid.
 Reading is vectorised: a file of single-space separated ASCII lines (what every tool writes)
 goes through pyarrow's CSV reader; anything else (tabs, repeated spaces, comments, blank
 lines, non-ASCII text) and every malformed file goes through a line-by-line reader, which is
-the reference for the semantics and produces the error messages. Ids never become Python
-strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
-is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the CSV reader
-and numbered by sorting the packed dictionaries (only the distinct qids become strings).
+the reference for the semantics and produces the error messages. Files of 1 MiB or more are
+memory-mapped rather than read (the CSV reader parses the page cache in place; a file
+truncated by another process while it is read would end the process with SIGBUS). Ids never
+become Python strings on the way: docids are packed into big-endian integers (:class:`DocIds`),
+whose order is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the
+CSV reader and numbered by sorting the packed dictionaries (only the distinct qids become
+strings). One sort of hashed (qid, docid) keys checks every file for duplicates and, for a
+qrels and a run read together (:func:`read_trec_pair`), finds which judgment each result has
+(:class:`PairMatches`, every match confirmed on the docid bytes).
 """
 
 from __future__ import annotations
