@@ -665,3 +665,11 @@ def test_dense_top_k_without_padding_works_in_column_order() -> None:
     matrix[3, 5] = np.nan
     with pytest.raises(EvaluationError, match=f"NaN score for qid '{prepared.qids[3]}'"):
         dense_scores(prepared, matrix, ["nDCG@5"])
+
+
+def test_means_only_skip_the_per_query_dicts(case: Any) -> None:
+    qrels, run = case
+    full = evaluate(qrels, run, OURS)
+    means = evaluate(qrels, run, OURS, per_query=False)
+    assert means.per_query == {} and full.per_query
+    assert (means.mean, means.queries, means.measures) == (full.mean, full.queries, full.measures)

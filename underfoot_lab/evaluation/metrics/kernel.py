@@ -69,7 +69,8 @@ class EvalResult:
     measures: tuple[str, ...]
     """Canonical measure names, in the order asked for."""
     per_query: dict[str, dict[str, float]]
-    """``qid -> measure -> value``, qids in byte order."""
+    """``qid -> measure -> value``, qids in byte order (empty when :func:`evaluate` was asked
+    for the means only)."""
     mean: dict[str, float]
     """``measure -> mean over the queries``."""
     on_missing: OnMissing = "zero"
@@ -681,6 +682,7 @@ def evaluate(
     *,
     rel_threshold: int = 1,
     on_missing: OnMissing = "zero",
+    per_query: bool = True,
 ) -> EvalResult:
     """Evaluate ``run`` against ``qrels`` with trec_eval semantics (see the module docstring).
 
@@ -689,6 +691,8 @@ def evaluate(
     TREC readers give them (the fastest: ids are already coded). Ids are converted to integers
     once; everything after that is numpy. Raises :class:`EvaluationError` (a ValueError) for
     duplicate (qid, docid) pairs, NaN scores, non-integer grades, or no query to evaluate.
+    With ``per_query=False`` the result's ``per_query`` is left empty (for callers that only
+    report the means: a dict per query is most of the cost of a small evaluation).
     """
     _validate(rel_threshold, on_missing)
     wanted = parse_measures(measures)
@@ -735,7 +739,7 @@ def evaluate(
             wanted,
             rel_threshold,
         )
-    return _result(eval_qids, wanted, values, on_missing, rel_threshold)
+    return _result(eval_qids, wanted, values, on_missing, rel_threshold, per_query)
 
 
 def _result(
@@ -744,16 +748,17 @@ def _result(
     values: FloatArray,
     on_missing: OnMissing,
     rel_threshold: int,
+    per_query: bool = True,
 ) -> EvalResult:
     names = tuple(str(m) for m in measures)
     # every row holds one value per name (the matrix has a column per measure)
-    rows = [dict(zip(names, row)) for row in values.tolist()]  # noqa: B905
-    per_query = dict(zip(qids, rows, strict=True))
+    rows = [dict(zip(names, row)) for row in values.tolist()] if per_query else []  # noqa: B905
+    by_query = dict(zip(qids, rows, strict=True)) if per_query else {}
     means = values.sum(axis=0) / max(len(qids), 1)
     return EvalResult(
         queries=len(qids),
         measures=names,
-        per_query=per_query,
+        per_query=by_query,
         mean=dict(zip(names, means.tolist(), strict=True)),
         on_missing=on_missing,
         rel_threshold=int(rel_threshold),

@@ -193,24 +193,29 @@ def _pair_keys_into(
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         h, tmp = out[start:stop], t[: stop - start]
-        h.fill(_HASH_SEED)
         for j in range(words.shape[1]):
-            weight = ((j + 1) * _HASH_SEED | 1) & (2**64 - 1)  # odd: a bijection
-            np.multiply(words[start:stop, j], np.uint64(weight), out=tmp)
-            np.add(h, tmp, out=h)  # a sum, so a zero word changes nothing
+            weight = np.uint64(((j + 1) * _HASH_SEED | 1) & (2**64 - 1))  # odd: a bijection
+            if j == 0:
+                np.multiply(words[start:stop, j], weight, out=h)
+            else:
+                np.multiply(words[start:stop, j], weight, out=tmp)
+                np.add(h, tmp, out=h)  # a sum, so a zero word changes nothing
         # mix the sum so the kept high bits depend on every byte
         np.right_shift(h, np.uint64(29), out=tmp)
         np.bitwise_xor(h, tmp, out=h)
         np.multiply(h, np.uint64(_MIX), out=h)
         np.right_shift(h, np.uint64(32), out=tmp)
         np.bitwise_xor(h, tmp, out=h)
-        np.right_shift(h, np.uint64(row_bits), out=h)
+        if low_bit is None:
+            np.right_shift(h, np.uint64(row_bits), out=h)
+        else:  # the hash one bit shorter, the table's number below it
+            np.right_shift(h, np.uint64(row_bits + 1), out=h)
+            np.left_shift(h, np.uint64(1), out=h)
         np.copyto(tmp, rows[start:stop], casting="unsafe")
         np.left_shift(tmp, np.uint64(64 - row_bits), out=tmp)
+        if low_bit:
+            np.bitwise_or(tmp, np.uint64(low_bit), out=tmp)
         np.bitwise_or(h, tmp, out=h)
-        if low_bit is not None:
-            np.bitwise_and(h, np.uint64(2**64 - 2), out=h)
-            np.bitwise_or(h, np.uint64(low_bit), out=h)
 
 
 def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
@@ -364,16 +369,18 @@ def _dictionary_arrow(column: Any) -> tuple[_Parts, npt.NDArray[np.int64]]:
     import numpy as np
 
     parts: _Parts = []
-    codes = []
+    codes = np.empty(len(column), dtype=np.int64)
     offset = 0
+    row = 0
     for chunk in column.chunks:
-        parts.extend(_arrow_parts(chunk.dictionary))
-        indices = chunk.indices
+        dictionary, indices = chunk.dictionary, chunk.indices
+        parts.extend(_arrow_parts(dictionary))
         local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
         local = local[indices.offset : indices.offset + len(indices)]
-        codes.append(local.astype(np.int64) + offset)
-        offset += len(chunk.dictionary)
-    return parts, np.concatenate(codes) if codes else np.zeros(0, np.int64)
+        np.add(local, np.int64(offset), out=codes[row : row + local.size])
+        offset += len(dictionary)
+        row += local.size
+    return parts, codes
 
 
 @dataclass(frozen=True, slots=True, eq=False)
