@@ -232,9 +232,9 @@ def test_packed_docids_order_ties_by_bytes_beyond_the_first_word(tmp_path: Path)
 
 
 def test_pair_keys_tell_a_repeat_from_a_docid_shared_by_two_qids() -> None:
-    from underfoot_lab.evaluation.metrics import trec
+    from underfoot_lab.evaluation.metrics import packing, trec
 
-    words = trec._pack(trec._string_parts(["a", "b", "a"]))
+    words = packing._pack(packing._string_parts(["a", "b", "a"]))
     table, other = np.array([0, 0, 1]), np.array([0, 1])
     number, first, matches = trec._check_and_match([(table, words), (other, words[:2])], 2)
     assert number is None and first is None  # ("a" twice, two qids)
@@ -306,13 +306,15 @@ def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("length", [1, 7, 8, 9, 14, 16, 17, 25])
 def test_strings_of_one_length_pack_as_strings_of_mixed_lengths(length: int) -> None:
-    from underfoot_lab.evaluation.metrics import trec
+    from underfoot_lab.evaluation.metrics import packing
 
     rng = np.random.default_rng(length)
     for n in (1, 2, 3, 40):
         strings = ["".join(rng.choice(list("abcxyz~-09"), size=length)) for _ in range(n)]
-        equal = trec._pack(trec._string_parts(strings))  # one length: strided word reads
-        mixed = trec._pack(trec._string_parts([*strings, "w" * (length + 9)]))  # 8-byte windows
-        assert trec._decode(equal) == strings
+        equal = packing._pack(packing._string_parts(strings))  # one length: strided word reads
+        mixed = packing._pack(
+            packing._string_parts([*strings, "w" * (length + 9)])
+        )  # 8-byte windows
+        assert packing._decode(equal) == strings
         assert np.array_equal(mixed[:n, : equal.shape[1]], equal)
         assert not mixed[:n, equal.shape[1] :].any()

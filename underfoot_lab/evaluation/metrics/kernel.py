@@ -45,8 +45,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .measure_names import EvaluationError, Measure, MeasureError, parse_measures
+from .packing import pair_keys
 from .ties import _break_ties, _names
-from .trec import Qrels, Run, TrecTable, pair_keys
+from .trec import Qrels, Run, TrecTable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
