@@ -125,6 +125,7 @@ def metrics_cli_payload(
         measures,
         rel_threshold=rel_threshold,
         on_missing=on_missing,
+        per_query=per_query,
     )
     return {
         "queries": result.queries,

@@ -21,7 +21,13 @@ from underfoot_lab.evaluation.metrics.measure_names import (
     parse_measure,
     parse_measures,
 )
-from underfoot_lab.evaluation.metrics.trec import ranked, read_qrels, read_run
+from underfoot_lab.evaluation.metrics.trec import (
+    ranked,
+    read_qrels,
+    read_run,
+    read_trec_pair,
+    write_qrels,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "trec"
 TOLERANCE = 1e-12
@@ -339,6 +345,46 @@ def test_skip_mode_matches_pytrec_eval_per_query(case: Any) -> None:
             assert values[name] == pytest.approx(expected, abs=TOLERANCE), (qid, name)
 
 
+@pytest.mark.parametrize("depth", [None, 12])
+def test_trec_files_match_pytrec_eval_with_ties_of_every_size(
+    case: Any, depth: int | None, tmp_path: Path
+) -> None:
+    # the file path packs docids into words and breaks ties of two by a swap, longer ties by
+    # a lexsort: docids of several lengths (so ties differ beyond the first word) and scores
+    # on a half-point grid give ties of 2, 3, ... entries; with a fixed depth (every query
+    # the same number of documents, no padding) the ranking sort is not even stable
+    qrels, run = case
+    rng = np.random.default_rng(len(run))
+    rename = {f"doc{j}": f"doc{j}" + "-x" * (j % 7) for j in range(400)}
+    qrels = {q: {rename[d]: g for d, g in docs.items()} for q, docs in qrels.items()}
+    run = {  # half the queries keep the coarse grid (long ties), half get mostly pairs
+        q: {
+            rename[d]: s if i % 2 else float(rng.integers(0, max(1, len(docs) // 2)))
+            for d, s in list(docs.items())[:depth]
+        }
+        for i, (q, docs) in enumerate(run.items())
+        if docs and (depth is None or len(docs) >= depth)
+    }
+    write_qrels(qrels, tmp_path / "qrels")
+    # lines shuffled within each query (write_run would list them in trec_eval's order)
+    lines = [
+        f"{q} Q0 {d} 0 {s!r} t\n"
+        for q, docs in run.items()
+        for d, s in rng.permutation(np.array(list(docs.items()), dtype=object)).tolist()
+    ]
+    (tmp_path / "run").write_text("".join(lines))
+    sizes = [list(d.values()).count(s) for d in run.values() for s in set(d.values())]
+    assert sizes.count(2) > 100 and sizes.count(3) > 30 and max(sizes) > 5
+    assert depth is None or {len(d) for d in run.values()} == {depth}
+    theirs = _pytrec(qrels, run, PYTREC_MEASURES)
+    ours = evaluate(*read_trec_pair(tmp_path / "qrels", tmp_path / "run"), OURS, on_missing="skip")
+    assert set(ours.per_query) == set(theirs)
+    for qid, values in ours.per_query.items():
+        for name in OURS:
+            expected = theirs[qid][parse_measure(name).trec_eval_name or ""]
+            assert values[name] == pytest.approx(expected, abs=TOLERANCE), (qid, name)
+
+
 def test_zero_mode_is_pytrec_eval_with_zeros_over_all_qrels_queries(case: Any) -> None:
     qrels, run = case
     theirs = _pytrec(qrels, run, PYTREC_MEASURES)
@@ -585,3 +631,45 @@ def test_dense_top_k_for_cutoff_measures_equals_the_full_ranking() -> None:
         }
         expected = _matrix(evaluate(qrels, run, measures), prepared.qids, measures)
         assert np.array_equal(dense_scores(prepared, matrix, measures), expected)
+
+
+def test_dense_top_k_without_padding_works_in_column_order() -> None:
+    """Full rows and cutoff measures: the top k is found in the caller's column order (not
+    the internal docid order), ties at and above the k-th score put in docid order; with
+    candidates listed in shuffled order, heavy ties and -inf it equals evaluate exactly, and
+    columns past the width are ignored."""
+    rng = np.random.default_rng(5)
+    width = 24
+    candidates = {
+        f"q{i}": [f"d{i}-{j:02d}" + "x" * (j % 3) for j in rng.permutation(width).tolist()]
+        for i in range(50)
+    }
+    qrels = {
+        q: {d: int(rng.integers(-1, 4)) for d in docs if rng.random() < 0.6}
+        for q, docs in candidates.items()
+    }
+    prepared = prepare(qrels, candidates)
+    assert (prepared.lengths == width).all()
+    measures = ["nDCG@10", "P@5", "R@10", "RR@10", "AP@10", "nDCG@3(gain=exp)"]
+    for trial in range(30):
+        scores = rng.integers(0, 3 if trial % 2 else 30, size=(len(prepared.qids), width + 2))
+        matrix = scores.astype(float)
+        matrix[rng.random(matrix.shape) < 0.1] = -np.inf
+        run = {
+            q: {d: float(matrix[i, j]) for j, d in enumerate(c)}
+            for i, (q, c) in enumerate(zip(prepared.qids, prepared.candidates, strict=True))
+        }
+        expected = _matrix(evaluate(qrels, run, measures), prepared.qids, measures)
+        assert np.array_equal(dense_scores(prepared, matrix, measures), expected)
+        assert np.array_equal(dense_scores(prepared, matrix[:, :width], measures), expected)
+    matrix[3, 5] = np.nan
+    with pytest.raises(EvaluationError, match=f"NaN score for qid '{prepared.qids[3]}'"):
+        dense_scores(prepared, matrix, ["nDCG@5"])
+
+
+def test_means_only_skip_the_per_query_dicts(case: Any) -> None:
+    qrels, run = case
+    full = evaluate(qrels, run, OURS)
+    means = evaluate(qrels, run, OURS, per_query=False)
+    assert means.per_query == {} and full.per_query
+    assert (means.mean, means.queries, means.measures) == (full.mean, full.queries, full.measures)

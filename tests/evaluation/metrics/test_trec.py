@@ -182,14 +182,17 @@ def test_duplicates_name_the_repeating_line_on_both_paths(tmp_path: Path, fast: 
         read_qrels_table(path)
 
 
-def test_a_pair_read_together_shares_one_vocabulary(tmp_path: Path) -> None:
+def test_a_pair_read_together_shares_qids_and_is_joined(tmp_path: Path) -> None:
     qrels, run = tmp_path / "q", tmp_path / "r"
-    qrels.write_text("q1 0 d1 1\nq1 0 d9 2\n")
-    run.write_text("q1 Q0 d1 1 1.0 t\nq1 Q0 d2 2 0.5 t\n")
+    qrels.write_text("q1 0 d1 1\nq1 0 long-docid-9 2\nq2 0 d1 1\n")
+    run.write_text("q3 Q0 d1 1 1.0 t\nq1 Q0 d2 2 0.5 t\nq1 Q0 d1 3 0.25 t\n")
     qt, rt = read_trec_pair(qrels, run)
-    assert qt.vocabulary is rt.vocabulary
-    assert qt.to_dict() == {"q1": {"d1": 1, "d9": 2}}
-    assert rt.to_dict() == {"q1": {"d1": 1.0, "d2": 0.5}}
+    assert qt.qids is rt.qids and qt.qids == ["q1", "q2", "q3"]
+    assert qt.vocabulary.width == 2 and rt.vocabulary.width == 1  # each file its own width
+    assert qt.matches is rt.matches and qt.matches is not None
+    assert list(zip(qt.matches.qrels.tolist(), qt.matches.run.tolist(), strict=True)) == [(0, 2)]
+    assert qt.to_dict() == {"q1": {"d1": 1, "long-docid-9": 2}, "q2": {"d1": 1}}
+    assert rt.to_dict() == {"q3": {"d1": 1.0}, "q1": {"d2": 0.5, "d1": 0.25}}
 
 
 def test_tables_evaluate_exactly_like_dicts_ties_included(tmp_path: Path) -> None:
@@ -228,15 +231,17 @@ def test_packed_docids_order_ties_by_bytes_beyond_the_first_word(tmp_path: Path)
     assert [d for d, _ in ranked(dict.fromkeys(docs, 1.0))] == sorted(docs, reverse=True)
 
 
-def test_pair_index_tells_a_repeat_from_a_docid_shared_by_two_qids() -> None:
-    from underfoot_lab.evaluation.metrics import trec
+def test_pair_keys_tell_a_repeat_from_a_docid_shared_by_two_qids() -> None:
+    from underfoot_lab.evaluation.metrics import packing, trec
 
-    words = trec._pack(trec._string_parts(["a", "b", "a"]))
-    q = np.array([0, 0, 1])
-    pairs, first = trec._index_pairs(q, words, 2, object())
-    assert first is None and pairs is not None and pairs.keys.size == 3  # ("a" twice, two qids)
-    pairs, first = trec._index_pairs(np.array([0, 0, 0]), words, 1, object())
-    assert pairs is None and first == 2  # the third line repeats the first
+    words = packing._pack(packing._string_parts(["a", "b", "a"]))
+    table, other = np.array([0, 0, 1]), np.array([0, 1])
+    number, first, matches = trec._check_and_match([(table, words), (other, words[:2])], 2)
+    assert number is None and first is None  # ("a" twice, two qids)
+    assert matches is not None
+    assert (matches.qrels.tolist(), matches.run.tolist()) == ([0], [0])
+    number, first, matches = trec._check_and_match([(np.array([0, 0, 0]), words)], 1)
+    assert (number, first, matches) == (0, 2, None)  # the third line repeats the first
 
 
 def test_tables_read_apart_join_through_hashes_like_a_pair(tmp_path: Path) -> None:
@@ -259,3 +264,57 @@ def test_a_tab_inside_a_field_is_a_separator_as_for_trec_eval(tmp_path: Path) ->
     path.write_text("q1 Q0 a\tx 1 2.0 t\nq1 Q0 b 2 1.0 t\n")  # six fields to a CSV reader
     with pytest.raises(TrecFormatError, match=r"run.txt:1: run line needs 6 fields .* got 7"):
         read_run(path)
+
+
+def test_large_files_are_mapped_and_read_like_lines(tmp_path: Path) -> None:
+    from underfoot_lab.evaluation.metrics import trec
+    from underfoot_lab.evaluation.metrics.kernel import evaluate
+
+    lines = [f"q{i % 50} Q0 d{i} {i} {i % 7 / 2} run\n" for i in range(70_000)]
+    expected = read_run(lines)
+    assert len(expected) == 50 and sum(map(len, expected.values())) == 70_000
+    variants = {
+        "plain": "".join(lines).encode(),  # the CSV fast path
+        "bom": b"\xef\xbb\xbf" + "".join(lines).encode(),
+        "tab": "".join(lines).replace(" run\n", "\trun\n", 1).encode(),  # line by line
+        "utf8": "".join(lines).replace(" d7 ", " d\u00e9 ", 1).encode(),  # line by line
+    }
+    for name, data in variants.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert len(data) >= trec._MAP_FROM
+        table = read_run_table(path)
+        assert table.to_dict() == read_run(data.decode("utf-8-sig").splitlines()), name
+        assert (table.to_dict() == expected) == (name in ("plain", "bom", "tab")), name
+    blob = tmp_path / "blob"
+    blob.write_bytes("".join(lines).encode() + b"\x00")
+    with pytest.raises(TrecFormatError, match=r"blob: not a text file"):
+        read_run(blob)
+    repeated = tmp_path / "repeated"
+    repeated.write_text("".join(lines) + lines[123])
+    message = r"repeated:70001: duplicate document .*'q23'.*'d123'"
+    with pytest.raises(TrecFormatError, match=message):
+        read_run_table(repeated)
+    # a pair larger than one block of the key sort: judgments of every third document
+    qrels = tmp_path / "qrels"
+    qrels.write_text("".join(f"q{i % 50} 0 d{i} {i % 4}\n" for i in range(0, 90_000, 3)))
+    measures = ["nDCG@10", "P@10", "AP", "RR", "R@1000"]
+    ours = evaluate(*read_trec_pair(qrels, tmp_path / "plain"), measures)
+    assert ours.per_query == evaluate(read_qrels(qrels), expected, measures).per_query
+    assert 0 < ours.mean["AP"] < 1
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 14, 16, 17, 25])
+def test_strings_of_one_length_pack_as_strings_of_mixed_lengths(length: int) -> None:
+    from underfoot_lab.evaluation.metrics import packing
+
+    rng = np.random.default_rng(length)
+    for n in (1, 2, 3, 40):
+        strings = ["".join(rng.choice(list("abcxyz~-09"), size=length)) for _ in range(n)]
+        equal = packing._pack(packing._string_parts(strings))  # one length: strided word reads
+        mixed = packing._pack(
+            packing._string_parts([*strings, "w" * (length + 9)])
+        )  # 8-byte windows
+        assert packing._decode(equal) == strings
+        assert np.array_equal(mixed[:n, : equal.shape[1]], equal)
+        assert not mixed[:n, equal.shape[1] :].any()

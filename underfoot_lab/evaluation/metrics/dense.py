@@ -25,12 +25,12 @@ from .kernel import (
     _Ideal,
     _judge,
     _kernel,
-    _names,
     _segments,
     _sorted_keys,
     _validate,
 )
 from .measure_names import EvaluationError, Measure, parse_measures
+from .ties import _names
 from .trec import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +58,9 @@ class DenseQrels:
     """[n_queries, width]: column index of the candidate in each internal slot (0 in padding)."""
     grades: IntArray
     """[n_queries, width]: grade per internal slot; unjudged, negative and padding are -1."""
+    slot_of: IntArray
+    """[n_queries, width]: the internal slot of each column (the inverse of ``order``; width
+    in padding), so a top k can be found in column order and ties put in slot order."""
     num_rel: IntArray
     ideal: _Ideal
     rel_threshold: int
@@ -133,12 +136,15 @@ def prepare(
     _, slots = _segments(sorted_rows, n_rows)
     order[sorted_rows, slots] = columns[internal]
     grades[sorted_rows, slots] = judged.lookup(sorted_rows, c_docs[internal])
+    slot_of = np.full((n_rows, width), width, dtype=np.int64)
+    slot_of[sorted_rows, columns[internal]] = slots
     return DenseQrels(
         qids=tuple(eval_qids),
         candidates=tuple(lists),
         lengths=lengths,
         order=order,
         grades=grades,
+        slot_of=slot_of,
         num_rel=judged.num_rel,
         ideal=judged.ideal,
         rel_threshold=int(rel_threshold),
@@ -188,8 +194,18 @@ def dense_scores(
     width = prepared.width
     if width == 0:
         return np.zeros((len(prepared.qids), len(wanted)), dtype=np.float64)
-    internal = np.take_along_axis(matrix, prepared.order, axis=1)
     full = bool((prepared.lengths == width).all())  # no padding: no masks to build
+    depth = _top_depth(wanted, width)
+    if full and depth is not None:
+        ranking = _top_k_columns(prepared, matrix, depth)
+        return _kernel(
+            _along(prepared.grades, ranking),
+            prepared.num_rel,
+            prepared.ideal.table(wanted),
+            wanted,
+            prepared.rel_threshold,
+        )
+    internal = _along(matrix, prepared.order)
     valid = None if full else np.arange(width) < prepared.lengths[:, None]
     if np.isnan(internal if valid is None else internal[valid]).any():
         masked = internal if valid is None else np.where(valid, internal, 0.0)
@@ -200,9 +216,8 @@ def dense_scores(
         key = np.negative(internal, out=internal)  # internal is a fresh copy: negate in place
     else:
         key = np.where(valid, -internal, np.inf)
-    depth = _top_depth(wanted, width)
     ranking = np.argsort(key, axis=1, kind="stable") if depth is None else _top_k(key, depth)
-    grades = np.take_along_axis(prepared.grades, ranking, axis=1)
+    grades = _along(prepared.grades, ranking)
     return _kernel(
         grades, prepared.num_rel, prepared.ideal.table(wanted), wanted, prepared.rel_threshold
     )
@@ -237,9 +252,49 @@ def _top_k(key: FloatArray, k: int) -> IntArray:
         tied = sub == sub_kth
         room = k - below.sum(axis=1, keepdims=True)
         chosen[over] = below | (tied & (np.cumsum(tied, axis=1) <= room))
-    slots = np.flatnonzero(chosen.reshape(-1)).reshape(n, k) % width
-    head = np.take_along_axis(key, slots, axis=1)
-    return np.take_along_axis(slots, np.argsort(head, axis=1, kind="stable"), axis=1)
+    at = np.flatnonzero(chosen.reshape(-1))  # positions in the flat key, row by row
+    head = key.reshape(-1)[at].reshape(n, k)
+    slots = (at % width).reshape(n, k)
+    return _along(slots, np.argsort(head, axis=1, kind="stable"))
+
+
+def _top_k_columns(prepared: DenseQrels, matrix: FloatArray, k: int) -> IntArray:
+    """:func:`_top_k`'s result (the internal slots of each row's first ``k`` in rank order)
+    found in column order, for rows without padding: the scores are never gathered into
+    slot order, only the ``k`` chosen per row are. Ties straddling the k-th score are filled
+    in slot order (docid descending), and ties among the chosen ranked by slot too.
+    """
+    n, width = len(prepared.qids), prepared.width
+    values = matrix if matrix.shape[1] == width else np.ascontiguousarray(matrix[:, :width])
+    if np.isnan(values).any():
+        row = int(np.flatnonzero(np.isnan(values).any(axis=1))[0])
+        raise EvaluationError(f"NaN score for qid {prepared.qids[row]!r}")
+    kth = np.partition(values, width - k, axis=1)[:, width - k : width - k + 1]  # k-th largest
+    chosen = values >= kth
+    over = np.flatnonzero(chosen.sum(axis=1) > k)
+    if over.size:  # ties straddle the k-th score: the tied entries of lowest slot fill up
+        sub, sub_kth = values[over], kth[over]
+        above = sub > sub_kth
+        tied = sub == sub_kth
+        room = k - above.sum(axis=1, keepdims=True)  # >= 1: the k-th itself is tied
+        tied_slots = np.where(tied, prepared.slot_of[over], width)
+        last = np.take_along_axis(np.sort(tied_slots, axis=1), room - 1, axis=1)
+        chosen[over] = above | (tied & (tied_slots <= last))
+    at = np.flatnonzero(chosen.reshape(-1))  # positions in the flat matrix, row by row
+    slots = prepared.slot_of.reshape(-1)[at].reshape(n, k)
+    head = np.negative(values.reshape(-1)[at]).reshape(n, k)
+    # slot order first, then a stable sort by score: ties stay in slot order
+    by_slot = np.argsort(slots, axis=1)
+    return _along(_along(slots, by_slot), np.argsort(_along(head, by_slot), axis=1, kind="stable"))
+
+
+def _along(values: npt.NDArray[Any], index: IntArray) -> npt.NDArray[Any]:
+    """``np.take_along_axis(values, index, axis=1)`` as one flat ``take`` (one index array
+    instead of two broadcast ones: less overhead on the small ``[n, k]`` gathers)."""
+    n, width = values.shape
+    flat = index + (np.arange(n, dtype=np.int64) * width)[:, None]
+    taken: npt.NDArray[Any] = np.take(np.ascontiguousarray(values).reshape(-1), flat)
+    return taken
 
 
 def column_grades(prepared: DenseQrels) -> IntArray:

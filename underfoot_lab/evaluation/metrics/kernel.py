@@ -45,7 +45,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .measure_names import EvaluationError, Measure, MeasureError, parse_measures
-from .trec import DocIds, Qrels, Run, TrecTable, pair_keys
+from .packing import pair_keys
+from .ties import _break_ties, _names
+from .trec import Qrels, Run, TrecTable
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -68,7 +70,8 @@ class EvalResult:
     measures: tuple[str, ...]
     """Canonical measure names, in the order asked for."""
     per_query: dict[str, dict[str, float]]
-    """``qid -> measure -> value``, qids in byte order."""
+    """``qid -> measure -> value``, qids in byte order (empty when :func:`evaluate` was asked
+    for the means only)."""
     mean: dict[str, float]
     """``measure -> mean over the queries``."""
     on_missing: OnMissing = "zero"
@@ -187,7 +190,10 @@ def _segments(rows: IntArray, n_rows: int) -> tuple[IntArray, IntArray]:
 
 
 def _padded_groups(
-    rows: IntArray, n_rows: int, *columns: tuple[npt.NDArray[Any], Any]
+    rows: IntArray,
+    n_rows: int,
+    *columns: tuple[npt.NDArray[Any], Any],
+    lengths: IntArray | None = None,
 ) -> Iterator[tuple[IntArray, list[npt.NDArray[Any]]]]:
     """Scatter row-sorted entries into padded matrices, grouping rows by length.
 
@@ -196,7 +202,8 @@ def _padded_groups(
     so padding stays bounded even when one query has far more entries than the rest. Empty
     rows are not yielded.
     """
-    lengths = np.bincount(rows, minlength=n_rows).astype(np.int64)
+    if lengths is None:  # the caller's, when it has them: one pass over the entries less
+        lengths = np.bincount(rows, minlength=n_rows).astype(np.int64)
     nonempty_rows = np.flatnonzero(lengths)
     if nonempty_rows.size and (lengths[nonempty_rows] == lengths[nonempty_rows[0]]).all():
         # every row equally long (a run cut at a fixed depth): the matrices are reshapes
@@ -244,6 +251,15 @@ class _Ideal:
     def build(cls, rows: IntArray, grades: IntArray, n_rows: int) -> _Ideal:
         positive = grades > 0
         rows, grades = rows[positive], grades[positive]
+        if rows.size == 0:
+            return cls(rows, grades, n_rows)
+        low, high = int(grades.min()), int(grades.max())
+        span = high - low + 1
+        if n_rows * span < 2**62:
+            # one integer sort of row * span + (high - grade): rows ascending, grades
+            # descending; equal keys are equal (row, grade) pairs, so their order is moot
+            keys = np.sort(rows * span + (high - grades))
+            return cls(keys // span, high - keys % span, n_rows)
         order = np.lexsort((-grades, rows))
         return cls(rows[order], grades[order], n_rows)
 
@@ -312,7 +328,8 @@ def _from_frame(frame: Any, value_column: str) -> _Columns:
 def _columns(table: Any, value_column: str, dtype: type) -> _Columns:
     if isinstance(table, TrecTable):
         docids = np.asarray(table.vocabulary.take(table.docs), dtype=object)
-        return _Columns(table.qids, table.q, docids, table.values, unique_pairs=True)
+        qids, q = table.own_qids()
+        return _Columns(qids, q, docids, table.values, unique_pairs=True)
     if isinstance(table, Mapping):
         return _from_mapping(table, dtype)
     if hasattr(table, "columns"):
@@ -345,29 +362,6 @@ def _factorize_docids(*columns: Any) -> tuple[list[IntArray], Any]:
         out.append(codes[start : start + len(part)])
         start += len(part)
     return out, vocabulary
-
-
-def _names(vocabulary: Any, codes: IntArray) -> npt.NDArray[np.str_]:
-    """Docid strings for codes as a fixed-width unicode array (compares in code-point order,
-    which is the UTF-8 byte order strcmp uses)."""
-    return np.asarray(vocabulary.take(codes), dtype=str)
-
-
-def _byte_ranks(vocabulary: Any, codes: IntArray) -> IntArray:
-    """For each docid code, the rank of its docid among ``codes``' docids in byte order."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    unique, inverse = np.unique(codes, return_inverse=True)
-    if isinstance(vocabulary, pa.Array):
-        names = vocabulary.take(pa.array(unique))
-    else:
-        names = pa.array(_names(vocabulary, unique))
-    # pyarrow compares UTF-8 bytes: strcmp's order (and Python's code-point order)
-    order = pc.sort_indices(names).to_numpy()
-    rank = np.empty(unique.size, dtype=np.int64)
-    rank[order] = np.arange(unique.size, dtype=np.int64)
-    return rank[inverse.reshape(-1)]
 
 
 def _sorted_keys(
@@ -463,47 +457,6 @@ def _row_index(eval_qids: Sequence[str], table_qids: Sequence[str], q: IntArray)
     return mapping[q] if q.size else q
 
 
-def _break_ties(
-    ranking: IntArray,
-    keys: FloatArray,
-    lengths: IntArray,
-    docs: IntArray,
-    vocabulary: Any,
-) -> None:
-    """Reorder equal-score runs of ``ranking`` (in place) by docid descending in byte order.
-
-    ``keys`` are negated scores padded with +inf past each row's ``lengths`` and ``docs`` the
-    matching docid codes. After the stable sort a row's real entries occupy its first
-    ``length`` slots, so padding never takes part in a tie (not even with a real -inf score).
-    Only tied entries have their docids ranked (each distinct docid once, by one string sort
-    in pyarrow), and the reordering is one integer lexsort, so continuous scores cost no
-    string work at all.
-    """
-    ordered = np.take_along_axis(keys, ranking, axis=1)
-    n, width = ordered.shape
-    with_prev = np.zeros((n, width), dtype=bool)
-    with_prev[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
-    with_prev &= np.arange(width) < lengths[:, None]
-    if not with_prev.any():
-        return
-    tied = with_prev.copy()
-    tied[:, :-1] |= with_prev[:, 1:]
-    at = np.flatnonzero(tied)
-    starts = ~with_prev.reshape(-1)[at]
-    group = np.cumsum(starts) - 1
-    codes = np.take_along_axis(docs, ranking, axis=1).reshape(-1)[at]
-    if isinstance(vocabulary, DocIds):
-        # the packed words compare as the bytes do: ~word reverses the order
-        words = vocabulary.words[codes]
-        descending = tuple(~words[:, j] for j in range(words.shape[1] - 1, -1, -1))
-        within = np.lexsort((*descending, group))
-    else:
-        # one integer lexsort: group ascending, docid descending (byte order)
-        within = np.lexsort((-_byte_ranks(vocabulary, codes), group))
-    flat = ranking.reshape(-1)
-    flat[at] = flat[at][within]
-
-
 def _check_row_duplicates(
     group: IntArray, docs: IntArray, qids: Sequence[str], vocabulary: Any
 ) -> None:
@@ -585,18 +538,16 @@ def _join_trec_tables(
 ) -> _Joined:
     """Join two :class:`TrecTable` by hashing (row, packed docid) pairs to integers.
 
-    Tables read together reuse the sorted keys their reader built (:func:`_indexed_grades`);
+    Tables read together reuse the matches their reader found (:func:`_indexed_grades`);
     others are keyed here. Every key match is confirmed on the docid words themselves; a hash
     collision (two qrels pairs with one key, or a key matching a different pair) falls back to
     the string join, so the result is exact either way.
     """
-    eval_qids = _eval_qids(qrels.qids, run.qids, on_missing)
+    eval_qids, q_rows, r_rows = _trec_rows(qrels, run, on_missing)
     n_rows = len(eval_qids)
     width = max(qrels.vocabulary.width, run.vocabulary.width)
-    q_rows = _row_index(eval_qids, qrels.qids, qrels.q)
     q_keep = _kept(q_rows)
     q_rows, q_grades = q_rows[q_keep], _grades(qrels.values)[q_keep]
-    r_rows = _row_index(eval_qids, run.qids, run.q)
     r_keep = _kept(r_rows)
     r_rows, r_docs = r_rows[r_keep], run.docs[r_keep]
     indexed = _indexed_grades(qrels, run)
@@ -635,33 +586,56 @@ def _join_trec_tables(
     )
 
 
+def _trec_rows(
+    qrels: TrecTable, run: TrecTable, on_missing: str
+) -> tuple[list[str], IntArray, IntArray]:
+    """The evaluated qids (sorted, as :func:`_eval_qids` picks them) and every qrels and run
+    entry's row among them (-1: not evaluated).
+
+    Tables read together share their sorted qid list, so this is array work; tables read
+    apart are first mapped onto the sorted union of their qids.
+    """
+    if qrels.qids is run.qids:
+        qids, q_codes, r_codes = qrels.qids, qrels.q, run.q
+    else:
+        qids = sorted(set(qrels.qids) | set(run.qids))
+        q_codes = _row_index(qids, qrels.qids, qrels.q)
+        r_codes = _row_index(qids, run.qids, run.q)
+    chosen = np.bincount(q_codes, minlength=len(qids)) > 0
+    if on_missing == "skip":
+        chosen &= np.bincount(r_codes, minlength=len(qids)) > 0
+    positions = np.flatnonzero(chosen)
+    if positions.size == 0:
+        raise EvaluationError(
+            "no queries to evaluate: the qrels are empty"
+            if on_missing == "zero" or q_codes.size == 0
+            else "no queries to evaluate: no qrels query appears in the run"
+        )
+    eval_qids = [qids[i] for i in positions.tolist()]
+    if positions.size == len(qids):  # every qid evaluated: the codes are the rows
+        return eval_qids, q_codes, r_codes
+    row_of = np.full(len(qids), -1, dtype=np.int64)
+    row_of[positions] = np.arange(positions.size, dtype=np.int64)
+    return eval_qids, row_of[q_codes], row_of[r_codes]
+
+
 def _kept(rows: IntArray) -> slice | npt.NDArray[np.bool_]:
     """Entries of evaluated rows: a mask, or ``slice(None)`` when that is all of them (a view
     instead of copies of every column)."""
-    keep = rows >= 0
-    return slice(None) if keep.all() else keep
+    if rows.size == 0 or rows.min() >= 0:
+        return slice(None)
+    return rows >= 0
 
 
 def _indexed_grades(qrels: TrecTable, run: TrecTable) -> IntArray | None:
-    """The grade of every run entry from the tables' sorted pair keys (tables read together,
-    see :class:`~.trec.PairIndex`), or None when they were not or a key match is not
-    confirmed by the docid words (a hash collision: the caller joins another way)."""
-    judged, ranked = qrels.pairs, run.pairs
-    if judged is None or ranked is None or judged.space is not ranked.space:
+    """The grade of every run entry from the matches found when the two tables were read
+    together (:class:`~.trec.PairMatches`), or None when they were not."""
+    matches = qrels.matches
+    if matches is None or matches is not run.matches:
         return None
     grades = np.full(len(run), _NOT_RELEVANT, dtype=np.int64)
-    if judged.keys.size == 0 or ranked.keys.size == 0:
-        return grades
-    # both sides sorted: the search walks forward through memory
-    at = np.minimum(np.searchsorted(judged.keys, ranked.keys), judged.keys.size - 1)
-    hit = np.flatnonzero(judged.keys[at] == ranked.keys)
-    q_entry, r_entry = judged.order[at[hit]], ranked.order[hit]
-    # keys hold the qid number exactly in their high bits; the docid part is a hash: confirm
-    same = qrels.vocabulary.words[qrels.docs[q_entry]] == run.vocabulary.words[run.docs[r_entry]]
-    if not same.all():
-        return None
-    found = _grades(qrels.values)[q_entry]
-    grades[r_entry] = np.where(found < 0, _NOT_RELEVANT, found)
+    found = _grades(qrels.values)[matches.qrels]
+    grades[matches.run] = np.where(found < 0, _NOT_RELEVANT, found)
     return grades
 
 
@@ -709,6 +683,7 @@ def evaluate(
     *,
     rel_threshold: int = 1,
     on_missing: OnMissing = "zero",
+    per_query: bool = True,
 ) -> EvalResult:
     """Evaluate ``run`` against ``qrels`` with trec_eval semantics (see the module docstring).
 
@@ -717,6 +692,8 @@ def evaluate(
     TREC readers give them (the fastest: ids are already coded). Ids are converted to integers
     once; everything after that is numpy. Raises :class:`EvaluationError` (a ValueError) for
     duplicate (qid, docid) pairs, NaN scores, non-integer grades, or no query to evaluate.
+    With ``per_query=False`` the result's ``per_query`` is left empty (for callers that only
+    report the means: a dict per query is most of the cost of a small evaluation).
     """
     _validate(rel_threshold, on_missing)
     wanted = parse_measures(measures)
@@ -746,11 +723,15 @@ def evaluate(
         (grades, _NOT_RELEVANT),
         (docs, -1),
     )
-    for group, (keys, grade_matrix, doc_matrix) in _padded_groups(rows, n_rows, *columns):
+    groups = _padded_groups(rows, n_rows, *columns, lengths=lengths)
+    for group, (keys, grade_matrix, doc_matrix) in groups:
         if not joined.unique_pairs:
             _check_row_duplicates(group, doc_matrix, eval_qids, vocabulary)
-        # Padding (key +inf) sorts after every real entry, -inf scores included.
-        ranking = np.argsort(keys, axis=1, kind="stable")
+        # Padding (key +inf) sorts after every real entry, -inf scores included, when the sort
+        # is stable; without padding the (faster) unstable sort will do, as every tie is put
+        # in docid order below whatever order the sort left it in.
+        padded = bool((lengths[group] < keys.shape[1]).any())
+        ranking = np.argsort(keys, axis=1, kind="stable" if padded else "quicksort")
         _break_ties(ranking, keys, lengths[group], doc_matrix, vocabulary)
         values[group] = _kernel(
             np.take_along_axis(grade_matrix, ranking, axis=1),
@@ -759,7 +740,7 @@ def evaluate(
             wanted,
             rel_threshold,
         )
-    return _result(eval_qids, wanted, values, on_missing, rel_threshold)
+    return _result(eval_qids, wanted, values, on_missing, rel_threshold, per_query)
 
 
 def _result(
@@ -768,17 +749,17 @@ def _result(
     values: FloatArray,
     on_missing: OnMissing,
     rel_threshold: int,
+    per_query: bool = True,
 ) -> EvalResult:
     names = tuple(str(m) for m in measures)
-    per_query = {
-        qid: dict(zip(names, row, strict=True))
-        for qid, row in zip(qids, values.tolist(), strict=True)
-    }
+    # every row holds one value per name (the matrix has a column per measure)
+    rows = [dict(zip(names, row)) for row in values.tolist()] if per_query else []  # noqa: B905
+    by_query = dict(zip(qids, rows, strict=True)) if per_query else {}
     means = values.sum(axis=0) / max(len(qids), 1)
     return EvalResult(
         queries=len(qids),
         measures=names,
-        per_query=per_query,
+        per_query=by_query,
         mean=dict(zip(names, means.tolist(), strict=True)),
         on_missing=on_missing,
         rel_threshold=int(rel_threshold),

@@ -22,15 +22,21 @@ duplicates, the qid and docid.
 Reading is vectorised: a file of single-space separated ASCII lines (what every tool writes)
 goes through pyarrow's CSV reader; anything else (tabs, repeated spaces, comments, blank
 lines, non-ASCII text) and every malformed file goes through a line-by-line reader, which is
-the reference for the semantics and produces the error messages. Ids never become Python
-strings on the way: docids are packed into big-endian integers (:class:`DocIds`), whose order
-is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the CSV reader
-(Python sees each chunk's few distinct qids only).
+the reference for the semantics and produces the error messages. Files of 1 MiB or more are
+memory-mapped rather than read (the CSV reader parses the page cache in place; a file
+truncated by another process while it is read would end the process with SIGBUS). Ids never
+become Python strings on the way: docids are packed into big-endian integers (:class:`DocIds`),
+whose order is the byte order trec_eval breaks ties by, and qids are dictionary-encoded by the
+CSV reader and numbered by sorting the packed dictionaries (only the distinct qids become
+strings). One sort of hashed (qid, docid) keys checks every file for duplicates and, for a
+qrels and a run read together (:func:`read_trec_pair`), finds which judgment each result has
+(:class:`PairMatches`, every match confirmed on the docid bytes).
 """
 
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ...errors import UnderfootError
+from .packing import _BLOCK, _arrow_parts, _decode, _pack, _pair_keys_into, _Parts, _string_parts
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -60,10 +67,7 @@ Source: TypeAlias = str | os.PathLike[str] | Iterable[str]
 _BOM = b"\xef\xbb\xbf"
 # "#" opens a comment only at the start of a line; other control bytes are whitespace to
 # Python's str.split (tabs, \r, \x0b, \x0c, \x1c-\x1f), which the fast path does not model.
-_BLOCK = 1 << 16
-_HASH_SEED = 0x9E3779B97F4A7C15
-_MIX = 0xBF58476D1CE4E5B9
-_ROW_MIX = 0x94D049BB133111EB
+_MAP_FROM = 1 << 20  # files this large are memory-mapped instead of read
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -107,9 +111,10 @@ class DocIds:
 class TrecTable:
     """One qrels or run file as columns, validated (no duplicate (qid, docid) pair).
 
-    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`;
-    tables read together share one), ``qids`` are the distinct qids in first-seen order and
-    ``q[i]`` indexes them; ``values`` are grades (int64) or scores (float64).
+    ``docs[i]`` indexes ``vocabulary`` (the docids packed as integers, see :class:`DocIds`);
+    ``q[i]`` indexes ``qids``, distinct qids in byte order
+    (tables read together share one list, so it may hold qids only the other table has:
+    :meth:`own_qids` are this table's); ``values`` are grades (int64) or scores (float64).
     """
 
     name: str
@@ -118,205 +123,152 @@ class TrecTable:
     docs: npt.NDArray[np.int64]
     vocabulary: DocIds
     values: npt.NDArray[Any]
-    pairs: PairIndex | None = None
-    """The sorted (qid, docid) keys when known (the readers build them while checking for
-    duplicates); tables with the same ``pairs.space`` join without re-hashing."""
+    matches: PairMatches | None = None
+    """For a qrels and a run table read together (:func:`read_trec_pair`), the join of
+    their (qid, docid) pairs, found while checking for duplicates; both tables hold the same
+    object."""
 
     def __len__(self) -> int:
         return int(self.q.size)
 
+    def own_qids(self) -> tuple[list[str], npt.NDArray[np.int64]]:
+        """This table's distinct qids in first-seen order and each entry's index among them."""
+        import numpy as np
+
+        present, first, inverse = np.unique(self.q, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        position = np.empty(order.size, dtype=np.int64)
+        position[order] = np.arange(order.size)
+        qids = [self.qids[i] for i in present[order].tolist()]
+        return qids, position[inverse.reshape(-1)]
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The nested-dict form (``qid -> docid -> value``), queries in first-seen order."""
-        out: dict[str, dict[str, Any]] = {qid: {} for qid in self.qids}
+        qids, q = self.own_qids()
+        out: dict[str, dict[str, Any]] = {qid: {} for qid in qids}
         docids = self.vocabulary.take(self.docs)
-        qids = self.qids
-        for qi, docid, value in zip(self.q.tolist(), docids, self.values.tolist(), strict=True):
+        for qi, docid, value in zip(q.tolist(), docids, self.values.tolist(), strict=True):
             out[qids[qi]][docid] = value
         return out
 
 
-def pair_keys(
-    rows: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int
-) -> npt.NDArray[np.uint64]:
-    """A 64-bit key of each (row, docid words) pair: the row in the high bits (so keys sort by
-    row, keeping lookups of row-ordered entries cache friendly), a hash of the docid below.
-    Equal pairs give equal keys; callers confirm a key match on the words themselves (or fall
-    back to strings on a collision). ``rows`` are below ``n_rows``; keys compared with each
-    other must be made with the same ``n_rows``."""
-    import numpy as np
-
-    row_bits = max(1, (n_rows - 1).bit_length())
-    h = np.full(rows.size, _HASH_SEED, dtype=np.uint64)
-    shifted = np.empty_like(h)
-    for j in range(words.shape[1]):  # in place: no temporaries per word
-        np.bitwise_xor(h, words[:, j], out=h)
-        np.multiply(h, np.uint64(_MIX), out=h)
-        np.right_shift(h, np.uint64(31), out=shifted)
-        np.bitwise_xor(h, shifted, out=h)
-    if row_bits >= 64:  # pragma: no cover - 2**63 queries
-        return h ^ (rows.astype(np.uint64) * np.uint64(_ROW_MIX))
-    high = rows.astype(np.uint64)
-    np.left_shift(high, np.uint64(64 - row_bits), out=high)
-    np.right_shift(h, np.uint64(row_bits), out=h)
-    return np.bitwise_or(h, high, out=h)
-
-
-def _decode(words: npt.NDArray[np.uint64]) -> list[str]:
-    import numpy as np
-
-    if words.shape[0] == 0:
-        return []
-    raw = np.ascontiguousarray(words.astype(">u8")).view(f"S{8 * words.shape[1]}").reshape(-1)
-    return [b.decode("utf-8") for b in raw.tolist()]
-
-
-_Parts: TypeAlias = list[
-    tuple["npt.NDArray[np.uint8]", "npt.NDArray[np.int64]", "npt.NDArray[np.int64]"]
-]
-"""Strings as (UTF-8 bytes, start of each string, length of each string) chunks."""
-
-
-def _pack(parts: _Parts) -> npt.NDArray[np.uint64]:
-    """Strings as big-endian words, zero padded: ``(n, ceil(longest / 8))``."""
-    import numpy as np
-    from numpy.lib.stride_tricks import as_strided
-
-    lengths = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-    longest = int(lengths.max(initial=0))
-    width = max(1, -(-longest // 8))
-    # one buffer for every part, padded so an 8-byte read past the last string stays inside
-    sizes = [int(p[0].size) for p in parts]
-    buffer = np.zeros(sum(sizes) + 8 * width + 8, dtype=np.uint8)
-    base = np.cumsum([0, *sizes])
-    starts = np.concatenate([p[1] + b for p, b in zip(parts, base.tolist(), strict=False)])
-    for (data, _starts, _lengths), b, size in zip(parts, base.tolist(), sizes, strict=False):
-        buffer[b : b + size] = data
-    # every 8-byte window of the buffer as an integer (byte-swapped below: big-endian)
-    windows = as_strided(buffer, (buffer.size - 7, 8), (1, 1)).view(np.uint64).reshape(-1)
-    masks = np.array([0, *((~0 << (64 - 8 * r)) & (2**64 - 1) for r in range(1, 9))], np.uint64)
-    shortest = int(lengths.min(initial=0))
-    out = np.empty((lengths.size, width), dtype=np.uint64)
-    rest = np.empty_like(lengths)
-    for j in range(width):
-        word = windows[starts]
-        if np.little_endian:
-            word.byteswap(inplace=True)
-        if shortest < 8 * (j + 1):  # some strings end inside this word: zero what follows
-            np.subtract(lengths, 8 * j, out=rest)
-            np.clip(rest, 0, 8, out=rest)
-            word &= masks[rest]
-        out[:, j] = word
-        starts += 8  # a fresh array (the concatenation above), so updating it is safe
-    return out
-
-
-def _arrow_parts(column: Any) -> _Parts:
-    """A pyarrow string column's chunks as byte buffers and offsets (no copies of the text)."""
-    import numpy as np
-
-    parts: _Parts = []
-    for chunk in getattr(column, "chunks", [column]):
-        _validity, offsets_buffer, data_buffer = chunk.buffers()
-        raw_offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
-        offsets = raw_offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
-        data = (
-            np.frombuffer(data_buffer, dtype=np.uint8)
-            if data_buffer is not None
-            else np.zeros(0, np.uint8)
-        )
-        parts.append((data, offsets[:-1], np.diff(offsets)))
-    return parts
-
-
-def _string_parts(strings: list[str]) -> _Parts:
-    import numpy as np
-
-    encoded = [s.encode("utf-8") for s in strings]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    starts = np.cumsum(lengths) - lengths
-    return [(np.frombuffer(b"".join(encoded), dtype=np.uint8), starts, lengths)]
-
-
-def _factorize_strings(names: list[str]) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """Distinct ids in first-seen order and each entry's index among them."""
+def _dictionary_strings(names: list[str]) -> tuple[_Parts, npt.NDArray[np.int64]]:
+    """Distinct ids in first-seen order (as string parts) and each entry's index among them."""
     import numpy as np
 
     index: dict[str, int] = {}
     codes = [index.setdefault(name, len(index)) for name in names]
-    return list(index), np.asarray(codes, dtype=np.int64)
+    return _string_parts(list(index)), np.asarray(codes, dtype=np.int64)
 
 
-def _factorize_arrow(column: Any) -> tuple[list[str], npt.NDArray[np.int64]]:
-    """The same for a dictionary-encoded pyarrow column: only each chunk's dictionary (the
-    qids of a few thousand lines) is looked at in Python."""
+def _dictionary_arrow(column: Any) -> tuple[_Parts, npt.NDArray[np.int64]]:
+    """The same for a dictionary-encoded pyarrow column, without a Python string: each chunk's
+    dictionary (the qids of a few thousand lines) becomes a part, and each line's index is
+    its chunk's offset among the parts plus its index in the chunk's dictionary."""
     import numpy as np
 
-    index: dict[str, int] = {}
-    parts = []
+    parts: _Parts = []
+    codes = np.empty(len(column), dtype=np.int64)
+    offset = 0
+    row = 0
     for chunk in column.chunks:
-        codes = [index.setdefault(name, len(index)) for name in chunk.dictionary.to_pylist()]
-        indices = chunk.indices
+        dictionary, indices = chunk.dictionary, chunk.indices
+        parts.extend(_arrow_parts(dictionary))
         local = np.frombuffer(indices.buffers()[1], dtype=np.int32)
         local = local[indices.offset : indices.offset + len(indices)]
-        parts.append(np.asarray(codes, dtype=np.int64)[local])
-    return list(index), np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        np.add(local, np.int64(offset), out=codes[row : row + local.size])
+        offset += len(dictionary)
+        row += local.size
+    return parts, codes
 
 
-def _load(source: Source) -> tuple[str, bytes, bool]:
-    """A name for error messages, the source's bytes (BOM stripped, UTF-8 checked) and
+@dataclass(frozen=True, slots=True, eq=False)
+class _Text:
+    """A file's bytes from ``start`` on (past a byte-order mark): ``bytes``, or for a large
+    file a read-only memory map, which the CSV reader and numpy read straight from the page
+    cache (no copy of the file, no fresh pages for one)."""
+
+    buffer: bytes | mmap.mmap
+    start: int = 0
+
+    def view(self) -> memoryview:
+        return memoryview(self.buffer)[self.start :]
+
+    def array(self) -> npt.NDArray[np.uint8]:
+        import numpy as np
+
+        return np.frombuffer(self.buffer, dtype=np.uint8, offset=self.start)
+
+    def find(self, sub: bytes) -> int:
+        at = self.buffer.find(sub, self.start)
+        return at if at < 0 else at - self.start
+
+    def tobytes(self) -> bytes:
+        return self.buffer[self.start :]  # a whole bytes object is returned as is, not copied
+
+
+def _read(path: Path) -> _Text:
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size < _MAP_FROM:  # small, or a pipe
+            return _Text(handle.read())
+        return _Text(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _load(source: Source) -> tuple[str, _Text, bool]:
+    """A name for error messages, the source's bytes (BOM skipped, UTF-8 checked) and
     whether they are ASCII."""
     if isinstance(source, str | os.PathLike):
         name = str(source)
-        data = Path(source).read_bytes()
+        text = _read(Path(source))
     else:
         name = "<lines>"
-        data = "".join(line if line.endswith("\n") else f"{line}\n" for line in source).encode(
-            "utf-8"
-        )
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    if b"\x00" in data:
+        data = "".join(line if line.endswith("\n") else f"{line}\n" for line in source)
+        text = _Text(data.encode("utf-8"))
+    if text.buffer[: len(_BOM)] == _BOM:
+        text = _Text(text.buffer, len(_BOM))
+    if text.find(b"\x00") >= 0:
         raise TrecFormatError(f"{name}: not a text file (contains NUL bytes)")
-    ascii_only = data.isascii()
+    if isinstance(text.buffer, bytes):
+        ascii_only = text.buffer.isascii()  # a BOM is not ASCII, so this counts it
+        ascii_only = ascii_only or (text.start > 0 and text.buffer[text.start :].isascii())
+    else:
+        ascii_only = int(text.array().max(initial=0)) < 128
     if not ascii_only:
         try:
-            data.decode("utf-8")
+            text.tobytes().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TrecFormatError(
                 f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})"
             ) from None
-    return name, data, ascii_only
+    return name, text, ascii_only
 
 
-def _regular(data: bytes) -> int | None:
-    """How many bytes below 32 ``data`` holds when its layout is one the fast path reads
-    exactly as the line-by-line reader would, else None.
+def _regular(text: _Text) -> int | None:
+    """How many bytes below 32 ``text`` holds when its layout is one the fast path may read,
+    else None.
 
-    Checked here: ASCII (the caller's), single spaces between fields, every line ended by
-    ``\\n``, no blank line, no comment, no leading or trailing space (so no empty field). The
-    count must then equal the number of lines the CSV reader found: any other control byte
-    (a tab, ``\\r``, ...) is a separator to ``str.split`` the fast path does not model.
+    Checked here: ASCII (the caller's), every line ended by ``\\n``, no comment line. Leading,
+    trailing or repeated spaces and blank lines change a line's field count, so the CSV
+    reader refuses them (and the line-by-line reader takes over). The count must then equal
+    the number of lines the CSV reader found: any other control byte (a tab, ``\\r``, ...)
+    is a separator to ``str.split`` the fast path does not model.
     """
     import numpy as np
 
-    if not data or not data.endswith(b"\n"):
+    raw = text.array()
+    if raw.size == 0 or raw[-1] != ord("\n") or raw[0] == ord("#"):
         return None
-    if data.startswith((b" ", b"\n", b"#")) or (b"#" in data and b"\n#" in data):
+    if text.find(b"#") >= 0 and text.find(b"\n#") >= 0:  # one byte: memchr; two: far slower
         return None
-    raw = np.frombuffer(data, dtype=np.uint8)
     controls = 0
     # in blocks small enough for the allocator to reuse (and the cache to hold): whole-file
     # temporaries would cost more in fresh pages than the comparisons themselves
     for start in range(0, raw.size, _BLOCK):
-        piece = raw[start : start + _BLOCK + 1]  # one byte of overlap for the pairs
-        separator = piece <= 32  # space or newline (other control bytes are counted below)
-        if (separator[1:] & separator[:-1]).any():  # "  ", " \n", "\n ", "\n\n"
-            return None
-        controls += int(np.count_nonzero(piece[:_BLOCK] < 32))
+        controls += int(np.count_nonzero(raw[start : start + _BLOCK] < 32))
     return controls
 
 
-def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
+def _fast_columns(text: _Text, kind: str) -> tuple[Any, Any, Any] | None:
     """(qid, docid, value) columns via pyarrow's CSV reader, or None if anything is off."""
     import numpy as np
     import pyarrow as pa
@@ -329,7 +281,7 @@ def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
         value, value_type = "score", pa.float64()
     try:
         table = pcsv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(text.view()),
             read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pcsv.ParseOptions(
                 delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
@@ -359,17 +311,17 @@ def _fast_columns(data: bytes, kind: str) -> tuple[Any, Any, Any] | None:
     return columns[0], columns[1], np.concatenate(values) if values else np.zeros(0, dtype)
 
 
-def _text_lines(data: bytes) -> list[str]:
+def _text_lines(text: _Text) -> list[str]:
     """Lines as a text-mode file yields them (universal newlines: \\n, \\r\\n and \\r)."""
-    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return text.tobytes().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _slow_columns(name: str, data: bytes, kind: str) -> tuple[list[str], list[str], list[Any]]:
+def _slow_columns(name: str, text: _Text, kind: str) -> tuple[list[str], list[str], list[Any]]:
     """The reference line-by-line reader: trec_eval's layout rules and every error message."""
     qids: list[str] = []
     docids: list[str] = []
     values: list[Any] = []
-    for lineno, line in enumerate(_text_lines(data), start=1):
+    for lineno, line in enumerate(_text_lines(text), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -410,13 +362,13 @@ def _slow_columns(name: str, data: bytes, kind: str) -> tuple[list[str], list[st
     return qids, docids, values
 
 
-def _line_numbers(data: bytes) -> npt.NDArray[np.int64]:
+def _line_numbers(text: _Text) -> npt.NDArray[np.int64]:
     """1-based line number of each content line (for duplicate messages; rarely needed)."""
     import numpy as np
 
     numbers = [
         i
-        for i, line in enumerate(_text_lines(data), start=1)
+        for i, line in enumerate(_text_lines(text), start=1)
         if line.strip() and not line.strip().startswith("#")
     ]
     return np.asarray(numbers, dtype=np.int64)
@@ -426,10 +378,11 @@ def _line_numbers(data: bytes) -> npt.NDArray[np.int64]:
 class _Parsed:
     name: str
     kind: str
-    data: bytes
+    text: _Text
     fast: bool
-    qids: tuple[list[str], npt.NDArray[np.int64]]
-    """Distinct qids in first-seen order and each line's index among them."""
+    qids: tuple[_Parts, npt.NDArray[np.int64]]
+    """Qid strings (each distinct qid at least once, possibly more) and each line's index
+    among them."""
     docids: _Parts
     values: npt.NDArray[Any]
 
@@ -437,95 +390,162 @@ class _Parsed:
 def _parse(source: Source, kind: str) -> _Parsed:
     import numpy as np
 
-    name, data, ascii_only = _load(source)
-    lines = _regular(data) if ascii_only else None
-    fast = _fast_columns(data, kind) if lines is not None else None
+    name, text, ascii_only = _load(source)
+    lines = _regular(text) if ascii_only else None
+    fast = _fast_columns(text, kind) if lines is not None else None
     if fast is not None and len(fast[2]) != lines:
         fast = None  # a control byte besides the newlines: read line by line
     if fast is not None:
         qid_col, doc_col, values = fast
         if kind == "run" and values.size and np.isnan(values).any():
-            _slow_columns(name, data, kind)  # names the line of the NaN
-        qids, docids = _factorize_arrow(qid_col), _arrow_parts(doc_col)
+            _slow_columns(name, text, kind)  # names the line of the NaN
+        qids, docids = _dictionary_arrow(qid_col), _arrow_parts(doc_col)
     else:
-        qid_list, doc_list, value_list = _slow_columns(name, data, kind)
-        qids, docids = _factorize_strings(qid_list), _string_parts(doc_list)
+        qid_list, doc_list, value_list = _slow_columns(name, text, kind)
+        qids, docids = _dictionary_strings(qid_list), _string_parts(doc_list)
         values = np.asarray(value_list, dtype=np.int64 if kind == "qrels" else np.float64)
     values = values.astype(np.int64 if kind == "qrels" else np.float64, copy=False)
-    return _Parsed(name, kind, data, fast is not None, qids, docids, values)
+    return _Parsed(name, kind, text, fast is not None, qids, docids, values)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PairIndex:
-    """A table's (qid, docid) pairs as sorted :func:`pair_keys`, all distinct.
+class PairMatches:
+    """Which qrels entry judges which run entry: run entry ``run[i]`` has the (qid, docid) of
+    qrels entry ``qrels[i]``; run entries not listed are unjudged."""
 
-    Tables read together share ``space`` (one qid numbering), so their keys compare directly:
-    joining them is one search of sorted keys in sorted keys.
-    """
-
-    space: object
-    keys: npt.NDArray[np.uint64]
-    """Sorted keys."""
-    order: npt.NDArray[np.int64]
-    """``keys[i]`` is the key of entry ``order[i]``."""
+    qrels: npt.NDArray[np.int64]
+    run: npt.NDArray[np.int64]
 
 
-def _index_pairs(
-    q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64], n_rows: int, space: object
-) -> tuple[PairIndex | None, int | None]:
-    """The sorted pair keys (None after a hash collision) and the index of the first entry
-    repeating an earlier (q, docid) pair (None when every pair is distinct)."""
-    import numpy as np
-
-    keys = pair_keys(q, words, n_rows)
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    if not (sorted_keys[1:] == sorted_keys[:-1]).any():
-        return PairIndex(space, sorted_keys, order), None  # all keys distinct, so all pairs are
-    # Equal keys: a duplicate or (rarely) a hash collision; settle it exactly, in file order.
+def _first_repeat(q: npt.NDArray[np.int64], words: npt.NDArray[np.uint64]) -> int | None:
+    """The index of the first entry repeating an earlier (q, docid) pair, in file order (None
+    when all are distinct). Exact and slow: only run when two pair keys are equal."""
     seen: set[tuple[int, bytes]] = set()
     for i, (qi, row) in enumerate(zip(q.tolist(), words, strict=True)):
         pair = (qi, row.tobytes())
         if pair in seen:
-            return None, i
+            return i
         seen.add(pair)
-    return None, None
+    return None
+
+
+def _check_and_match(
+    tables: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]], n_qids: int
+) -> tuple[int | None, int | None, PairMatches | None]:
+    """One sort of every table's :func:`pair_keys` finds repeats and, for two tables (qrels,
+    run), the join: (table with a repeat, its first repeating entry, the matches).
+
+    The lowest key bit is replaced by the table's number, so within the sorted keys a
+    repeat is two equal keys and a (qrels, run) match two keys differing in that bit only.
+    Equal keys (a repeat, or rarely a hash collision) are settled exactly; a match whose
+    docid words differ (a collision) leaves the matches to the evaluator (None).
+    """
+    import numpy as np
+
+    sizes = [int(q.size) for q, _words in tables]
+    every = np.empty(sum(sizes), dtype=np.uint64)
+    start = 0
+    for number, ((q, words), size) in enumerate(zip(tables, sizes, strict=True)):
+        _pair_keys_into(every[start : start + size], q, words, n_qids, low_bit=number)
+        start += size
+    order = np.argsort(every)
+    # the sorted keys block by block (no whole sorted copy): a step of 0 is a repeat, a step
+    # of 1 from an even key a qrels key followed by the same run key
+    repeat = False
+    hits = []
+    ordered = np.empty(min(order.size, _BLOCK) + 1, dtype=np.uint64)
+    for start in range(0, max(order.size - 1, 0), _BLOCK):
+        stop = min(order.size, start + _BLOCK + 1)  # one key of overlap for the steps
+        block = np.take(every, order[start:stop], out=ordered[: stop - start])
+        steps = block[1:] - block[:-1]
+        if not steps.all():
+            repeat = True
+            break
+        hit = np.flatnonzero(steps == 1)
+        hits.append(hit[(block[hit] & np.uint64(1)) == 0] + start)
+    if repeat:  # equal keys
+        for number, (q, words) in enumerate(tables):
+            i = _first_repeat(q, words)
+            if i is not None:
+                return number, i, None
+        return None, None, None  # a collision, not a repeat
+    if len(tables) != 2:
+        return None, None, None
+    hit = np.concatenate(hits) if hits else np.zeros(0, np.int64)
+    q_entry = order[hit]
+    r_entry = order[hit + 1] - sizes[0]
+    if not _same_words(tables[0][1], q_entry, tables[1][1], r_entry):
+        return None, None, None  # the keys' docid part is a hash: a collision
+    return None, None, PairMatches(q_entry, r_entry)
+
+
+def _same_words(
+    a: npt.NDArray[np.uint64],
+    a_rows: npt.NDArray[np.int64],
+    b: npt.NDArray[np.uint64],
+    b_rows: npt.NDArray[np.int64],
+) -> bool:
+    """Whether rows ``a[a_rows]`` and ``b[b_rows]`` hold the same strings (the words of the
+    narrower are zero padded)."""
+    import numpy as np
+
+    if a.shape[1] < b.shape[1]:
+        a, a_rows, b, b_rows = b, b_rows, a, a_rows
+    width = b.shape[1]
+    for start in range(0, a_rows.size, _BLOCK):  # whole rows gathered, a block at a time
+        left = a[a_rows[start : start + _BLOCK]]
+        if left[:, width:].any() or not np.array_equal(
+            left[:, :width], b[b_rows[start : start + _BLOCK]]
+        ):
+            return False
+    return True
+
+
+def _unique_rows(words: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The distinct packed strings of ``words`` in byte order (Python's ``str`` order) and
+    each row's index among them."""
+    import numpy as np
+
+    n = int(words.shape[0])
+    order = np.lexsort(words.T[::-1]) if n else np.zeros(0, np.int64)
+    ordered = words[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    codes = np.empty(n, dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    return _decode(ordered[new]), codes
 
 
 def _tables(*parsed: _Parsed) -> list[TrecTable]:
-    """Code ids (docids packed into one :class:`DocIds` shared by all ``parsed``, qids
-    numbered once across them for the pair keys) and refuse duplicates."""
+    """Code ids (each file's docids packed into its own :class:`DocIds`, qids numbered once
+    across the files, in byte order) and refuse duplicates."""
     import numpy as np
 
-    vocabulary = DocIds(_pack([part for p in parsed for part in p.docids]))
-    factorized = [p.qids for p in parsed]
-    shared: dict[str, int] = {}
-    to_shared = [
-        np.asarray([shared.setdefault(qid, len(shared)) for qid in qids], dtype=np.int64)
-        for qids, _q in factorized
+    # every file's qid dictionaries packed together: a few per chunk of lines, not per line
+    qids, codes = _unique_rows(_pack([part for p in parsed for part in p.qids[0]]))
+    columns = []
+    dictionary_start = 0
+    for p in parsed:
+        q = codes[dictionary_start:][p.qids[1]] if p.qids[1].size else p.qids[1]
+        dictionary_start += sum(int(part[1].size) - 1 for part in p.qids[0])
+        columns.append((q, _pack(p.docids)))
+    number, i, matches = _check_and_match(columns, len(qids))
+    if number is not None and i is not None:
+        p, (q, words) = parsed[number], columns[number]
+        lineno = i + 1 if p.fast else int(_line_numbers(p.text)[i])
+        qid, docid = qids[int(q[i])], _decode(words[i : i + 1])[0]
+        what = "judgment for" if p.kind == "qrels" else "document in run:"
+        raise TrecFormatError(f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}")
+    return [
+        TrecTable(p.name, qids, q, np.arange(q.size), DocIds(words), p.values, matches)
+        for p, (q, words) in zip(parsed, columns, strict=True)
     ]
-    space = object()
-    out: list[TrecTable] = []
-    start = 0
-    for p, (qids, q), mapping in zip(parsed, factorized, to_shared, strict=True):
-        docs = np.arange(start, start + len(p.values), dtype=np.int64)
-        words = vocabulary.words[start : start + len(p.values)]
-        start += len(p.values)
-        pairs, i = _index_pairs(mapping[q] if q.size else q, words, len(shared), space)
-        if i is not None:
-            lineno = i + 1 if p.fast else int(_line_numbers(p.data)[i])
-            qid, docid = qids[int(q[i])], vocabulary.take(docs[i : i + 1])[0]
-            what = "judgment for" if p.kind == "qrels" else "document in run:"
-            raise TrecFormatError(
-                f"{p.name}:{lineno}: duplicate {what} qid {qid!r} docid {docid!r}"
-            )
-        out.append(TrecTable(p.name, qids, q, docs, vocabulary, p.values, pairs))
-    return out
 
 
 def read_trec_pair(qrels: Source, run: Source) -> tuple[TrecTable, TrecTable]:
-    """Read a qrels and a run file into tables sharing one docid vocabulary (the fastest
-    input to :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate`); errors as
+    """Read a qrels and a run file into tables sharing one qid list and joined on (qid,
+    docid) while they are checked for duplicates (the fastest input to
+    :func:`~underfoot_lab.evaluation.metrics.kernel.evaluate`); errors as
     :func:`read_qrels_table` and :func:`read_run_table`."""
     qrels_table, run_table = _tables(_parse(qrels, "qrels"), _parse(run, "run"))
     return qrels_table, run_table
