@@ -3,11 +3,13 @@ the same bytes, and a damaged or foreign file is rebuilt rather than trusted."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
 from underfoot_lab.geo.gazetteer import Town, get_gazetteer
 from underfoot_lab.world import World
+from underfoot_lab.world.ids import town_slugs
 
 CLOCK = datetime.fromisoformat("2026-06-15T12:00:00+00:00")
 REQUESTS: list[tuple[str, dict[str, str]]] = [
@@ -39,8 +41,31 @@ def test_stored_universe_equals_a_fresh_build_and_renders_the_same(tmp_path: Pat
     assert loaded is not built
     assert loaded == built == plain.universe(town)
     assert loaded.by_slug == built.by_slug
-    assert loaded.memo == {}  # renderers' derived data is never stored
+    # The renderers' term sets are stored with it: the very sets a plain world computes.
+    assert sorted(loaded.memo) == ["events", "pages", "places", "posts"]
     assert _bodies(second) == _bodies(plain)
+    assert loaded.memo == plain.universe(town).memo
+
+
+def test_town_slugs_are_kept_and_read_back_the_same(tmp_path: Path) -> None:
+    gaz = get_gazetteer()
+    plain = World(7, gaz, CLOCK)
+    first = World(7, gaz, CLOCK, store_dir=tmp_path)
+    u = first.universe(_town())
+    url = u.entities[0].website or u.pages[0].link
+    assert first.entity_for_url(url) == plain.entity_for_url(url)
+    (kept,) = tmp_path.rglob("town-slugs.json")
+    assert json.loads(kept.read_text()) == town_slugs(gaz.towns)
+
+    second = World(7, gaz, CLOCK, store_dir=tmp_path)
+    assert second.towns.slug(_town()) == plain.towns.slug(_town()) == u.town_slug
+    assert second.towns.by_slug(u.town_slug) == _town()
+    assert second.entity_for_url(url) == plain.entity_for_url(url)
+
+    kept.write_text('["too", "few"]')  # not one per town: recomputed, not trusted
+    third = World(7, gaz, CLOCK, store_dir=tmp_path)
+    assert third.towns.by_slug(u.town_slug) == _town()
+    assert json.loads(kept.read_text()) == town_slugs(gaz.towns)
 
 
 def test_another_seed_or_clock_uses_another_folder(tmp_path: Path) -> None:

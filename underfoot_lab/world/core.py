@@ -29,13 +29,16 @@ from .render_eventbrite import decode_id, not_found, organization_id, venue_id
 from .render_eventbrite import render_listing as render_eventbrite_listing
 from .render_geoapify import GeoMatch, render_geocode
 from .render_reddit import CONTENT_TYPE as ATOM_CONTENT_TYPE
-from .render_reddit import render_feed, search_posts
+from .render_reddit import posts_terms, render_feed, search_posts
 from .render_reddit_json import CONTENT_TYPE as REDDIT_JSON_CONTENT_TYPE
 from .render_reddit_json import render_listing
 from .render_serpapi import (
     SerpRequest,
     error,
+    events_terms,
+    pages_terms,
     parse_ll,
+    places_terms,
     render_google,
     render_google_events,
     render_google_maps,
@@ -62,6 +65,15 @@ _CID = re.compile(r"\d{1,20}")
 _FTID = re.compile(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", re.I)
 _COMMENTS = re.compile(r"/comments/([0-9a-z]{7})(?:/|$)")
 _FILE_SUFFIX = re.compile(r"\.(?:jpg|jpeg|png|html?)$")
+
+
+def _prime_terms(u: TownUniverse) -> None:
+    """Fill ``u.memo`` with every term set the renderers read (what they would compute on
+    their first request)."""
+    pages_terms(u)
+    places_terms(u)
+    events_terms(u)
+    posts_terms(u)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +112,6 @@ class World:
         self.gazetteer = gazetteer
         self.clock = clock if clock.tzinfo is not None else clock.replace(tzinfo=UTC)
         self.codec = IdCodec(self.seed)
-        self.towns = TownIndex(gazetteer)
         self._universes: dict[str, TownUniverse] = {}
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
@@ -116,6 +127,7 @@ class World:
                 scenario_hash=self.scenario.hash,
                 gazetteer=gazetteer,
             )
+        self.towns = TownIndex(gazetteer, self._store)
 
     def __repr__(self) -> str:
         return (
@@ -154,6 +166,9 @@ class World:
         if built is None:
             built = self._generate(town)
             if self._store is not None:
+                # The renderers' term sets go into the store with the universe: reading
+                # them back costs a tenth of computing them (~0.4 s on an ``all`` run).
+                _prime_terms(built)
                 self._store.save(built)
         with self._lock:
             return self._universes.setdefault(town.key, built)

@@ -22,6 +22,8 @@ import base64
 import hashlib
 import re
 import threading
+from collections.abc import Sequence
+from typing import Protocol
 
 from ..geo.gazetteer import Gazetteer, Town, normalize_name
 
@@ -36,6 +38,28 @@ _PAYLOAD_BITS = TOWN_BITS + ITEM_BITS
 def slugify(text: str) -> str:
     """ "The Rusty Spur" -> "the-rusty-spur" (ASCII, lower case, dashes)."""
     return normalize_name(text).replace(" ", "-")
+
+
+def town_slugs(towns: Sequence[Town]) -> list[str]:
+    """Each town's URL slug, in order: ``<name>-<st>``, plus ``-<county>`` when the state has
+    more than one town of that name, plus ``-2``, ``-3``... for a later town with the same name
+    and county."""
+    names = [slugify(t.name) for t in towns]
+    counts: dict[tuple[str, str], int] = {}
+    for t, name in zip(towns, names, strict=True):
+        counts[(name, t.state_code)] = counts.get((name, t.state_code), 0) + 1
+    out: list[str] = []
+    taken: set[str] = set()
+    for t, name in zip(towns, names, strict=True):
+        s = f"{name}-{t.state_code.lower()}"
+        if counts[(name, t.state_code)] > 1:
+            s += "-" + (slugify(t.county or "") or "x")
+        base, n = s, 2
+        while s in taken:  # same name and county twice: number the later one
+            s, n = f"{base}-{n}", n + 1
+        taken.add(s)
+        out.append(s)
+    return out
 
 
 def _round_fn(value: int, key: bytes, i: int, bits: int) -> int:
@@ -131,11 +155,26 @@ class IdCodec:
         return x >> ITEM_BITS, x & ((1 << ITEM_BITS) - 1)
 
 
-class TownIndex:
-    """Town <-> gazetteer position and town <-> URL slug, built lazily once per gazetteer."""
+class SlugCache(Protocol):
+    """Where a :class:`TownIndex` may keep its town slugs between processes (the world's
+    universe store: its folder is keyed by the gazetteer and the world's code)."""
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def load_slugs(self, n: int) -> list[str] | None: ...
+
+    def save_slugs(self, slugs: list[str]) -> None: ...
+
+
+class TownIndex:
+    """Town <-> gazetteer position and town <-> URL slug, built lazily once per gazetteer.
+
+    ``cache`` (optional) keeps the slugs, one per town in gazetteer order, between processes:
+    computing them normalises every town name (~0.2 s), and a judged evaluation needs them to
+    read the world's URLs back.
+    """
+
+    def __init__(self, gazetteer: Gazetteer, cache: SlugCache | None = None) -> None:
         self.gazetteer = gazetteer
+        self._cache = cache
         self._lock = threading.Lock()
         self._index: dict[str, int] | None = None
         self._slug: dict[str, str] | None = None
@@ -147,22 +186,13 @@ class TownIndex:
                 return
             towns = self.gazetteer.towns
             index = {t.key: i for i, t in enumerate(towns)}
-            names = [slugify(t.name) for t in towns]
-            counts: dict[tuple[str, str], int] = {}
-            for t, name in zip(towns, names, strict=True):
-                counts[(name, t.state_code)] = counts.get((name, t.state_code), 0) + 1
-            slug: dict[str, str] = {}
-            by_slug: dict[str, Town] = {}
-            for t, name in zip(towns, names, strict=True):
-                s = f"{name}-{t.state_code.lower()}"
-                if counts[(name, t.state_code)] > 1:
-                    s += "-" + (slugify(t.county or "") or "x")
-                base, n = s, 2
-                while s in by_slug:  # same name and county twice: number the later one
-                    s, n = f"{base}-{n}", n + 1
-                slug[t.key] = s
-                by_slug[s] = t
-            self._slug, self._by_slug = slug, by_slug
+            slugs = self._cache.load_slugs(len(towns)) if self._cache is not None else None
+            if slugs is None:
+                slugs = town_slugs(towns)
+                if self._cache is not None:
+                    self._cache.save_slugs(slugs)
+            self._slug = {t.key: s for t, s in zip(towns, slugs, strict=True)}
+            self._by_slug = dict(zip(slugs, towns, strict=True))
             self._index = index
 
     def index(self, town: Town) -> int:

@@ -31,6 +31,11 @@ _WINDOWS = {
 }
 
 
+def posts_terms(u: TownUniverse) -> tuple[frozenset[str], ...]:
+    """The :func:`~.engines.terms` of each post's title and text (memoised)."""
+    return memo_terms(u.memo, "posts", lambda: (f"{p.title} {p.text}" for p in u.posts))
+
+
 def xml_escape(text: str) -> str:
     return _xml_escape(text, {'"': "&quot;"})
 
@@ -83,7 +88,7 @@ def search_posts(
     window = _WINDOWS.get(params.get("t", "all"))
     q = query_terms(intent.text)
     scored: list[tuple[float, int, RedditPost]] = []
-    post_terms = memo_terms(u.memo, "posts", lambda: (f"{p.title} {p.text}" for p in u.posts))
+    post_terms = posts_terms(u)
     for post in u.posts:
         if restrict and subreddit is not None and post.subreddit.lower() != subreddit.lower():
             continue

@@ -19,6 +19,7 @@ import copyreg
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import pickle  # nosec B403 -- only our own files under the user's home, written below
 import sys
@@ -31,7 +32,9 @@ from typing import Any
 from ..geo.gazetteer import Gazetteer, Town
 from .model import Entity, RedditPost, TownUniverse, WebPage
 
-STORE_FORMAT = 3
+_SLUGS = "town-slugs.json"
+
+STORE_FORMAT = 4
 """Bump when :class:`~.model.TownUniverse` or this layout changes shape."""
 
 
@@ -58,8 +61,9 @@ def _by_constructor(obj: Any) -> tuple[type, tuple[Any, ...]]:
 
 
 def _universe(u: TownUniverse) -> tuple[type, tuple[Any, ...]]:
-    # Every field but ``memo`` (renderers' derived data, rebuilt on use).
-    names = [f.name for f in dataclasses.fields(TownUniverse) if f.name != "memo"]
+    # Every field, ``memo`` too: the renderers' term sets (derived from the fields by the
+    # world's code, which the folder's key covers) load ten times faster than they compute.
+    names = [f.name for f in dataclasses.fields(TownUniverse)]
     return TownUniverse, tuple(getattr(u, n) for n in names)
 
 
@@ -117,17 +121,38 @@ class UniverseStore:
 
     def save(self, u: TownUniverse) -> None:
         """Write ``u`` in one step; a home we cannot write to just means no store."""
-        path = self._path(u.town)
+        buf = io.BytesIO()
+        pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _DISPATCH
+        pickler.dump(u)
+        self._write(self._path(u.town), buf.getvalue())
+
+    def load_slugs(self, n: int) -> list[str] | None:
+        """The towns' URL slugs (:func:`.ids.town_slugs`, gazetteer order) kept by
+        :meth:`save_slugs`, or None (absent, unreadable, or not ``n`` of them)."""
+        try:
+            slugs = json.loads((self.dir / _SLUGS).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(slugs, list) or len(slugs) != n:
+            return None
+        if not all(isinstance(x, str) for x in slugs):
+            return None
+        return slugs
+
+    def save_slugs(self, slugs: list[str]) -> None:
+        """Keep the towns' slugs (this folder's key covers the gazetteer and the world's
+        code, the inputs of :func:`.ids.town_slugs`)."""
+        self._write(self.dir / _SLUGS, json.dumps(slugs).encode("utf-8"))
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
         tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            buf = io.BytesIO()
-            pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = _DISPATCH
-            pickler.dump(u)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
+                fh.write(data)
             os.replace(tmp, path)
         except OSError:
             if tmp is not None and os.path.exists(tmp):
