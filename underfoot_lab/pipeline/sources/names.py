@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from ...geo.gazetteer import normalize_name
@@ -163,6 +164,14 @@ def place_name_from_title(
     wins. A listicle ("15 Hidden Gems in Pikeville") is kept whole, minus a trailing site name:
     it is a page about many places, and splitting it would invent a place.
     """
+    # Memoised: an evaluation sees the same result titles in many searches of a town.
+    return _place_name(title, site, displayed_link, tuple(locality))
+
+
+@lru_cache(maxsize=8192)
+def _place_name(
+    title: str, site: str | None, displayed_link: str | None, locality: tuple[str, ...]
+) -> str:
     title = " ".join(title.split())
     if not title:
         return ""
@@ -234,11 +243,13 @@ def html_to_text(fragment: str) -> str:
 _SELFTEXT = re.compile(r"<!--\s*SC_OFF\s*-->(.*?)<!--\s*SC_ON\s*-->", re.S)
 
 
+@lru_cache(maxsize=8192)
 def reddit_selftext(content_html: str) -> str:
     """The self-post text of a Reddit feed entry ("" for link posts).
 
     Reddit wraps the post body in ``<!-- SC_OFF -->...<!-- SC_ON -->``; what follows ("submitted
-    by /u/x [link] [comments]") is boilerplate.
+    by /u/x [link] [comments]") is boilerplate. Memoised: the same posts come back in many
+    searches of a town, and parsing their HTML was a tenth of the Reddit source's work.
     """
     match = _SELFTEXT.search(content_html)
     return html_to_text(match.group(1)) if match else ""
