@@ -129,6 +129,10 @@ _LISTICLE = re.compile(
 )
 
 
+_KNOWN_COMPACT = frozenset(s.replace(" ", "") for s in KNOWN_SITES)
+_SITE_LIKE = re.compile(r"\S+\.\w{2,4}")
+
+
 def is_listicle(title: str) -> bool:
     """A round-up page ("15 Hidden Gems in Pikeville") rather than a page about one place."""
     return bool(_LISTICLE.match(title))
@@ -176,20 +180,20 @@ def _place_name(
     if not title:
         return ""
     parts = [p.strip() for p in _SEPARATORS.split(title) if p and p.strip()]
-    sites = set(KNOWN_SITES)
+    sites: frozenset[str] | set[str] = KNOWN_SITES
+    compact_sites: frozenset[str] | set[str] = _KNOWN_COMPACT
     if site:
-        sites.add(normalize_name(site))
-    compact_sites = {s.replace(" ", "") for s in sites}
+        norm_site = normalize_name(site)
+        sites = {*KNOWN_SITES, norm_site}
+        compact_sites = {*_KNOWN_COMPACT, norm_site.replace(" ", "")}
     if core := _domain_core(displayed_link):
-        compact_sites.add(core)
+        compact_sites = {*compact_sites, core}
     places = {_compact(x) for x in locality if x}
 
     def is_site(part: str) -> bool:
         norm = normalize_name(part)
         compact = norm.replace(" ", "")
-        return (
-            norm in sites or compact in compact_sites or bool(re.fullmatch(r"\S+\.\w{2,4}", part))
-        )
+        return norm in sites or compact in compact_sites or bool(_SITE_LIKE.fullmatch(part))
 
     def is_locality(part: str) -> bool:
         pieces = [_compact(p) for p in part.split(",")]
