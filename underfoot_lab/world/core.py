@@ -64,7 +64,19 @@ _T3_ID = re.compile(r"t3_([0-9a-z]{7})")
 _CID = re.compile(r"\d{1,20}")
 _FTID = re.compile(r"0x[0-9a-f]{16}:0x([0-9a-f]{16})", re.I)
 _COMMENTS = re.compile(r"/comments/([0-9a-z]{7})(?:/|$)")
+_PLAIN_URL = re.compile(r"https?://([A-Za-z0-9._~%!$&'()*+,;=-]+)(/[^?#\s]*)?")
 _FILE_SUFFIX = re.compile(r"\.(?:jpg|jpeg|png|html?)$")
+
+
+def _host_and_path(url: str) -> tuple[str, str]:
+    """``urlsplit(url)``'s lower-cased hostname ("" when none) and path. A plain
+    ``http(s)://host/path`` URL (the world's own: no user, port, query, fragment or characters
+    urlsplit would drop) is read by one regex, the rest by urlsplit (judging resolves ~12k
+    mention URLs per ``all`` run)."""
+    if m := _PLAIN_URL.fullmatch(url):
+        return m.group(1).lower(), m.group(2) or ""
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.path
 
 
 def _prime_terms(u: TownUniverse) -> None:
@@ -268,11 +280,10 @@ class World:
         if s.startswith("ChIJ"):
             cid = self.codec.decode_maps_place_id(s)
             return self._entity_by_cid(cid) if cid is not None else None
-        parts = urlsplit(s if "://" in s else f"https://{s}")
-        host = (parts.hostname or "").lower()
-        segs = [p for p in parts.path.split("/") if p]
+        host, path = _host_and_path(s if "://" in s else f"https://{s}")
+        segs = [p for p in path.split("/") if p]
         if host == "reddit.com" or host.endswith(".reddit.com"):
-            m = _COMMENTS.search(parts.path)
+            m = _COMMENTS.search(path)
             return self._post_subject(m.group(1)) if m else None
         if not host.endswith(".example"):
             return None
