@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from html import escape as html_escape
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape as _xml_escape  # nosec B406 -- writes XML, parses none
@@ -40,7 +41,9 @@ def xml_escape(text: str) -> str:
     return _xml_escape(text, {'"': "&quot;"})
 
 
+@lru_cache(maxsize=65536)
 def _iso(dt: datetime) -> str:
+    # Memoised: a town's posts come back in many feeds (equal instants print the same).
     return dt.astimezone(UTC).isoformat()
 
 

@@ -390,7 +390,15 @@ def render_google_maps(r: SerpRequest) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- google_events
 def _when(e: Entity, tz: ZoneInfo, clock: datetime) -> tuple[str, str]:
     assert e.starts_at is not None and e.ends_at is not None
-    s, t = e.starts_at.astimezone(tz), e.ends_at.astimezone(tz)
+    return _when_text(e.starts_at, e.ends_at, tz, clock)
+
+
+@lru_cache(maxsize=16384)
+def _when_text(
+    starts_at: datetime, ends_at: datetime, tz: ZoneInfo, clock: datetime
+) -> tuple[str, str]:
+    # Memoised: an event is listed by many searches of its town.
+    s, t = starts_at.astimezone(tz), ends_at.astimezone(tz)
     start_date = f"{s:%b} {s.day}"
     year = f", {s.year}" if s.year != clock.astimezone(tz).year else ""
     if t.date() != s.date() and (t - s) > timedelta(hours=20):
