@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..metrics.catalog import ir_measures
 from .failures import count_failures
 from .model import (
@@ -180,6 +178,8 @@ def _mean(values: Sequence[Any]) -> float:
     """``pd.Series(values, dtype=float64).mean(skipna=True)``, bit for bit, without pandas:
     NaN (and None) count as 0 in numpy's (pairwise) sum and not in the count; NaN when no
     value is left."""
+    import numpy as np
+
     arr = np.asarray(values, dtype=np.float64)
     missing = np.isnan(arr)
     count = arr.size - int(missing.sum())
@@ -192,6 +192,8 @@ def _mean(values: Sequence[Any]) -> float:
 
 def _latency_rows(results: Sequence[SearchResult]) -> list[dict[str, Any]]:
     """The rows of :func:`..metrics.latency.latency_table` (same values, same order)."""
+    import numpy as np
+
     from ..metrics.latency import percentiles, stage_samples
 
     samples = stage_samples(results)
