@@ -348,3 +348,17 @@ def test_mean_is_pandas_mean_bit_for_bit() -> None:
         got = _mean(mixed)
         assert (np.isnan(want) and np.isnan(got)) or got == want, n
     assert np.isnan(_mean([None, float("nan")]))
+
+
+def test_ir_metrics_equal_the_kernel_on_the_real_scores(report: EvaluationReport) -> None:
+    """The report scores the order as tie-free ranks; the kernel on the run's real scores (ties
+    broken by docid) gives the same value for every measure and query."""
+    from underfoot_lab.evaluation.metrics.catalog import ir_measures
+
+    measures = ir_measures(report.k)
+    want = evaluate(report.qrels(), report.run_scores, list(measures.values()), on_missing="zero")
+    pq = report.per_query.set_index("query_id")
+    assert list(report.run_scores["q-1"].values()).count(0.5) == 2  # a tie on real scores
+    for qid, values in want.per_query.items():
+        for name, measure in measures.items():
+            assert pq.loc[qid, name] == values[measure], (qid, name)
