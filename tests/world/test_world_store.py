@@ -39,8 +39,10 @@ def test_stored_universe_equals_a_fresh_build_and_renders_the_same(tmp_path: Pat
     assert loaded is not built
     assert loaded == built == plain.universe(town)
     assert loaded.by_slug == built.by_slug
-    assert loaded.memo == {}  # renderers' derived data is never stored
+    # The renderers' term sets are stored with it: the very sets a plain world computes.
+    assert sorted(loaded.memo) == ["events", "pages", "places", "posts"]
     assert _bodies(second) == _bodies(plain)
+    assert loaded.memo == plain.universe(town).memo
 
 
 def test_another_seed_or_clock_uses_another_folder(tmp_path: Path) -> None:

@@ -216,3 +216,27 @@ def test_split_query(world: World) -> None:
     assert world.split_query("hidden gems") == (None, "hidden gems")
     assert world.resolve_town("Pikeville", "KY") is not None
     assert world.resolve_town("Pikeville", "ZZ") is None
+
+
+def test_url_reading_fast_path_equals_urlsplit() -> None:
+    """Judging reads mention URLs with one regex when they are plain; same answer as urlsplit."""
+    from urllib.parse import urlsplit
+
+    from underfoot_lab.world.core import _host_and_path
+
+    for url in (
+        "https://Blue-Raven.pikeville-ky.example/",
+        "https://www.atlasobscura.example/pikeville-ky/coal-run-falls",
+        "https://www.reddit.com/r/Kentucky/comments/abc1234/title/",
+        "https://h.example",
+        "https://A.Example/x?y#z",
+        "http://u@h.example:80/p",
+        "https://h.example/a b",
+        "https://h.example/a\tb",
+        "https://[::1]/x",
+        "https://h.éxample/x",
+        "HTTPS://H.EXAMPLE/X",
+        "https://h.example//x/%7E",
+    ):
+        parts = urlsplit(url)
+        assert _host_and_path(url) == ((parts.hostname or "").lower(), parts.path), url

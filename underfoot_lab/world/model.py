@@ -222,7 +222,8 @@ class TownUniverse:
     by_slug: dict[str, Entity] = field(default_factory=dict, compare=False, repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """What renderers derive from the universe and reuse on every request (the term sets of
-    pages, posts and places): filled on first use, never stored with the universe."""
+    pages, posts and places): filled on first use, or before a built universe is stored (the
+    universe store keeps them with it, :mod:`.store`)."""
 
     def entity(self, index: int) -> Entity | None:
         return self.entities[index] if 0 <= index < len(self.entities) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from html import escape as html_escape
 from urllib.parse import quote_plus
 
@@ -30,6 +31,11 @@ _WINDOWS = {
 }
 
 
+def posts_terms(u: TownUniverse) -> tuple[frozenset[str], ...]:
+    """The :func:`~.engines.terms` of each post's title and text (memoised)."""
+    return memo_terms(u.memo, "posts", lambda: (f"{p.title} {p.text}" for p in u.posts))
+
+
 def xml_escape(text: str) -> str:
     # What xml.sax.saxutils.escape(text, {'"': "&quot;"}) does, without importing xml.sax
     # (a cold search's start-up, issue 15).
@@ -38,7 +44,9 @@ def xml_escape(text: str) -> str:
     )
 
 
+@lru_cache(maxsize=65536)
 def _iso(dt: datetime) -> str:
+    # Memoised: a town's posts come back in many feeds (equal instants print the same).
     return dt.astimezone(UTC).isoformat()
 
 
@@ -86,7 +94,7 @@ def search_posts(
     window = _WINDOWS.get(params.get("t", "all"))
     q = query_terms(intent.text)
     scored: list[tuple[float, int, RedditPost]] = []
-    post_terms = memo_terms(u.memo, "posts", lambda: (f"{p.title} {p.text}" for p in u.posts))
+    post_terms = posts_terms(u)
     for post in u.posts:
         if restrict and subreddit is not None and post.subreddit.lower() != subreddit.lower():
             continue

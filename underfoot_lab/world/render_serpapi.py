@@ -32,6 +32,23 @@ NOTE = (
 )
 
 
+def pages_terms(u: TownUniverse) -> tuple[frozenset[str], ...]:
+    """The :func:`~.engines.terms` of each page's title and snippet (memoised)."""
+    return memo_terms(u.memo, "pages", lambda: (f"{p.title} {p.snippet}" for p in u.pages))
+
+
+def places_terms(u: TownUniverse) -> tuple[frozenset[str], ...]:
+    """The :func:`~.engines.terms` of each entity's :func:`place_text` (memoised)."""
+    return memo_terms(u.memo, "places", lambda: (place_text(e) for e in u.entities))
+
+
+def events_terms(u: TownUniverse) -> tuple[frozenset[str], ...]:
+    """The :func:`~.engines.terms` of each entity's name, tags and description (memoised)."""
+    return memo_terms(
+        u.memo, "events", lambda: (" ".join((e.name, *e.tags, e.description)) for e in u.entities)
+    )
+
+
 def error(message: str, status: int = 400) -> tuple[int, dict[str, Any]]:
     return status, {"error": message}
 
@@ -153,7 +170,7 @@ def _organic(
     spec = engines.google
     q = query_terms(intent.text)
     scored: list[tuple[float, int, WebPage]] = []
-    page_terms = memo_terms(u.memo, "pages", lambda: (f"{p.title} {p.snippet}" for p in u.pages))
+    page_terms = pages_terms(u)
     for i, page in enumerate(u.pages):
         pop = _LINK_POPULARITY.get(page.kind, 0.0)
         fresh = age_freshness(_page_date(page), clock)
@@ -198,7 +215,7 @@ def _ranked_places(
     q = query_terms(intent.text)
     matched: list[tuple[float, int, Entity]] = []
     padding: list[tuple[float, int, Entity]] = []
-    place_terms = memo_terms(u.memo, "places", lambda: (place_text(e) for e in u.entities))
+    place_terms = places_terms(u)
     for e in u.entities:
         if e.kind != "place":
             continue
@@ -387,7 +404,15 @@ def render_google_maps(r: SerpRequest) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- google_events
 def _when(e: Entity, tz: ZoneInfo, clock: datetime) -> tuple[str, str]:
     assert e.starts_at is not None and e.ends_at is not None
-    s, t = e.starts_at.astimezone(tz), e.ends_at.astimezone(tz)
+    return _when_text(e.starts_at, e.ends_at, tz, clock)
+
+
+@lru_cache(maxsize=16384)
+def _when_text(
+    starts_at: datetime, ends_at: datetime, tz: ZoneInfo, clock: datetime
+) -> tuple[str, str]:
+    # Memoised: an event is listed by many searches of its town.
+    s, t = starts_at.astimezone(tz), ends_at.astimezone(tz)
     start_date = f"{s:%b} {s.day}"
     year = f", {s.year}" if s.year != clock.astimezone(tz).year else ""
     if t.date() != s.date() and (t - s) > timedelta(hours=20):
@@ -411,11 +436,7 @@ def render_google_events(r: SerpRequest) -> dict[str, Any]:
         spec = engines.events
         q = query_terms(intent.text)
         scored: list[tuple[float, int, Entity]] = []
-        event_terms = memo_terms(
-            u.memo,
-            "events",
-            lambda: (" ".join((e.name, *e.tags, e.description)) for e in u.entities),
-        )
+        event_terms = events_terms(u)
         for e in u.entities:
             if e.kind != "event" or e.starts_at is None:
                 continue

@@ -331,3 +331,54 @@ def test_agreement_no_overlap_is_nan(store: JudgmentStore) -> None:
     result = store.agreement("a", "b")
     assert result.n == 0
     assert math.isnan(result.exact) and math.isnan(result.kappa)
+
+
+# ------------------------------------------------------------------------------ bulk paths
+def test_add_grades_stores_what_add_stores(tmp_path: Path) -> None:
+    """The world's bulk write equals add() of the same Judgment objects, row for row."""
+    triples = [("q1", "d1", 2), ("q1", "world:e7", 3), ("q2", "d1", 0), ("q1", "d1", 1)]
+    note = "offline world seed=1 clock=x"
+    by_objects = JudgmentStore(tmp_path / "a.sqlite3")
+    by_objects.add([Judgment(q, d, g, "world", T0, note) for q, d, g in triples])
+    bulk = JudgmentStore(tmp_path / "b.sqlite3")
+    assert bulk.add_grades("world", T0, note, triples) == 3  # (q1, d1) twice: the later wins
+    assert bulk.all() == by_objects.all()
+    assert bulk.qrels("world") == {"q1": {"d1": 1, "world:e7": 3}, "q2": {"d1": 0}}
+
+
+@pytest.mark.parametrize(
+    ("triple", "message"),
+    [
+        (("q 1", "d1", 1), "query_id"),
+        (("q1", "", 1), "doc_id"),
+        (("q1", "d1", 4), "above the maximum"),
+        (("q1", "d1", True), "must be an int"),
+    ],
+)
+def test_add_grades_checks_like_a_judgment(
+    store: JudgmentStore, triple: tuple[str, str, int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        store.add_grades("world", T0, None, [triple])
+    with pytest.raises(ValueError, match="judge"):
+        store.add_grades("bad judge", T0, None, [("q1", "d1", 1)])
+    assert len(store) == 0
+
+
+def test_grades_are_for_queries_as_tuples(store: JudgmentStore) -> None:
+    store.add(
+        [
+            j("q1", "d2", 1, "world", note="n"),
+            j("q1", "d1", 2, "human:a"),
+            j("q2", "d1", 3, "world"),
+        ]
+    )
+    store.add([j("q3", "d1", 3, "world")])
+    got = store.grades(["q1", "q2"], ["world", "human:a"])
+    want = [
+        (x.query_id, x.doc_id, x.judge, x.grade, x.note)
+        for x in store.for_queries(["q1", "q2"], ["world", "human:a"])
+    ]
+    assert got == want
+    assert [r[:2] for r in got] == [("q1", "d1"), ("q1", "d2"), ("q2", "d1")]
+    assert store.grades(["q1"], ["world"]) == [("q1", "d2", "world", 1, "n")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -288,3 +289,76 @@ def test_compare_reports(report: EvaluationReport) -> None:
     with pytest.raises(ConfigError, match="same queries"):
         compare_reports(report, other)
     assert np.isfinite(frame["p_rand_holm"]).all()
+
+
+# ------------------------------------------------------------------------------ lazy tables
+def test_tables_are_built_when_read_and_equal_pandas(report: EvaluationReport) -> None:
+    """A built report holds its tables as rows until read: the summary and the JSON payload
+    read the rows (no pandas); reading a table builds the frame pandas would have built."""
+    from underfoot_lab.evaluation.results.model import LazyTable
+
+    names = ("per_query", "per_region", "latency")
+    assert all(isinstance(report.__dict__[n], LazyTable) for n in names)
+    text, payload = report.summary_table(), report.to_payload()
+    assert all(isinstance(report.__dict__[n], LazyTable) for n in names)  # neither built one
+    built = replace(report)  # reads (builds) every field
+    assert all(isinstance(report.__dict__[n], pd.DataFrame) for n in names)
+    assert report.per_query is report.per_query  # built once, then kept
+    assert built.summary_table() == text and built.to_payload() == payload  # from the frames
+    pq = report.per_query
+    for c in report.means:
+        if c in pq.columns:
+            assert report.means[c] == float(pq[c].mean(skipna=True)) or np.isnan(report.means[c])
+    regions = pq.groupby("region", sort=True)
+    assert list(report.per_region["region"]) == [str(r) for r, _ in regions]
+    for (_, group), row in zip(regions, report.per_region.to_dict("records"), strict=True):
+        assert row["mrr"] == float(group["mrr"].mean(skipna=True))
+        assert row["errors"] == int((group["status"] == "error").sum())
+
+
+def test_latency_rows_make_latency_table() -> None:
+    from underfoot_lab.evaluation.metrics.latency import latency_table
+    from underfoot_lab.evaluation.results.build import _latency_frame, _latency_rows
+
+    results = [search([ranked_result("a", 0.5)], ms) for ms in (100.0, 300.0, 7.5)]
+    frame = _latency_frame(_latency_rows(results))
+    pd.testing.assert_frame_equal(frame, latency_table(results), check_exact=True)
+
+
+def test_lazy_report_pickles() -> None:
+    import pickle
+
+    from underfoot_lab.evaluation.results.build import _per_query_frame
+    from underfoot_lab.evaluation.results.model import LazyTable
+
+    table = LazyTable(partial(_per_query_frame, [{"query_id": "q", "map": 0.5}]), None)
+    again = pickle.loads(pickle.dumps(table))
+    pd.testing.assert_frame_equal(again.build(), table.build())
+
+
+def test_mean_is_pandas_mean_bit_for_bit() -> None:
+    from underfoot_lab.evaluation.results.build import _mean
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 8, 9, 127, 128, 129, 1000):
+        values = rng.random(n) * rng.choice([1e-3, 1.0, 1e6], n)
+        values[rng.random(n) < 0.2] = np.nan
+        mixed = [None if np.isnan(v) and i % 2 else float(v) for i, v in enumerate(values)]
+        want = pd.Series(mixed, dtype="float64").mean(skipna=True)
+        got = _mean(mixed)
+        assert (np.isnan(want) and np.isnan(got)) or got == want, n
+    assert np.isnan(_mean([None, float("nan")]))
+
+
+def test_ir_metrics_equal_the_kernel_on_the_real_scores(report: EvaluationReport) -> None:
+    """The report scores the order as tie-free ranks; the kernel on the run's real scores (ties
+    broken by docid) gives the same value for every measure and query."""
+    from underfoot_lab.evaluation.metrics.catalog import ir_measures
+
+    measures = ir_measures(report.k)
+    want = evaluate(report.qrels(), report.run_scores, list(measures.values()), on_missing="zero")
+    pq = report.per_query.set_index("query_id")
+    assert list(report.run_scores["q-1"].values()).count(0.5) == 2  # a tie on real scores
+    for qid, values in want.per_query.items():
+        for name, measure in measures.items():
+            assert pq.loc[qid, name] == values[measure], (qid, name)

@@ -395,6 +395,34 @@ class JudgmentStore:
             conn.executemany(_UPSERT, rows)
             return conn.total_changes - before
 
+    def add_grades(
+        self,
+        judge: str,
+        created_at: datetime,
+        note: str | None,
+        grades: Iterable[tuple[str, str, int]],
+    ) -> int:
+        """:meth:`add` of ``Judgment(query_id, doc_id, grade, judge, created_at, note)`` for
+        every ``(query_id, doc_id, grade)``, with the same checks, without building the
+        objects (one judge, time and note for all: the world's judgments of a run)."""
+        when = Judgment("q", "d", 0, judge, created_at, note).created_at  # checks judge etc.
+        stamp = _iso(when)
+        latest: dict[tuple[str, str], tuple[str, str, str, int, str, str | None]] = {}
+        for qid, doc, grade in grades:
+            _check_token("query_id", qid)
+            _check_token("doc_id", doc)
+            if isinstance(grade, bool) or not isinstance(grade, int):
+                raise ValueError(f"grade must be an int, got {grade!r}")
+            if grade > MAX_GRADE:
+                raise ValueError(f"grade {grade} is above the maximum {MAX_GRADE}")
+            latest[(qid, doc)] = (qid, doc, judge, grade, stamp, note)  # equal times: later wins
+        if not latest:
+            return 0
+        with self._connect() as conn:
+            before = conn.total_changes
+            conn.executemany(_UPSERT, list(latest.values()))
+            return conn.total_changes - before
+
     def delete_judge(self, judge: str) -> int:
         """Remove every judgment by ``judge``; returns how many were removed.
 
@@ -479,6 +507,31 @@ class JudgmentStore:
                 sql = f"SELECT {_COLUMNS} FROM judgments{where}"  # nosec B608 -- "?" only
                 out.extend(_row(r) for r in conn.execute(sql, [*chunk, *judge_params]))
         out.sort(key=lambda j: j.key)
+        return out
+
+    def grades(
+        self, qids: Iterable[str], judges: Iterable[str] | None = None
+    ) -> list[tuple[str, str, str, int, str | None]]:
+        """``(query_id, doc_id, judge, grade, note)`` of the judgments :meth:`for_queries`
+        returns, as plain tuples in the same order (building qrels needs no
+        :class:`Judgment` objects: ~15k of them per ``all`` evaluation)."""
+        wanted = sorted({qids} if isinstance(qids, str) else set(qids))
+        judge_where, judge_params = self._judge_filter(judges)
+        out: list[tuple[str, str, str, int, str | None]] = []
+        with self._connect() as conn:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                where = f" WHERE query_id IN ({marks})"
+                if judge_where:
+                    where += " AND " + judge_where.removeprefix(" WHERE ")
+                cols = "query_id, doc_id, judge, grade, note"
+                sql = f"SELECT {cols} FROM judgments{where}"  # nosec B608 -- "?" only
+                out.extend(
+                    (q, d, j, int(g), n)
+                    for q, d, j, g, n in conn.execute(sql, [*chunk, *judge_params])
+                )
+        out.sort(key=lambda r: (r[0], r[1], r[2]))
         return out
 
     @staticmethod

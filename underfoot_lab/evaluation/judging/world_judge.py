@@ -259,9 +259,25 @@ def export_world_judgments(
 ) -> int:
     """Upsert the world's judgments of these results into ``store`` (and which world entity
     each result resolves to, for :func:`qrels_for`); returns judgment rows written."""
-    judgments, resolved = _records(world, _judged(world, items), datetime.now(UTC))
-    written = store.add(judgments)
-    store.add_resolved(resolved)
+    from .judgments import ResolvedDoc
+
+    # The rows _records would build, written without a Judgment object per row (~15k on
+    # ``all``): the same checks, times and notes (JudgmentStore.add_grades).
+    when = datetime.now(UTC)
+    note = world_note(world)
+    judged = list(_judged(world, items))
+    written = store.add_grades(
+        WORLD_JUDGE,
+        when,
+        note,
+        ((qid, doc, grade) for qid, qj in judged for doc, grade in qj.qrels.items()),
+    )
+    store.add_resolved(
+        ResolvedDoc(qid, doc, entity_id, note)
+        for qid, qj in judged
+        for doc, entity_id in qj.resolved.items()
+        if entity_id is not None
+    )
     return written
 
 
@@ -318,33 +334,50 @@ def qrels_for(
     wanted = sorted(set(qids))
     names, how = _select_judges(judges, store.judges())
     note = world_note(world) if world is not None else None
-    rows = [
-        j
-        for j in store.for_queries(wanted, names)
-        if j.judge != WORLD_JUDGE or (note is not None and j.note == note)
-    ]
-    if note is not None and any(
-        j.judge == WORLD_JUDGE and j.doc_id.startswith(UNRETRIEVED_PREFIX) for j in rows
-    ):
-        judged = {(j.query_id, j.doc_id) for j in rows if j.judge == WORLD_JUDGE}
-        covered = {
-            (r.query_id, r.entity_id)
-            for r in store.resolved(wanted, note)
-            if (r.query_id, r.doc_id) in judged
-        }
+    if how is not None:
         rows = [
             j
-            for j in rows
-            if j.judge != WORLD_JUDGE
-            or (j.query_id, unretrieved_entity_id(j.doc_id)) not in covered
+            for j in store.for_queries(wanted, names)
+            if j.judge != WORLD_JUDGE or (note is not None and j.note == note)
         ]
-    if how is None:
-        out: dict[str, dict[str, int]] = {}
-        for j in rows:
-            out.setdefault(j.query_id, {})[j.doc_id] = j.grade
-        return {q: dict(sorted(d.items())) for q, d in sorted(out.items())}
-    merged = merge(rows, how=cast("MergeHow", how))
-    return {q: dict(sorted(d.items())) for q, d in sorted(merged.items())}
+        found = [(j.query_id, j.doc_id, j.judge) for j in rows]
+        keep = _not_covered(store, wanted, note, found)
+        merged = merge([j for j, k in zip(rows, keep, strict=True) if k], how=cast("MergeHow", how))
+        return {q: dict(sorted(d.items())) for q, d in sorted(merged.items())}
+    # One judge: plain rows, no Judgment objects (the same rows, filtered the same way).
+    grades = [
+        r
+        for r in store.grades(wanted, names)
+        if r[2] != WORLD_JUDGE or (note is not None and r[4] == note)
+    ]
+    keep = _not_covered(store, wanted, note, [(q, d, j) for q, d, j, _, _ in grades])
+    out: dict[str, dict[str, int]] = {}
+    for (q, d, _, grade, _), k in zip(grades, keep, strict=True):
+        if k:
+            out.setdefault(q, {})[d] = grade
+    return {q: dict(sorted(d.items())) for q, d in sorted(out.items())}
+
+
+def _not_covered(
+    store: JudgmentStore,
+    wanted: list[str],
+    note: str | None,
+    rows: Sequence[tuple[str, str, str]],
+) -> list[bool]:
+    """Per ``(query_id, doc_id, judge)`` row: False for a ``world:<entity id>`` world judgment
+    when a stored world-judged result of the same query resolves to that entity (another run
+    retrieved it), True otherwise."""
+    if note is None or not any(
+        j == WORLD_JUDGE and d.startswith(UNRETRIEVED_PREFIX) for _, d, j in rows
+    ):
+        return [True] * len(rows)
+    judged = {(q, d) for q, d, j in rows if j == WORLD_JUDGE}
+    covered = {
+        (r.query_id, r.entity_id)
+        for r in store.resolved(wanted, note)
+        if (r.query_id, r.doc_id) in judged
+    }
+    return [j != WORLD_JUDGE or (q, unretrieved_entity_id(d)) not in covered for q, d, j in rows]
 
 
 def union_qrels(*qrels: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..metrics.catalog import ir_measures
 from .failures import count_failures
-from .model import EvaluationReport, QueryOutcome, RunConfig, _float, _normalise_per_query
+from .model import (
+    EvaluationReport,
+    QueryOutcome,
+    RunConfig,
+    _float,
+    _normalise_per_query,
+    lazy_table,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from ...geo.gazetteer import Gazetteer
-    from ...records import RankedResult
+    from ...records import RankedResult, SearchResult
     from ...world import World
 
 __all__ = ["build_report", "trec_scores"]
@@ -60,12 +70,10 @@ def build_report(
     ``qrels`` may hold other queries; only the outcomes' queries are used. ``world`` (offline
     runs) supplies latent popularity for hiddenness; ``clock`` is "now" for expired events.
     """
-    import pandas as pd
-
     from ..judging.world_judge import qrels_hash
     from ..metrics.domain import DomainContext, domain_metric_specs, domain_metrics, error_values
     from ..metrics.kernel import evaluate
-    from ..metrics.latency import cache_stats, latency_table
+    from ..metrics.latency import cache_stats
 
     k = config.k
     qids = [o.query.id for o in outcomes]
@@ -82,7 +90,13 @@ def build_report(
     measures = ir_measures(k)
     ir: dict[str, dict[str, float]] = {}
     if used_qrels:
-        res = evaluate(used_qrels, run_scores, list(measures.values()), on_missing="zero")
+        # Every IR measure here depends on each query's order only, and ``run_scores`` lists
+        # each query's documents in trec_eval's order (trec_scores): the kernel gets that order
+        # as tie-free scores n, n-1, ..., so it never breaks ties by docid (a string sort whose
+        # pyarrow and pandas imports were ~0.4 s of an evaluation). Same order, same values;
+        # the report's run keeps the real scores.
+        by_rank = {q: _rank_scores(docs) for q, docs in run_scores.items()}
+        res = evaluate(used_qrels, by_rank, list(measures.values()), on_missing="zero")
         ir = res.per_query
 
     ctx = DomainContext(
@@ -113,41 +127,42 @@ def build_report(
         row["latency_total_ms"] = float(r.total_ms) if r is not None else _float(o.elapsed_ms)
         row["cache_status"] = r.cache.status if r is not None else None
         rows.append(row)
-    per_query = _normalise_per_query(pd.DataFrame(rows))
     metric_cols = [*measures, *(m.name for m in domain_metric_specs(k))]
 
+    # Means, regions and latency from the rows themselves, as pandas computes them (the
+    # DataFrames are built only when read: printing the report never imports pandas).
     results = [o.result for o in outcomes if o.result is not None]
-    latency = latency_table(results)
+    latency = _latency_rows(results)
     cache = cache_stats(results)
-    total = latency[latency["stage"] == "total"]
-    means: dict[str, float] = {
-        c: (float(per_query[c].mean(skipna=True)) if len(per_query) else math.nan)
-        for c in metric_cols
-    }
-    means["latency_p50_ms"] = float(total["p50"].iloc[0]) if len(total) else math.nan
-    means["latency_p95_ms"] = float(total["p95"].iloc[0]) if len(total) else math.nan
+    total = [r for r in latency if r["stage"] == "total"]
+    means: dict[str, float] = {c: _mean([r[c] for r in rows]) for c in metric_cols}
+    means["latency_p50_ms"] = float(total[0]["p50"]) if total else math.nan
+    means["latency_p95_ms"] = float(total[0]["p95"]) if total else math.nan
     means["cache_hit_rate"] = cache.hit_rate
     means = {k_: (math.nan if v is None else float(v)) for k_, v in means.items()}
 
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["region"], []).append(row)
     region_rows = []
-    for region, group in per_query.groupby("region", sort=True):
+    for region in sorted(groups):
+        group = groups[region]
         entry: dict[str, Any] = {
             "region": str(region),
             "n": len(group),
-            "errors": int((group["status"] == "error").sum()),
+            "errors": sum(1 for r in group if r["status"] == "error"),
         }
         for c in (*metric_cols, "latency_total_ms"):
-            entry[c] = float(group[c].mean(skipna=True))
+            entry[c] = _mean([r[c] for r in group])
         region_rows.append(entry)
-    per_region = pd.DataFrame(region_rows)
 
     return EvaluationReport(
         run_id=run_id,
         config=config,
-        per_query=per_query,
+        per_query=lazy_table(partial(_per_query_frame, rows)),
         means=means,
-        per_region=per_region,
-        latency=latency,
+        per_region=lazy_table(partial(_frame, region_rows, None), region_rows),
+        latency=lazy_table(partial(_latency_frame, latency), latency),
         cache=cache,
         n_queries=len(outcomes),
         n_errors=sum(1 for o in outcomes if o.result is None),
@@ -163,3 +178,66 @@ def build_report(
         created_at=created_at,
         failures=count_failures(outcomes),
     )
+
+
+def _rank_scores(docs: Mapping[str, float]) -> dict[str, float]:
+    """``n, n-1, ..., 1`` in ``docs``' order (which is trec_eval's order of ``docs``)."""
+    n = len(docs)
+    return {d: float(n - i) for i, d in enumerate(docs)}
+
+
+def _mean(values: Sequence[Any]) -> float:
+    """``pd.Series(values, dtype=float64).mean(skipna=True)``, bit for bit, without pandas:
+    NaN (and None) count as 0 in numpy's (pairwise) sum and not in the count; NaN when no
+    value is left."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(arr)
+    count = arr.size - int(missing.sum())
+    if count == 0:
+        return math.nan
+    if count < arr.size:
+        arr = np.where(missing, 0.0, arr)
+    return float(arr.sum(dtype=np.float64) / np.float64(count))
+
+
+def _latency_rows(results: Sequence[SearchResult]) -> list[dict[str, Any]]:
+    """The rows of :func:`..metrics.latency.latency_table` (same values, same order)."""
+    import numpy as np
+
+    from ..metrics.latency import percentiles, stage_samples
+
+    samples = stage_samples(results)
+    if "total" in samples:
+        samples["total"] = samples.pop("total")
+    rows: list[dict[str, Any]] = []
+    for stage, values in samples.items():
+        arr = np.asarray(values, dtype=np.float64)
+        rows.append(
+            {
+                "stage": stage,
+                "n": int(arr.size),
+                **percentiles(values),
+                "mean": float(arr.mean()),
+                "max": float(arr.max()),
+            }
+        )
+    return rows
+
+
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=None if columns is None else list(columns))
+
+
+def _per_query_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return _normalise_per_query(_frame(rows, None))
+
+
+def _latency_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """:func:`..metrics.latency.latency_table`'s frame from its rows."""
+    from ..metrics.latency import LATENCY_COLUMNS
+
+    return _frame(rows, LATENCY_COLUMNS).astype({"n": "int64"})

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ...errors import ConfigError
 from ..metrics.catalog import display_names
@@ -46,9 +46,11 @@ __all__ = [
     "REPORT_FORMAT_VERSION",
     "SIMULATED_LABEL",
     "EvaluationReport",
+    "LazyTable",
     "QueryOutcome",
     "RunConfig",
     "json_safe",
+    "lazy_table",
 ]
 
 REPORT_FORMAT_VERSION = 1
@@ -194,6 +196,65 @@ def _normalise_per_query(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+class LazyTable:
+    """A report table not built yet: ``build()`` makes the DataFrame (importing pandas then),
+    ``records`` are its rows as plain dicts when known (what the text summary and the JSON
+    payload read, so a run that prints its report never imports pandas: ~0.5 s).
+
+    Only :class:`EvaluationReport` holds one, in place of a DataFrame field; reading the field
+    builds the DataFrame once and keeps it (:class:`_TableField`). Picklable when ``build`` is
+    (a :func:`functools.partial` of module functions).
+    """
+
+    __slots__ = ("build", "records")
+
+    def __init__(
+        self, build: Callable[[], pd.DataFrame], records: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.build = build
+        self.records = records
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LazyTable, (self.build, self.records))
+
+
+def lazy_table(
+    build: Callable[[], pd.DataFrame], records: list[dict[str, Any]] | None = None
+) -> pd.DataFrame:
+    """A :class:`LazyTable` for a DataFrame field of :class:`EvaluationReport` (typed as the
+    DataFrame the field returns when read)."""
+    return cast("pd.DataFrame", LazyTable(build, records))
+
+
+class _TableField:
+    """The descriptor behind the report's DataFrame fields: the dataclass ``__init__`` stores
+    a DataFrame or a :class:`LazyTable`; reading returns a DataFrame (built on first read)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name]
+        if isinstance(value, LazyTable):
+            value = value.build()
+            obj.__dict__[self.name] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+
+def _records(report: EvaluationReport, name: str) -> list[dict[str, Any]]:
+    """A table's rows as dicts: the known rows of a table not built yet, else the frame's."""
+    value = report.__dict__[name]
+    if isinstance(value, LazyTable) and value.records is not None:
+        return value.records
+    frame: pd.DataFrame = getattr(report, name)
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 @dataclass(frozen=True, eq=False)
 class EvaluationReport:
     """A region-set evaluation: per-query rows, means, breakdowns, the run and its qrels."""
@@ -271,11 +332,11 @@ class EvaluationReport:
         """The JSON summary (``evaluate --json``, ``report.json``); NaN becomes null."""
         latency = {
             str(row["stage"]): {c: row[c] for c in ("n", "p50", "p90", "p95", "p99", "mean", "max")}
-            for row in self.latency.to_dict("records")
+            for row in _records(self, "latency")
         }
         per_region = {
             str(row["region"]): {c: v for c, v in row.items() if c != "region"}
-            for row in self.per_region.to_dict("records")
+            for row in _records(self, "per_region")
         }
         payload = {
             "format_version": REPORT_FORMAT_VERSION,
@@ -420,19 +481,19 @@ class EvaluationReport:
             [names.get(n, n), _fmt(v, 1 if n.endswith("_ms") else 4)] for n, v in self.means.items()
         ]
         lines.append(table(["metric", "mean"], rows, "lr"))
-        if len(self.per_region):
+        regions = _records(self, "per_region")
+        if regions:
             lines.append("")
             ndcg = "ndcg_at_10"
             region_rows = [
-                [r["region"], int(r["n"]), int(r["errors"]), _fmt(float(r[ndcg]))]
-                for r in self.per_region.to_dict("records")
+                [r["region"], int(r["n"]), int(r["errors"]), _fmt(float(r[ndcg]))] for r in regions
             ]
             lines.append(table(["region", "n", "errors", names[ndcg]], region_rows, "lrrr"))
-        if len(self.latency):
+        stages = _records(self, "latency")
+        if stages:
             lines.append("")
             lat_rows = [
-                [r["stage"], int(r["n"]), _fmt(r["p50"], 1), _fmt(r["p95"], 1)]
-                for r in self.latency.to_dict("records")
+                [r["stage"], int(r["n"]), _fmt(r["p50"], 1), _fmt(r["p95"], 1)] for r in stages
             ]
             lines.append(table(["stage", "n", "p50 ms", "p95 ms"], lat_rows, "lrrr"))
         c = self.cache
@@ -455,3 +516,9 @@ class EvaluationReport:
             f"EvaluationReport(run_id={self.run_id!r}, region_set={self.config.region_set!r}, "
             f"n_queries={self.n_queries}, ndcg_at_10={self.means.get('ndcg_at_10', math.nan):.4f})"
         )
+
+
+# The DataFrame fields, read through _TableField (the dataclass __init__ sets them with
+# object.__setattr__, which goes through a data descriptor of the class).
+for _name in ("per_query", "per_region", "latency"):
+    setattr(EvaluationReport, _name, _TableField(_name))

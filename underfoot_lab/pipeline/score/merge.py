@@ -82,7 +82,7 @@ def merge_candidates(candidates: Sequence[Candidate], place: Place) -> list[Enti
     keys: list[str] = []
     coords: list[tuple[float, float] | None] = []
     by_key: dict[str, list[int]] = {}
-    loose: list[Candidate] = []
+    loose: list[tuple[Candidate, str]] = []  # with its merge key (computed once)
 
     for c in ordered:
         key = merge_key(c.name or c.title)
@@ -106,7 +106,7 @@ def merge_candidates(candidates: Sequence[Candidate], place: Place) -> list[Enti
         if placed:
             continue
         if c.source_type not in _NAMED_TYPES:
-            loose.append(c)
+            loose.append((c, key))
             continue
         by_key.setdefault(key, []).append(len(groups))
         groups.append([c])
@@ -119,14 +119,14 @@ def merge_candidates(candidates: Sequence[Candidate], place: Place) -> list[Enti
         ((k, gi) for gi, k in enumerate(keys) if len(k) >= _MIN_MENTION_NAME_LEN),
         key=lambda kv: (-len(kv[0]), kv[1]),
     )
-    for c in loose:
-        key = merge_key(c.name or c.title)
+    needles = [(f" {k} ", gi) for k, gi in named]
+    for c, key in loose:
         same = by_key.get(key)
         if same:
             groups[same[0]].append(c)
             continue
-        text = f" {normalize_name(c.title + ' ' + c.description)} "
-        target = next((gi for k, gi in named if f" {k} " in text), None)
+        text = f" {normalize_name(c.title + ' ' + c.description)} " if needles else ""
+        target = next((gi for k, gi in needles if k in text), None)
         if target is not None:
             groups[target].append(c)
             continue

@@ -153,7 +153,10 @@ def seed_components(entity: Entity, intent: str) -> dict[str, float]:
 
 
 def seed_score(entity: Entity, intent: str) -> float:
-    c = seed_components(entity, intent)
+    return _score_of(seed_components(entity, intent))
+
+
+def _score_of(c: dict[str, float]) -> float:
     raw = (
         INTENT_BONUS * c["intent_match"]
         + min(KEYWORD_BONUS * c["keyword_count"], KEYWORD_CAP)
@@ -179,8 +182,8 @@ class SeedScorer:
     ) -> list[RankedResult]:
         out = []
         for e in entities:
-            score = seed_score(e, parsed.intent)
-            comps = seed_components(e, parsed.intent)
+            comps = seed_components(e, parsed.intent)  # once: the score is made of them
+            score = _score_of(comps)
             out.append(
                 to_ranked(
                     e,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from ...geo.gazetteer import normalize_name
@@ -128,6 +129,10 @@ _LISTICLE = re.compile(
 )
 
 
+_KNOWN_COMPACT = frozenset(s.replace(" ", "") for s in KNOWN_SITES)
+_SITE_LIKE = re.compile(r"\S+\.\w{2,4}")
+
+
 def is_listicle(title: str) -> bool:
     """A round-up page ("15 Hidden Gems in Pikeville") rather than a page about one place."""
     return bool(_LISTICLE.match(title))
@@ -163,24 +168,32 @@ def place_name_from_title(
     wins. A listicle ("15 Hidden Gems in Pikeville") is kept whole, minus a trailing site name:
     it is a page about many places, and splitting it would invent a place.
     """
+    # Memoised: an evaluation sees the same result titles in many searches of a town.
+    return _place_name(title, site, displayed_link, tuple(locality))
+
+
+@lru_cache(maxsize=8192)
+def _place_name(
+    title: str, site: str | None, displayed_link: str | None, locality: tuple[str, ...]
+) -> str:
     title = " ".join(title.split())
     if not title:
         return ""
     parts = [p.strip() for p in _SEPARATORS.split(title) if p and p.strip()]
-    sites = set(KNOWN_SITES)
+    sites: frozenset[str] | set[str] = KNOWN_SITES
+    compact_sites: frozenset[str] | set[str] = _KNOWN_COMPACT
     if site:
-        sites.add(normalize_name(site))
-    compact_sites = {s.replace(" ", "") for s in sites}
+        norm_site = normalize_name(site)
+        sites = {*KNOWN_SITES, norm_site}
+        compact_sites = {*_KNOWN_COMPACT, norm_site.replace(" ", "")}
     if core := _domain_core(displayed_link):
-        compact_sites.add(core)
+        compact_sites = {*compact_sites, core}
     places = {_compact(x) for x in locality if x}
 
     def is_site(part: str) -> bool:
         norm = normalize_name(part)
         compact = norm.replace(" ", "")
-        return (
-            norm in sites or compact in compact_sites or bool(re.fullmatch(r"\S+\.\w{2,4}", part))
-        )
+        return norm in sites or compact in compact_sites or bool(_SITE_LIKE.fullmatch(part))
 
     def is_locality(part: str) -> bool:
         pieces = [_compact(p) for p in part.split(",")]
@@ -234,11 +247,13 @@ def html_to_text(fragment: str) -> str:
 _SELFTEXT = re.compile(r"<!--\s*SC_OFF\s*-->(.*?)<!--\s*SC_ON\s*-->", re.S)
 
 
+@lru_cache(maxsize=8192)
 def reddit_selftext(content_html: str) -> str:
     """The self-post text of a Reddit feed entry ("" for link posts).
 
     Reddit wraps the post body in ``<!-- SC_OFF -->...<!-- SC_ON -->``; what follows ("submitted
-    by /u/x [link] [comments]") is boilerplate.
+    by /u/x [link] [comments]") is boilerplate. Memoised: the same posts come back in many
+    searches of a town, and parsing their HTML was a tenth of the Reddit source's work.
     """
     match = _SELFTEXT.search(content_html)
     return html_to_text(match.group(1)) if match else ""

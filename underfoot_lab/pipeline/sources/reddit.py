@@ -144,8 +144,12 @@ class RedditSource:
         seen: set[str] = set()
         for entries in answered:
             for entry in entries:
+                # A post already taken (the feeds overlap) is skipped before it is built:
+                # building parses its HTML.
+                if entry.id.strip() in seen:
+                    continue
                 cand = self._candidate(entry, rank=len(out) + 1)
-                if cand is None or cand.native_id in seen:
+                if cand is None:
                     continue
                 seen.add(cand.native_id)
                 out.append(cand)
