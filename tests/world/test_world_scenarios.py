@@ -228,3 +228,44 @@ def test_scenario_records_are_frozen_comparable_and_picklable() -> None:
         Zones(core=1.0, far=0.0)
     with pytest.raises(TypeError, match="unexpected keyword 'middle'"):
         Zones(core=1.0, band=0.0, far=0.0, middle=1.0)
+
+
+def test_the_records_and_the_schema_declare_the_same_fields() -> None:
+    # A scenario is declared twice: the pydantic schema that validates a YAML and the plain
+    # records the world reads (no pydantic on a cold search). They must not drift apart: the
+    # same classes, the same fields in the same order, the same types and defaults.
+    import inspect
+
+    from pydantic import BaseModel
+
+    from underfoot_lab.world import scenario, scenario_schema
+
+    models = {
+        name: cls
+        for name, cls in vars(scenario_schema).items()
+        if isinstance(cls, type)
+        and issubclass(cls, scenario_schema._Strict)
+        and cls.__module__ == scenario_schema.__name__
+        and not name.startswith("_")
+    }
+    records = {
+        name: cls
+        for name, cls in vars(scenario).items()
+        if isinstance(cls, type)
+        and issubclass(cls, scenario._Record)
+        and cls is not scenario._Record
+    }
+    assert sorted(models) == sorted(records) and len(models) == 13
+    for name, model in models.items():
+        record = records[name]
+        assert inspect.get_annotations(model) == inspect.get_annotations(record), name
+        assert list(model.model_fields) == list(record._fields), name
+        for field, info in model.model_fields.items():
+            if info.is_required():
+                assert field not in record._defaults, (name, field)
+                continue
+            ours = record._defaults[field]
+            ours = ours.as_dict() if isinstance(ours, scenario._Record) else ours
+            theirs = info.default
+            theirs = theirs.model_dump() if isinstance(theirs, BaseModel) else theirs
+            assert ours == theirs, (name, field)
