@@ -317,11 +317,11 @@ def test_tables_are_built_when_read_and_equal_pandas(report: EvaluationReport) -
 
 
 def test_latency_rows_make_latency_table() -> None:
-    from underfoot_lab.evaluation.metrics.latency import latency_table
-    from underfoot_lab.evaluation.results.build import _latency_frame, _latency_rows
+    from underfoot_lab.evaluation.metrics.latency import latency_rows, latency_table
+    from underfoot_lab.evaluation.results.build import _latency_frame
 
     results = [search([ranked_result("a", 0.5)], ms) for ms in (100.0, 300.0, 7.5)]
-    frame = _latency_frame(_latency_rows(results))
+    frame = _latency_frame(latency_rows(results))
     pd.testing.assert_frame_equal(frame, latency_table(results), check_exact=True)
 
 

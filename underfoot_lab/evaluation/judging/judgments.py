@@ -494,18 +494,7 @@ class JudgmentStore:
         self, qids: Iterable[str], judges: Iterable[str] | None = None
     ) -> list[Judgment]:
         """Judgments for these query ids (optionally only these judges), sorted."""
-        wanted = sorted({qids} if isinstance(qids, str) else set(qids))
-        judge_where, judge_params = self._judge_filter(judges)
-        out: list[Judgment] = []
-        with self._connect() as conn:
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                where = f" WHERE query_id IN ({marks})"
-                if judge_where:
-                    where += " AND " + judge_where.removeprefix(" WHERE ")
-                sql = f"SELECT {_COLUMNS} FROM judgments{where}"  # nosec B608 -- "?" only
-                out.extend(_row(r) for r in conn.execute(sql, [*chunk, *judge_params]))
+        out = [_row(r) for r in self._select(_COLUMNS, qids, judges)]
         out.sort(key=lambda j: j.key)
         return out
 
@@ -515,24 +504,27 @@ class JudgmentStore:
         """``(query_id, doc_id, judge, grade, note)`` of the judgments :meth:`for_queries`
         returns, as plain tuples in the same order (building qrels needs no
         :class:`Judgment` objects: ~15k of them per ``all`` evaluation)."""
+        rows = self._select("query_id, doc_id, judge, grade, note", qids, judges)
+        out = [(q, d, j, int(g), n) for q, d, j, g, n in rows]
+        out.sort(key=lambda r: (r[0], r[1], r[2]))
+        return out
+
+    def _select(
+        self, columns: str, qids: Iterable[str], judges: Iterable[str] | None
+    ) -> list[tuple[Any, ...]]:
+        """``columns`` of the judgments of these query ids (and judges), in chunks of ids."""
         wanted = sorted({qids} if isinstance(qids, str) else set(qids))
         judge_where, judge_params = self._judge_filter(judges)
-        out: list[tuple[str, str, str, int, str | None]] = []
+        rows: list[tuple[Any, ...]] = []
         with self._connect() as conn:
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                where = f" WHERE query_id IN ({marks})"
+                where = f" WHERE query_id IN ({', '.join('?' * len(chunk))})"
                 if judge_where:
                     where += " AND " + judge_where.removeprefix(" WHERE ")
-                cols = "query_id, doc_id, judge, grade, note"
-                sql = f"SELECT {cols} FROM judgments{where}"  # nosec B608 -- "?" only
-                out.extend(
-                    (q, d, j, int(g), n)
-                    for q, d, j, g, n in conn.execute(sql, [*chunk, *judge_params])
-                )
-        out.sort(key=lambda r: (r[0], r[1], r[2]))
-        return out
+                sql = f"SELECT {columns} FROM judgments{where}"  # nosec B608 -- "?" only
+                rows.extend(conn.execute(sql, [*chunk, *judge_params]))
+        return rows
 
     @staticmethod
     def _judge_filter(judges: Iterable[str] | None) -> tuple[str, list[str]]:

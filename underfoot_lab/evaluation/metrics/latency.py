@@ -41,6 +41,7 @@ __all__ = [
     "PERCENTILE_METHOD",
     "CacheStats",
     "cache_stats",
+    "latency_rows",
     "latency_table",
     "percentiles",
     "stage_samples",
@@ -72,13 +73,9 @@ def stage_samples(results: Iterable[SearchResult]) -> dict[str, list[float]]:
     return out
 
 
-def latency_table(results: Iterable[SearchResult]) -> pd.DataFrame:
-    """One row per stage (and per ``sources.<name>``): n, p50, p90, p95, p99, mean, max (ms).
-
-    Stages are in pipeline order as first seen; ``total`` comes last.
-    """
-    import pandas as pd
-
+def latency_rows(results: Iterable[SearchResult]) -> list[dict[str, Any]]:
+    """One row per stage (and per ``sources.<name>``): stage, n, p50, p90, p95, p99, mean, max
+    (ms). Stages are in pipeline order as first seen; ``total`` comes last."""
     samples = stage_samples(results)
     if "total" in samples:
         samples["total"] = samples.pop("total")
@@ -94,6 +91,14 @@ def latency_table(results: Iterable[SearchResult]) -> pd.DataFrame:
                 "max": float(arr.max()),
             }
         )
+    return rows
+
+
+def latency_table(results: Iterable[SearchResult]) -> pd.DataFrame:
+    """:func:`latency_rows` as a frame (columns :data:`LATENCY_COLUMNS`)."""
+    import pandas as pd
+
+    rows = latency_rows(results)
     frame = pd.DataFrame(rows, columns=list(LATENCY_COLUMNS))
     return frame.astype({"n": "int64"})
 

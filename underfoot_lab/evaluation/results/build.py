@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ...geo.gazetteer import Gazetteer
-    from ...records import RankedResult, SearchResult
+    from ...records import RankedResult
     from ...world import World
 
 __all__ = ["build_report", "trec_scores"]
@@ -73,7 +73,7 @@ def build_report(
     from ..judging.world_judge import qrels_hash
     from ..metrics.domain import DomainContext, domain_metric_specs, domain_metrics, error_values
     from ..metrics.kernel import evaluate
-    from ..metrics.latency import cache_stats
+    from ..metrics.latency import cache_stats, latency_rows
 
     k = config.k
     qids = [o.query.id for o in outcomes]
@@ -132,7 +132,7 @@ def build_report(
     # Means, regions and latency from the rows themselves, as pandas computes them (the
     # DataFrames are built only when read: printing the report never imports pandas).
     results = [o.result for o in outcomes if o.result is not None]
-    latency = _latency_rows(results)
+    latency = latency_rows(results)
     cache = cache_stats(results)
     total = [r for r in latency if r["stage"] == "total"]
     means: dict[str, float] = {c: _mean([r[c] for r in rows]) for c in metric_cols}
@@ -200,30 +200,6 @@ def _mean(values: Sequence[Any]) -> float:
     if count < arr.size:
         arr = np.where(missing, 0.0, arr)
     return float(arr.sum(dtype=np.float64) / np.float64(count))
-
-
-def _latency_rows(results: Sequence[SearchResult]) -> list[dict[str, Any]]:
-    """The rows of :func:`..metrics.latency.latency_table` (same values, same order)."""
-    import numpy as np
-
-    from ..metrics.latency import percentiles, stage_samples
-
-    samples = stage_samples(results)
-    if "total" in samples:
-        samples["total"] = samples.pop("total")
-    rows: list[dict[str, Any]] = []
-    for stage, values in samples.items():
-        arr = np.asarray(values, dtype=np.float64)
-        rows.append(
-            {
-                "stage": stage,
-                "n": int(arr.size),
-                **percentiles(values),
-                "mean": float(arr.mean()),
-                "max": float(arr.max()),
-            }
-        )
-    return rows
 
 
 def _frame(rows: list[dict[str, Any]], columns: Sequence[str] | None) -> pd.DataFrame:
