@@ -125,6 +125,23 @@ def test_load_command_refuses_a_remote_target(capsys: pytest.CaptureFixture[str]
     assert err.startswith("error:") and "--allow-remote" in err and "\n" not in err
 
 
+def test_a_rate_limited_load_run_says_so(tmp_path: Path) -> None:
+    """A real service with a tiny bucket: the refused requests are counted as such and the
+    summary says how to measure the search instead of the limiter."""
+    import asyncio
+
+    settings = service_settings(
+        tmp_path, service_rate_limit_per_s=0.01, service_rate_limit_burst=2, cache_enabled=False
+    )
+    with running_service(settings) as base:
+        report = asyncio.run(run_load(base, [POOL[0]] * 5, concurrency=1))
+    assert report.ok == 2 and report.rate_limited == 3
+    assert report.errors == {"RATE_LIMITED": 3}
+    text = report.format()
+    assert "rate limit refused 3 of 5 requests" in text
+    assert "UNDERFOOT_SERVICE_RATE_LIMIT_PER_S=0" in text
+
+
 def test_client_returns_a_typed_answer(service: Service) -> None:
     client = ServiceClient(service.base)
     first = client.search("hidden gems in Pikeville KY", request_id="client-1")

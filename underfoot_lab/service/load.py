@@ -126,6 +126,11 @@ class LoadReport:
         return (len(self.outcomes) - self.ok) / len(self.outcomes) if self.outcomes else 0.0
 
     @property
+    def rate_limited(self) -> int:
+        """Requests the target refused with its rate limit (429, ``RATE_LIMITED``)."""
+        return sum(1 for o in self.outcomes if o.error in ("RATE_LIMITED", "HTTP_429"))
+
+    @property
     def throughput_rps(self) -> float:
         return len(self.outcomes) / self.wall_s if self.wall_s > 0 else 0.0
 
@@ -214,6 +219,14 @@ class LoadReport:
             ),
             "cache hit rate " + ("-" if hit is None else f"{hit:.1%}"),
         ]
+        if self.rate_limited:
+            # A load test that mostly measures the limiter reads like a slow, broken search.
+            lines.append(
+                f"note: the target's rate limit refused {self.rate_limited} of "
+                f"{len(self.outcomes)} requests; latency and the hit rate cover the {self.ok} "
+                "answered. To measure the search, start `underfoot-lab serve` with "
+                "UNDERFOOT_SERVICE_RATE_LIMIT_PER_S=0 (or send fewer requests per second)."
+            )
         return "\n".join(lines)
 
 
