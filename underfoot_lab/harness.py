@@ -226,7 +226,7 @@ def world_identity(settings: Settings | str | Path) -> WorldIdentity:
         return WorldIdentity(str(found[0]), str(found[1]), where)
     scenario = load_scenario(ref)
     known[key] = [scenario.name, scenario.hash]
-    from .geo.gazetteer import write_atomically
+    from .storage import write_atomically
 
     write_atomically(cache, json.dumps(known))
     return WorldIdentity(scenario.name, scenario.hash, where)

@@ -1,5 +1,6 @@
-"""Validated region sets and the ZIP index are cached under UNDERFOOT_HOME (issue 15), keyed by
-their files' contents: a cached load equals a fresh one, and an edit is never served stale."""
+"""Validated region sets are cached under UNDERFOOT_HOME (issue 15), keyed by their files'
+contents: a cached load equals a fresh one, and an edit is never served stale. (The ZIP index's
+own cache: tests/geo/test_zips.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from underfoot_lab.errors import ConfigError
 from underfoot_lab.evaluation import regions
 from underfoot_lab.evaluation.regions import load_region_set
-from underfoot_lab.geo.gazetteer import Gazetteer, get_gazetteer
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "regions" / "mini.yaml"
 
@@ -41,16 +41,3 @@ def test_an_edited_file_is_reloaded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path.write_text(text + "\n  - this is: [not valid\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_region_set(path)
-
-
-def test_zip_index_from_cache_equals_the_built_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("UNDERFOOT_HOME", str(tmp_path))
-    built = Gazetteer._build_zip_index()
-    fresh = Gazetteer(get_gazetteer().towns, get_gazetteer().states)
-    assert fresh._zip_index == built  # built, then written
-    assert len(list((tmp_path / "derived").glob("zip-index-*.json"))) == 1
-    again = Gazetteer(get_gazetteer().towns, get_gazetteer().states)
-    assert again._zip_index == built  # read back
-    assert again.zip_code("41501") == built["41501"]

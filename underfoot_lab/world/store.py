@@ -9,7 +9,7 @@ would build. :class:`UniverseStore` keeps one pickle per town under
 hash already covers its content and every ``.py`` file of the world; the gazetteer is hashed by
 its towns, the ``geo`` code by its bytes), plus this format's number and the Python version.
 Any change to an input lands in a new folder; an unreadable or mismatched file is rebuilt.
-Like the gazetteer's ZIP index this is derived data, not a search cache: ``--no-cache`` still
+Like the ZIP index's home copy this is derived data, not a search cache: ``--no-cache`` still
 sends every request to the world, which still renders every response.
 """
 
