@@ -196,6 +196,10 @@ class Gazetteer:
                 lst.sort(key=lambda i: -pops[i])  # stable: biggest first, then gazetteer order
         self._by_name = by_name
         self._position = {k: i for i, k in enumerate(columns.keys)}
+        import numpy as np
+
+        self._lat = np.radians(np.array(columns.lats, dtype=np.float64))
+        self._lon = np.radians(np.array(columns.lons, dtype=np.float64))
 
     def _town(self, i: int) -> Town:
         town = self._made[i]
@@ -365,21 +369,14 @@ class Gazetteer:
         i = int(np.argmin(d))
         return self._town(i), float(d[i])
 
-    @cached_property
-    def _radians(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        # Made on the first distance query: a search that only looks towns up by name never
-        # imports numpy for the gazetteer.
-        import numpy as np
-
-        lats = np.radians(np.array(self._cols.lats, dtype=np.float64))
-        return lats, np.radians(np.array(self._cols.lons, dtype=np.float64))
-
     def _distances(self, lat: float, lon: float) -> NDArray[np.float64]:
         import numpy as np
 
-        lats, lons = self._radians
         p1, l1 = np.radians(lat), np.radians(lon)
-        a = np.sin((lats - p1) / 2) ** 2 + np.cos(p1) * np.cos(lats) * np.sin((lons - l1) / 2) ** 2
+        a = (
+            np.sin((self._lat - p1) / 2) ** 2
+            + np.cos(p1) * np.cos(self._lat) * np.sin((self._lon - l1) / 2) ** 2
+        )
         return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Town]:
