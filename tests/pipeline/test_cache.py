@@ -39,6 +39,20 @@ def test_miss_then_memory_hit(tmp_path: Path) -> None:
     assert hit is not None and hit.layer == "memory" and hit.value == {"a": 1}
 
 
+def test_memory_only_lookup_never_reads_sqlite(tmp_path: Path) -> None:
+    """``get_memory`` (what the pipeline asks on its event loop) answers memory hits only."""
+    clock = FakeClock()
+    c = make_cache(tmp_path / "c.db", clock)
+    assert c.get_memory("k") is None
+    c.put("k", "q", {"a": 1})
+    hit = c.get_memory("k")
+    assert hit is not None and hit.layer == "memory" and hit.value == {"a": 1}
+    clock.now += 11  # only SQLite holds it now
+    assert c.get_memory("k") is None
+    assert c.get("k").layer == "sqlite"  # type: ignore[union-attr]
+    assert c.get_memory("k") is not None  # the SQLite hit refilled memory
+
+
 def test_memory_expiry_falls_back_to_sqlite_and_refills_memory(tmp_path: Path) -> None:
     clock = FakeClock()
     c = make_cache(tmp_path / "c.db", clock)

@@ -222,6 +222,11 @@ class TwoLayerCache(Generic[V]):
         self._encode = encode
         self._decode = decode
 
+    def get_memory(self, key: str) -> CacheHit[V] | None:
+        """The memory layer alone: no I/O, so an event loop may call it without a thread."""
+        value = self.memory.get(key)
+        return CacheHit(value, "memory") if value is not None else None
+
     def get(self, key: str) -> CacheHit[V] | None:
         value = self.memory.get(key)
         if value is not None:
