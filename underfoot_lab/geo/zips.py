@@ -4,7 +4,7 @@ One process-wide :class:`ZipIndex`, loaded on the first ZIP lookup (:func:`get_z
 
 1. from the index shipped with the package (``us_zips.json.gz``, columns; used when it was
    built from the installed ``zipcodes`` version; regenerate with
-   ``python -m underfoot_lab.geo.zips``): ~40 ms;
+   ``python -m underfoot_lab.geo.zips``): ~60 ms;
 2. else from a copy under ``UNDERFOOT_HOME/derived`` keyed by ``zipcodes``' version and data;
 3. else from ``zipcodes`` itself (~0.9 s of CPU: its extension makes 42k dicts), then written
    to that copy.
